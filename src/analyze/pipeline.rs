@@ -1,0 +1,133 @@
+//! The parallel pipeline of DESIGN.md: the sequential splitter cuts the map into batches of
+//! records, rayon workers process batches, and results come back to the calling thread in
+//! file order, so per-key output streams with bounded memory whatever the dump size.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, channel};
+
+use crate::rdb::{self, Entry, Item, Record, Records};
+
+/// Records and payload bytes per batch: large enough that crossing threads costs nothing per
+/// record, small enough to keep every core busy and memory bounded.
+const BATCH_RECORDS: usize = 4096;
+const BATCH_BYTES: usize = 4 << 20;
+
+/// Why a pipeline run stopped early.
+#[derive(Debug)]
+pub enum PipelineError<E> {
+    /// The splitter met malformed input.
+    Rdb(rdb::Error),
+    /// The sink failed (a worker's error, or writing output).
+    Sink(E),
+}
+
+/// Runs `work` on batches of records in a pool of `threads` workers and hands each batch's
+/// result to `sink` in file order; non-key items go to `on_item` as the splitter meets them.
+/// On a splitter error every batch before the damage is still delivered, then the error is
+/// returned.
+pub fn run<'a, T, E, W, S, I>(
+    mut records: Records<'a>,
+    threads: usize,
+    work: W,
+    mut sink: S,
+    mut on_item: I,
+) -> Result<(), PipelineError<E>>
+where
+    T: Send,
+    W: Fn(Vec<Record<'a>>) -> T + Sync,
+    S: FnMut(T) -> Result<(), E>,
+    I: FnMut(&Item<'a>),
+{
+    let threads = threads.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("building a thread pool only fails if threads cannot be spawned");
+    let max_in_flight = 4 * threads as u64;
+    let (tx, rx) = channel::<(u64, T)>();
+    let work = &work;
+    pool.in_place_scope(|scope| {
+        let mut delivery = InOrder {
+            rx,
+            ready: BTreeMap::new(),
+            next: 0,
+        };
+        let mut spawned = 0u64;
+        let spawn = |idx: u64, batch: Vec<Record<'a>>| {
+            let tx = tx.clone();
+            scope.spawn(move |_| {
+                // The receiver is gone only if the sink already failed.
+                let _ = tx.send((idx, work(batch)));
+            });
+        };
+        let mut batch = Vec::new();
+        let mut batch_bytes = 0;
+        let outcome = loop {
+            match records.next() {
+                Some(Ok(Entry::Key(record))) => {
+                    batch_bytes += record.payload.len();
+                    batch.push(record);
+                    if batch.len() < BATCH_RECORDS && batch_bytes < BATCH_BYTES {
+                        continue;
+                    }
+                }
+                Some(Ok(Entry::Other(item))) => {
+                    on_item(&item);
+                    continue;
+                }
+                Some(Err(e)) => break Err(PipelineError::Rdb(e)),
+                None => break Ok(()),
+            }
+            batch_bytes = 0;
+            spawn(spawned, std::mem::take(&mut batch));
+            spawned += 1;
+            delivery
+                .deliver(&mut sink, spawned.saturating_sub(max_in_flight))
+                .map_err(PipelineError::Sink)?;
+        };
+        if !batch.is_empty() {
+            spawn(spawned, batch);
+            spawned += 1;
+        }
+        drop(tx);
+        delivery
+            .deliver(&mut sink, spawned)
+            .map_err(PipelineError::Sink)?;
+        outcome
+    })
+}
+
+/// Reorders batch results that finish out of order.
+struct InOrder<T> {
+    rx: Receiver<(u64, T)>,
+    ready: BTreeMap<u64, T>,
+    next: u64,
+}
+
+impl<T> InOrder<T> {
+    /// Hands every result that is ready to `sink` in order, blocking until at least `upto`
+    /// batches have been delivered.
+    fn deliver<E>(
+        &mut self,
+        sink: &mut impl FnMut(T) -> Result<(), E>,
+        upto: u64,
+    ) -> Result<(), E> {
+        loop {
+            while let Some(out) = self.ready.remove(&self.next) {
+                sink(out)?;
+                self.next += 1;
+            }
+            let received = if self.next < upto {
+                self.rx.recv().ok()
+            } else {
+                self.rx.try_recv().ok()
+            };
+            match received {
+                Some((idx, out)) => {
+                    self.ready.insert(idx, out);
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+}

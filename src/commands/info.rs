@@ -1,0 +1,67 @@
+//! `rdbscope info DUMP`
+
+use std::path::Path;
+
+use super::{scan, threads};
+use crate::analyze::{Inventory, KeyCounts};
+use crate::error::Error;
+use crate::input::Dump;
+use crate::rdb::{self, Context, Scratch, inspect};
+use crate::report::{self, output::Output};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+pub fn run(path: &Path, format: Format, thread_count: Option<usize>) -> Result<(), Error> {
+    let dump = Dump::open(path)?;
+    let inventory = inventory(&dump, threads(thread_count))?;
+    let name = path.display().to_string();
+    let mut out = Output::create(None)?;
+    let written = match format {
+        Format::Table => report::info::table(out.writer(), &name, &inventory),
+        Format::Json => {
+            let doc = report::info::json(&name, &inventory);
+            serde_json::to_writer_pretty(&mut *out.writer(), &doc)
+                .map_err(std::io::Error::from)
+                .and_then(|_| writeln!(out.writer()))
+        }
+    };
+    written.map_err(|e| out.io_error(e))?;
+    out.finish()
+}
+
+/// Counts every key of the dump by database, type and encoding.
+pub fn inventory(dump: &Dump, threads: usize) -> Result<Inventory, Error> {
+    let mut counts = KeyCounts::default();
+    let end = scan(
+        dump,
+        threads,
+        |header, batch| -> rdb::Result<KeyCounts> {
+            let ctx = Context::new(*header);
+            let mut scratch = Scratch::default();
+            let mut counts = KeyCounts::default();
+            for record in &batch {
+                counts.add(record, &inspect(record, &ctx, &mut scratch)?);
+            }
+            Ok(counts)
+        },
+        |batch| {
+            let batch = batch.map_err(|source| Error::Rdb {
+                path: dump.path().to_path_buf(),
+                source,
+            })?;
+            counts.merge(batch);
+            Ok(())
+        },
+    )?;
+    let mut inv = Inventory::new(end.header, dump.bytes().len() as u64);
+    for item in &end.items {
+        inv.add_item(item);
+    }
+    inv.counts.merge(counts);
+    inv.checksum = end.checksum;
+    Ok(inv)
+}

@@ -1,0 +1,55 @@
+//! `rdbscope keys DUMP`: one CSV row per key, streamed in file order.
+
+use std::path::Path;
+
+use super::{scan, threads};
+use crate::analyze::Filter;
+use crate::error::Error;
+use crate::input::Dump;
+use crate::rdb::{self, Context, Scratch, inspect};
+use crate::report::keys_csv;
+use crate::report::output::Output;
+
+pub fn run(
+    path: &Path,
+    out_path: Option<&Path>,
+    filter: &Filter,
+    thread_count: Option<usize>,
+) -> Result<(), Error> {
+    let dump = Dump::open(path)?;
+    let mut out = Output::create(out_path)?;
+    let written = write_keys(&dump, filter, threads(thread_count), &mut out);
+    match written {
+        Ok(()) => out.finish(),
+        Err(e) => {
+            out.abandon();
+            Err(e)
+        }
+    }
+}
+
+fn write_keys(dump: &Dump, filter: &Filter, threads: usize, out: &mut Output) -> Result<(), Error> {
+    writeln!(out.writer(), "{}", keys_csv::HEADER).map_err(|e| out.io_error(e))?;
+    let rdb_error = |source| Error::Rdb {
+        path: dump.path().to_path_buf(),
+        source,
+    };
+    scan(
+        dump,
+        threads,
+        |header, batch| -> rdb::Result<Vec<u8>> {
+            let ctx = Context::new(*header);
+            let mut scratch = Scratch::default();
+            let mut rows = keys_csv::batch_writer();
+            for record in batch.iter().filter(|r| filter.accepts(r)) {
+                keys_csv::write_row(&mut rows, record, &inspect(record, &ctx, &mut scratch)?);
+            }
+            Ok(rows.into_inner().expect("flushing to a Vec cannot fail"))
+        },
+        |rows| {
+            let rows = rows.map_err(rdb_error)?;
+            out.writer().write_all(&rows).map_err(|e| out.io_error(e))
+        },
+    )?;
+    Ok(())
+}

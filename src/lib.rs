@@ -1,0 +1,13 @@
+//! rdbscope: offline memory analysis of Redis and Valkey RDB snapshots.
+//!
+//! Data flows one way: `rdb` (the format) -> `analyze` (the pipeline) -> `report` (the
+//! outputs); `commands` wires them together for each subcommand.
+
+pub mod analyze;
+pub mod commands;
+pub mod error;
+pub mod input;
+pub mod rdb;
+pub mod report;
+
+pub use error::Error;

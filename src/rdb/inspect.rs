@@ -1,0 +1,515 @@
+//! Decoding values on worker threads: walks every element of a record's payload, whatever the
+//! encoding, and derives the encoding the server held. `walk_value` is the one element walk;
+//! `inspect` folds it into the per-key statistics the reports need.
+
+use super::cursor::Cursor;
+use super::error::{Error, Result};
+use super::header::Header;
+use super::intset::Intset;
+use super::listpack::Listpack;
+use super::module::{self, ModuleId};
+use super::primitives::{Element, RdbStr};
+use super::records::{Record, parse_score, read_text_double};
+use super::stream;
+use super::types::{Encoding, KeyType, ValueType};
+use super::ziplist::Ziplist;
+use super::zipmap::Zipmap;
+
+/// Server settings that decide an encoding the file alone does not pin down.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    pub header: Header,
+    /// `list-max-listpack-size`: a one-node quicklist within it was a listpack list on 7.2+.
+    pub list_max_listpack_size: i64,
+}
+
+impl Context {
+    pub fn new(header: Header) -> Context {
+        Context {
+            header,
+            list_max_listpack_size: -2,
+        }
+    }
+
+    /// Redis 3.2 raised the embstr limit from 39 to 44 bytes; RDB 7 is 3.2's format.
+    fn embstr_limit(&self) -> usize {
+        if self.header.version >= 7 { 44 } else { 39 }
+    }
+
+    /// Listpack-encoded lists exist from Redis 7.2 (RDB 11) and in every Valkey.
+    fn has_listpack_lists(&self) -> bool {
+        self.header.version >= 11
+    }
+
+    /// Size and count limits of a listpack list node (`quicklistNodeLimit`).
+    fn list_node_limits(&self) -> (u64, u64) {
+        let fill = self.list_max_listpack_size;
+        if fill >= 0 {
+            (u64::MAX, fill.max(1) as u64)
+        } else {
+            let level = ((-fill - 1) as u32).min(4);
+            (4096u64 << level, u64::MAX)
+        }
+    }
+}
+
+/// Reusable buffers for values that must be materialised (LZF, nested LZF nodes).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    outer: Vec<u8>,
+    inner: Vec<u8>,
+}
+
+/// One element of a value, as `walk_value` hands it out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValueItem<'b> {
+    /// A string value, list element or set member.
+    Member(Element<'b>),
+    /// A hash field and its value, with the field's own expiry where the encoding has one.
+    Field {
+        field: Element<'b>,
+        value: Element<'b>,
+        expire_at_ms: Option<i64>,
+    },
+    /// A sorted set member and its score.
+    Scored { member: Element<'b>, score: f64 },
+}
+
+/// The shape of a value: what the memory model and the reports need besides its elements.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Shape {
+    pub encoding: Option<Encoding>,
+    /// Elements as the server counts them (`LLEN`, `HLEN`, ...; 1 for a string).
+    pub elements: u64,
+    /// Quicklist nodes, or stream nodes.
+    pub nodes: u64,
+    /// Bytes of the compact blobs (listpack, ziplist, intset, zipmap), decompressed.
+    pub blob_bytes: u64,
+    pub stream: Option<StreamStats>,
+    pub module: Option<ModuleId>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    pub entries: u64,
+    pub deleted: u64,
+    pub groups: u64,
+    pub pending: u64,
+    pub consumers: u64,
+    pub last_id: (u64, u64),
+}
+
+/// Walks every element of `record`'s value with full validation of inner blobs, calling
+/// `visit` for each, and returns the value's shape.
+pub fn walk_value(
+    record: &Record<'_>,
+    ctx: &Context,
+    scratch: &mut Scratch,
+    visit: &mut dyn FnMut(ValueItem<'_>),
+) -> Result<Shape> {
+    walk(record, ctx, scratch, visit).map_err(|e| e.in_key(&record.key))
+}
+
+fn walk(
+    record: &Record<'_>,
+    ctx: &Context,
+    scratch: &mut Scratch,
+    visit: &mut dyn FnMut(ValueItem<'_>),
+) -> Result<Shape> {
+    use ValueType::*;
+    let mut c = Cursor::new(record.payload, record.payload_offset);
+    let c = &mut c;
+    let mut shape = Shape::default();
+    let Scratch { outer, inner } = scratch;
+    let encoding = match record.value_type {
+        String => {
+            let s = c.rdb_string("value")?;
+            let bytes = s.decode(outer)?;
+            visit(ValueItem::Member(Element::Bytes(bytes)));
+            shape.elements = 1;
+            string_encoding(s, bytes, ctx)
+        }
+        ListLinked | SetHashtable => {
+            let n = c.rdb_count(1, "element count")?;
+            for _ in 0..n {
+                let s = c.rdb_string("element")?;
+                visit(ValueItem::Member(element(s, outer)?));
+            }
+            shape.elements = n;
+            if record.value_type == ListLinked {
+                Encoding::Linkedlist
+            } else {
+                Encoding::Hashtable
+            }
+        }
+        Hash => {
+            let n = c.rdb_count(2, "field count")?;
+            for _ in 0..n {
+                let field = c.rdb_string("field")?;
+                let value = c.rdb_string("value")?;
+                let field = element(field, outer)?;
+                let value = element(value, inner)?;
+                visit(ValueItem::Field {
+                    field,
+                    value,
+                    expire_at_ms: None,
+                });
+            }
+            shape.elements = n;
+            Encoding::Hashtable
+        }
+        ZsetText | Zset2 => {
+            let n = c.rdb_count(2, "member count")?;
+            for _ in 0..n {
+                let member = c.rdb_string("member")?;
+                let at = c.offset();
+                let score = if record.value_type == Zset2 {
+                    f64::from_le_bytes(c.array("score")?)
+                } else {
+                    read_text_double(c)?
+                };
+                if score.is_nan() {
+                    return Err(Error::corrupt(at, "sorted set score is NaN"));
+                }
+                visit(ValueItem::Scored {
+                    member: element(member, outer)?,
+                    score,
+                });
+            }
+            shape.elements = n;
+            Encoding::Skiplist
+        }
+        HashMetadata | HashMetadataPreGa => {
+            let min_expire = if record.value_type == HashMetadata {
+                Some(c.i64_le("minimum field expiry")?)
+            } else {
+                None
+            };
+            let n = c.rdb_count(3, "field count")?;
+            for _ in 0..n {
+                let ttl = c.rdb_len("field expiry")?;
+                let field = element(c.rdb_string("field")?, outer)?;
+                let value = element(c.rdb_string("value")?, inner)?;
+                let expire_at_ms = match (ttl, min_expire) {
+                    (0, _) => None,
+                    (t, Some(min)) => Some((t as i64).wrapping_add(min).wrapping_sub(1)),
+                    (t, None) => Some(t as i64),
+                };
+                visit(ValueItem::Field {
+                    field,
+                    value,
+                    expire_at_ms,
+                });
+            }
+            shape.elements = n;
+            Encoding::Hashtable
+        }
+        ValkeyHash2 => {
+            let n = c.rdb_count(10, "field count")?;
+            for _ in 0..n {
+                let field = c.rdb_string("field")?;
+                let value = c.rdb_string("value")?;
+                let at = c.offset();
+                let expiry = c.i64_le("field expiry")?;
+                if expiry < -1 {
+                    return Err(Error::corrupt(
+                        at,
+                        format!("field expiry {expiry} is invalid"),
+                    ));
+                }
+                let field = element(field, outer)?;
+                let value = element(value, inner)?;
+                let expire_at_ms = (expiry != -1).then_some(expiry);
+                visit(ValueItem::Field {
+                    field,
+                    value,
+                    expire_at_ms,
+                });
+            }
+            shape.elements = n;
+            Encoding::Hashtable
+        }
+        HashZipmap => {
+            let at = c.offset();
+            let blob = c.rdb_string("zipmap")?.decode(outer)?;
+            shape.blob_bytes = blob.len() as u64;
+            for pair in Zipmap::new(blob, at)?.iter() {
+                let (field, value) = pair?;
+                let (field, value) = (Element::Bytes(field), Element::Bytes(value));
+                visit(ValueItem::Field {
+                    field,
+                    value,
+                    expire_at_ms: None,
+                });
+                shape.elements += 1;
+            }
+            Encoding::Zipmap
+        }
+        SetIntset => {
+            let at = c.offset();
+            let blob = c.rdb_string("intset")?.decode(outer)?;
+            shape.blob_bytes = blob.len() as u64;
+            let set = Intset::new(blob, at)?;
+            set.validate()?;
+            for v in set.iter() {
+                visit(ValueItem::Member(Element::Int(v)));
+            }
+            shape.elements = set.len();
+            Encoding::Intset
+        }
+        ListZiplist | ZsetZiplist | HashZiplist => {
+            let at = c.offset();
+            let blob = c.rdb_string("ziplist")?.decode(outer)?;
+            shape.blob_bytes = blob.len() as u64;
+            let items = Ziplist::new(blob, at)?.iter();
+            shape.elements = visit_flat(record.value_type.key_type(), items, at, visit)?;
+            Encoding::Ziplist
+        }
+        HashListpack | ZsetListpack | SetListpack => {
+            let at = c.offset();
+            let blob = c.rdb_string("listpack")?.decode(outer)?;
+            shape.blob_bytes = blob.len() as u64;
+            let items = Listpack::new(blob, at)?.iter();
+            shape.elements = visit_flat(record.value_type.key_type(), items, at, visit)?;
+            Encoding::Listpack
+        }
+        HashListpackEx | HashListpackExPreGa => {
+            if record.value_type == HashListpackEx {
+                c.i64_le("minimum field expiry")?;
+            }
+            let at = c.offset();
+            let blob = c.rdb_string("listpack")?.decode(outer)?;
+            shape.blob_bytes = blob.len() as u64;
+            let mut items = Listpack::new(blob, at)?.iter();
+            while let Some(field) = items.next() {
+                let field = field?;
+                let value = items.next().ok_or_else(|| odd_tuple(at))??;
+                let ttl = items.next().ok_or_else(|| odd_tuple(at))??;
+                let ttl = ttl
+                    .as_int()
+                    .ok_or_else(|| Error::corrupt(at, "field TTL is not an integer"))?;
+                let expire_at_ms = (ttl != 0).then_some(ttl);
+                visit(ValueItem::Field {
+                    field,
+                    value,
+                    expire_at_ms,
+                });
+                shape.elements += 1;
+            }
+            Encoding::ListpackEx
+        }
+        ListQuicklist | ListQuicklist2 => {
+            let nodes = c.rdb_count(2, "quicklist node count")?;
+            let mut packed_nodes = 0;
+            for _ in 0..nodes {
+                let container = if record.value_type == ListQuicklist2 {
+                    c.rdb_len("quicklist container")?
+                } else {
+                    2
+                };
+                let at = c.offset();
+                let node = c.rdb_string("quicklist node")?.decode(outer)?;
+                match container {
+                    1 => {
+                        visit(ValueItem::Member(Element::Bytes(node)));
+                        shape.elements += 1;
+                    }
+                    2 => {
+                        shape.blob_bytes += node.len() as u64;
+                        packed_nodes += 1;
+                        shape.elements += if record.value_type == ListQuicklist {
+                            visit_flat(KeyType::List, Ziplist::new(node, at)?.iter(), at, visit)?
+                        } else {
+                            visit_flat(KeyType::List, Listpack::new(node, at)?.iter(), at, visit)?
+                        };
+                    }
+                    other => {
+                        return Err(Error::corrupt(
+                            at,
+                            format!("quicklist container {other} is not 1 or 2"),
+                        ));
+                    }
+                }
+            }
+            shape.nodes = nodes;
+            let (size_limit, count_limit) = ctx.list_node_limits();
+            let one_small_node = nodes == 1
+                && packed_nodes == 1
+                && shape.blob_bytes <= size_limit
+                && shape.elements <= count_limit;
+            if record.value_type == ListQuicklist2 && ctx.has_listpack_lists() && one_small_node {
+                Encoding::Listpack
+            } else {
+                Encoding::Quicklist
+            }
+        }
+        Stream(version) => {
+            let mut stats = StreamStats::default();
+            let meta = stream::walk(c, version, |_, listpack| {
+                let bytes = listpack.decode(outer)?;
+                let counts = stream::decode_node(bytes, record.payload_offset, |field, value| {
+                    visit(ValueItem::Field {
+                        field,
+                        value,
+                        expire_at_ms: None,
+                    })
+                })?;
+                stats.entries += counts.live;
+                stats.deleted += counts.deleted;
+                Ok(())
+            })?;
+            if stats.entries != meta.length {
+                return Err(Error::corrupt(
+                    record.payload_offset,
+                    format!(
+                        "stream length {} but its nodes hold {} entries",
+                        meta.length, stats.entries
+                    ),
+                ));
+            }
+            shape.nodes = meta.nodes;
+            shape.blob_bytes = meta.node_bytes;
+            shape.elements = meta.length;
+            stats.groups = meta.groups;
+            stats.pending = meta.pending;
+            stats.consumers = meta.consumers;
+            stats.last_id = meta.last_id;
+            shape.stream = Some(stats);
+            Encoding::Stream
+        }
+        Module2 => {
+            shape.module = Some(ModuleId::decode(c.rdb_len("module id")?));
+            module::skip_framed(c)?;
+            Encoding::Raw
+        }
+    };
+    if !c.is_empty() {
+        return Err(c.corrupt("value has trailing bytes"));
+    }
+    shape.encoding = Some(encoding);
+    Ok(shape)
+}
+
+fn odd_tuple(at: u64) -> Error {
+    Error::corrupt(
+        at,
+        "listpack element count is not a multiple of the tuple size",
+    )
+}
+
+/// Decodes an RDB string element, borrowing where possible.
+fn element<'s>(s: RdbStr<'s>, scratch: &'s mut Vec<u8>) -> Result<Element<'s>> {
+    Ok(match s {
+        RdbStr::Int(v) => Element::Int(v),
+        other => Element::Bytes(other.decode(scratch)?),
+    })
+}
+
+/// Visits a flat compact blob: members for lists and sets, pairs for hashes and sorted sets.
+fn visit_flat<'b>(
+    key_type: KeyType,
+    mut items: impl Iterator<Item = Result<Element<'b>>>,
+    at: u64,
+    visit: &mut dyn FnMut(ValueItem<'_>),
+) -> Result<u64> {
+    let mut n = 0;
+    while let Some(first) = items.next() {
+        let first = first?;
+        match key_type {
+            KeyType::Hash => {
+                let value = items.next().ok_or_else(|| odd_tuple(at))??;
+                visit(ValueItem::Field {
+                    field: first,
+                    value,
+                    expire_at_ms: None,
+                });
+            }
+            KeyType::Zset => {
+                let score = items.next().ok_or_else(|| odd_tuple(at))??;
+                let score = match score {
+                    Element::Int(v) => v as f64,
+                    Element::Bytes(b) => std::str::from_utf8(b)
+                        .ok()
+                        .and_then(parse_score)
+                        .ok_or_else(|| Error::corrupt(at, "sorted set score is not a number"))?,
+                };
+                visit(ValueItem::Scored {
+                    member: first,
+                    score,
+                });
+            }
+            _ => visit(ValueItem::Member(first)),
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// `int` when Redis' `tryObjectEncoding` would store the value as a long, else embstr or raw
+/// by length.
+fn string_encoding(stored: RdbStr<'_>, bytes: &[u8], ctx: &Context) -> Encoding {
+    if matches!(stored, RdbStr::Int(_)) || is_redis_integer(bytes) {
+        Encoding::Int
+    } else if bytes.len() <= ctx.embstr_limit() {
+        Encoding::Embstr
+    } else {
+        Encoding::Raw
+    }
+}
+
+/// Whether `string2ll` accepts the bytes exactly (no sign but '-', no leading zeros, no
+/// "-0", fits in i64) within the 20 bytes `tryObjectEncoding` considers.
+pub fn is_redis_integer(bytes: &[u8]) -> bool {
+    if bytes.is_empty() || bytes.len() > 20 {
+        return false;
+    }
+    if bytes == b"0" {
+        return true;
+    }
+    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
+    if digits.is_empty() || digits[0] == b'0' || !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    std::str::from_utf8(bytes).is_ok_and(|s| s.parse::<i64>().is_ok())
+}
+
+/// Per-key statistics: the value's shape plus element size figures.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValueStats {
+    pub key_type: Option<KeyType>,
+    pub shape: Shape,
+    /// The largest element in bytes (member, field or value; the string itself for strings).
+    pub largest_element: u64,
+    /// Bytes of all elements (members; fields and values) as Redis returns them.
+    pub element_bytes: u64,
+}
+
+impl ValueStats {
+    pub fn encoding(&self) -> Encoding {
+        self.shape.encoding.unwrap_or(Encoding::Raw)
+    }
+}
+
+/// Walks a record's value and folds it into `ValueStats`.
+pub fn inspect(record: &Record<'_>, ctx: &Context, scratch: &mut Scratch) -> Result<ValueStats> {
+    let mut largest = 0u64;
+    let mut total = 0u64;
+    let mut add = |len: usize| {
+        largest = largest.max(len as u64);
+        total += len as u64;
+    };
+    let shape = walk_value(record, ctx, scratch, &mut |item| match item {
+        ValueItem::Member(e) => add(e.len()),
+        ValueItem::Scored { member, .. } => add(member.len()),
+        ValueItem::Field { field, value, .. } => {
+            add(field.len());
+            add(value.len());
+        }
+    })?;
+    Ok(ValueStats {
+        key_type: Some(record.value_type.key_type()),
+        shape,
+        largest_element: largest,
+        element_bytes: total,
+    })
+}

@@ -1,0 +1,277 @@
+//! RDB lengths and strings (rdb-format.md §3.1, §3.2), and the `Element` that every inner
+//! blob walker yields.
+
+use std::borrow::Cow;
+
+use super::cursor::Cursor;
+use super::error::{ErrorKind, Result};
+use super::lzf;
+
+/// A decoded length prefix: either a length, or the `11xxxxxx` special-encoding selector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Len {
+    Len(u64),
+    Special(u8),
+}
+
+impl<'a> Cursor<'a> {
+    /// Reads a length or a special-encoding selector (§3.1).
+    #[inline]
+    pub fn rdb_len_or_special(&mut self, what: &'static str) -> Result<Len> {
+        let first = self.u8(what)?;
+        match first >> 6 {
+            0 => Ok(Len::Len(u64::from(first & 0x3F))),
+            1 => {
+                let second = self.u8(what)?;
+                Ok(Len::Len((u64::from(first & 0x3F) << 8) | u64::from(second)))
+            }
+            2 => match first {
+                0x80 => Ok(Len::Len(u64::from(self.u32_be(what)?))),
+                0x81 => Ok(Len::Len(self.u64_be(what)?)),
+                _ => Err(self.error_at_back(1, ErrorKind::BadLength(first))),
+            },
+            _ => Ok(Len::Special(first & 0x3F)),
+        }
+    }
+
+    /// Reads a plain length; a special-encoding selector here is corruption.
+    #[inline]
+    pub fn rdb_len(&mut self, what: &'static str) -> Result<u64> {
+        match self.rdb_len_or_special(what)? {
+            Len::Len(n) => Ok(n),
+            Len::Special(s) => Err(self.error_at_back(1, ErrorKind::BadLength(0xC0 | s))),
+        }
+    }
+
+    /// A count of items that each take at least `min_item_bytes` bytes: rejecting counts the
+    /// remaining input cannot hold keeps loops and any sizing derived from them bounded.
+    pub fn rdb_count(&mut self, min_item_bytes: u64, what: &'static str) -> Result<u64> {
+        let start = self.offset();
+        let n = self.rdb_len(what)?;
+        if n.saturating_mul(min_item_bytes) > self.remaining() as u64 {
+            return Err(super::error::Error::corrupt(
+                start,
+                format!(
+                    "{what} {n} cannot fit in the {} bytes left",
+                    self.remaining()
+                ),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// Reads an RDB string without decoding it: raw bytes are borrowed, INT forms parsed,
+    /// LZF bytes borrowed and checked for a plausible declared size.
+    #[inline]
+    pub fn rdb_string(&mut self, what: &'static str) -> Result<RdbStr<'a>> {
+        match self.rdb_len_or_special(what)? {
+            Len::Len(n) => Ok(RdbStr::Raw(self.bytes(n, what)?)),
+            Len::Special(0) => Ok(RdbStr::Int(i64::from(self.u8(what)? as i8))),
+            Len::Special(1) => Ok(RdbStr::Int(i64::from(self.u16_le(what)? as i16))),
+            Len::Special(2) => Ok(RdbStr::Int(i64::from(self.u32_le(what)? as i32))),
+            Len::Special(3) => {
+                let offset = self.offset() - 1;
+                let compressed_len = self.rdb_len(what)?;
+                let original_len = self.rdb_len(what)?;
+                let compressed = self.bytes(compressed_len, what)?;
+                lzf::check_declared_len(compressed.len(), original_len, offset)?;
+                Ok(RdbStr::Lzf {
+                    compressed,
+                    original_len: original_len as usize,
+                    offset,
+                })
+            }
+            Len::Special(s) => Err(self.error_at_back(1, ErrorKind::BadStringEncoding(0xC0 | s))),
+        }
+    }
+
+    /// Skips an RDB string, reading only its lengths.
+    #[inline]
+    pub fn skip_rdb_string(&mut self, what: &'static str) -> Result<()> {
+        self.rdb_string(what).map(|_| ())
+    }
+
+    fn error_at_back(&self, back: u64, kind: ErrorKind) -> super::error::Error {
+        super::error::Error::new(self.offset() - back, kind)
+    }
+}
+
+/// An RDB string as stored: nothing is copied or decompressed until asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RdbStr<'a> {
+    Raw(&'a [u8]),
+    Int(i64),
+    Lzf {
+        compressed: &'a [u8],
+        original_len: usize,
+        offset: u64,
+    },
+}
+
+impl<'a> RdbStr<'a> {
+    /// Length of the decoded bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            RdbStr::Raw(b) => b.len(),
+            RdbStr::Int(v) => decimal_len(*v),
+            RdbStr::Lzf { original_len, .. } => *original_len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The decoded bytes, borrowed where the file holds them verbatim.
+    pub fn to_cow(&self) -> Result<Cow<'a, [u8]>> {
+        match *self {
+            RdbStr::Raw(b) => Ok(Cow::Borrowed(b)),
+            RdbStr::Int(v) => Ok(Cow::Owned(v.to_string().into_bytes())),
+            RdbStr::Lzf {
+                compressed,
+                original_len,
+                offset,
+            } => {
+                let mut out = Vec::new();
+                lzf::decompress_into(compressed, original_len, offset, &mut out)?;
+                Ok(Cow::Owned(out))
+            }
+        }
+    }
+
+    /// The decoded bytes, using `scratch` for the forms that must be materialised, so a worker
+    /// decoding many blobs reuses one buffer.
+    pub fn decode<'s>(&self, scratch: &'s mut Vec<u8>) -> Result<&'s [u8]>
+    where
+        'a: 's,
+    {
+        match *self {
+            RdbStr::Raw(b) => Ok(b),
+            RdbStr::Int(v) => {
+                scratch.clear();
+                scratch.extend_from_slice(v.to_string().as_bytes());
+                Ok(scratch)
+            }
+            RdbStr::Lzf {
+                compressed,
+                original_len,
+                offset,
+            } => {
+                lzf::decompress_into(compressed, original_len, offset, scratch)?;
+                Ok(scratch)
+            }
+        }
+    }
+}
+
+/// One element of a collection as stored: a byte string or an integer (ziplists, listpacks
+/// and intsets store integers natively; Redis renders them as decimal text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Element<'a> {
+    Bytes(&'a [u8]),
+    Int(i64),
+}
+
+impl Element<'_> {
+    /// Length of the element as Redis returns it (decimal text for integers).
+    #[inline]
+    pub fn len(&self) -> usize {
+        match self {
+            Element::Bytes(b) => b.len(),
+            Element::Int(v) => decimal_len(*v),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The element as an integer, if it is one (stream counters may be either form).
+    pub fn as_int(&self) -> Option<i64> {
+        match *self {
+            Element::Int(v) => Some(v),
+            Element::Bytes(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+        }
+    }
+
+    pub fn to_vec(&self) -> Vec<u8> {
+        match *self {
+            Element::Bytes(b) => b.to_vec(),
+            Element::Int(v) => v.to_string().into_bytes(),
+        }
+    }
+}
+
+/// Number of characters of `v` in decimal, sign included.
+#[inline]
+pub fn decimal_len(v: i64) -> usize {
+    let sign = usize::from(v < 0);
+    let mut u = v.unsigned_abs();
+    let mut n = 1;
+    while u >= 10 {
+        u /= 10;
+        n += 1;
+    }
+    n + sign
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_in_every_form() {
+        let data = [
+            0x05, 0x41, 0x02, 0x80, 0, 1, 0, 0, 0x81, 0, 0, 0, 1, 0, 0, 0, 0,
+        ];
+        let mut c = Cursor::new(&data, 0);
+        assert_eq!(c.rdb_len("t").unwrap(), 5);
+        assert_eq!(c.rdb_len("t").unwrap(), 0x102);
+        assert_eq!(c.rdb_len("t").unwrap(), 65536);
+        assert_eq!(c.rdb_len("t").unwrap(), 1 << 32);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn bad_length_byte_names_its_offset() {
+        let mut c = Cursor::new(&[0x00, 0x82], 100);
+        c.rdb_len("t").unwrap();
+        let e = c.rdb_len("t").unwrap_err();
+        assert_eq!(e.offset, 101);
+        assert_eq!(e.kind, ErrorKind::BadLength(0x82));
+    }
+
+    #[test]
+    fn int_strings_decode_to_decimal() {
+        let data = [0xC0, 0xFE, 0xC1, 0x39, 0x30, 0xC2, 0x00, 0x00, 0x00, 0x80];
+        let mut c = Cursor::new(&data, 0);
+        assert_eq!(c.rdb_string("t").unwrap(), RdbStr::Int(-2));
+        assert_eq!(c.rdb_string("t").unwrap(), RdbStr::Int(12345));
+        let s = c.rdb_string("t").unwrap();
+        assert_eq!(s, RdbStr::Int(i32::MIN as i64));
+        assert_eq!(&*s.to_cow().unwrap(), b"-2147483648");
+        assert_eq!(s.len(), 11);
+    }
+
+    #[test]
+    fn truncated_string_is_an_error() {
+        let mut c = Cursor::new(&[0x05, b'a', b'b'], 7);
+        let e = c.rdb_string("value").unwrap_err();
+        assert_eq!(e.offset, 8);
+        assert!(matches!(
+            e.kind,
+            ErrorKind::Truncated {
+                needed: 5,
+                available: 2,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn decimal_len_matches_to_string() {
+        for v in [0, 9, 10, -1, -10, 99999, i64::MAX, i64::MIN] {
+            assert_eq!(decimal_len(v), v.to_string().len(), "{v}");
+        }
+    }
+}

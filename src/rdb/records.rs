@@ -1,0 +1,426 @@
+//! The record splitter: the only sequential stage of the pipeline. It walks opcodes and
+//! lengths to find where each record starts and ends, borrowing everything from the map, and
+//! leaves all decoding of values to `inspect` on worker threads.
+
+use std::borrow::Cow;
+
+use super::cursor::Cursor;
+use super::error::{Error, ErrorKind, Result};
+use super::header::{Header, Magic};
+use super::module::{self, ModuleId};
+use super::primitives::RdbStr;
+use super::stream;
+use super::types::{self, ValueType};
+
+const OP_KEY_META_OR_SLOT_IMPORT: u8 = 243;
+const OP_SLOT_INFO: u8 = 244;
+const OP_FUNCTION2: u8 = 245;
+const OP_FUNCTION_PRE_GA: u8 = 246;
+const OP_MODULE_AUX: u8 = 247;
+const OP_IDLE: u8 = 248;
+const OP_FREQ: u8 = 249;
+const OP_AUX: u8 = 250;
+const OP_RESIZEDB: u8 = 251;
+const OP_EXPIRETIME_MS: u8 = 252;
+const OP_EXPIRETIME: u8 = 253;
+const OP_SELECTDB: u8 = 254;
+const OP_EOF: u8 = 255;
+
+/// One key with its value still serialized.
+#[derive(Debug, Clone)]
+pub struct Record<'a> {
+    pub db: u64,
+    pub key: Cow<'a, [u8]>,
+    pub value_type: ValueType,
+    pub type_byte: u8,
+    /// The serialized value, a slice of the file.
+    pub payload: &'a [u8],
+    /// File offset of `payload[0]`.
+    pub payload_offset: u64,
+    /// File offset where the record starts, including its expiry/idle/freq opcodes.
+    pub offset: u64,
+    /// Bytes the whole record occupies in the file.
+    pub rdb_bytes: u64,
+    pub expire_at_ms: Option<i64>,
+    pub idle_s: Option<u64>,
+    pub freq: Option<u8>,
+}
+
+/// Everything else the file holds besides keys.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item<'a> {
+    Aux {
+        key: RdbStr<'a>,
+        value: RdbStr<'a>,
+    },
+    SelectDb(u64),
+    ResizeDb {
+        keys: u64,
+        expires: u64,
+    },
+    SlotInfo {
+        slot: u64,
+        keys: u64,
+        expires: u64,
+    },
+    ModuleAux {
+        module: ModuleId,
+        when: u64,
+    },
+    /// A function library (7.0+), as its source code.
+    Function(RdbStr<'a>),
+    /// Valkey 9: an in-progress slot import.
+    SlotImport {
+        job: RdbStr<'a>,
+        ranges: u64,
+    },
+    /// The end: where the EOF opcode sits and the stored checksum, if the version has one.
+    Eof {
+        offset: u64,
+        checksum: Option<u64>,
+        trailing_bytes: u64,
+    },
+}
+
+/// Either a key or another item, in file order.
+#[derive(Debug, Clone)]
+pub enum Entry<'a> {
+    Key(Record<'a>),
+    Other(Item<'a>),
+}
+
+/// Iterates the entries of a dump. After the first error or EOF it yields nothing more.
+pub struct Records<'a> {
+    cursor: Cursor<'a>,
+    header: Header,
+    db: u64,
+    done: bool,
+}
+
+impl<'a> Records<'a> {
+    /// Parses the header and positions at the first record.
+    pub fn new(data: &'a [u8]) -> Result<Records<'a>> {
+        let header = Header::parse(data)?;
+        let mut cursor = Cursor::new(data, 0);
+        cursor.skip(header.len as u64, "header")?;
+        Ok(Records {
+            cursor,
+            header,
+            db: 0,
+            done: false,
+        })
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// File offset of the next entry.
+    pub fn offset(&self) -> u64 {
+        self.cursor.offset()
+    }
+
+    fn next_entry(&mut self) -> Result<Entry<'a>> {
+        let c = &mut self.cursor;
+        let record_start = c.pos();
+        let mut expire_at_ms = None;
+        let mut idle_s = None;
+        let mut freq = None;
+        loop {
+            let op_offset = c.offset();
+            let op = c.u8("record type")?;
+            let item = match op {
+                OP_EOF => {
+                    let checksum = if self.header.has_checksum() {
+                        Some(c.u64_le("CRC-64 trailer")?)
+                    } else {
+                        None
+                    };
+                    self.done = true;
+                    Item::Eof {
+                        offset: op_offset,
+                        checksum,
+                        trailing_bytes: c.remaining() as u64,
+                    }
+                }
+                OP_SELECTDB => {
+                    self.db = c.rdb_len("database number")?;
+                    Item::SelectDb(self.db)
+                }
+                OP_RESIZEDB => Item::ResizeDb {
+                    keys: c.rdb_len("RESIZEDB key count")?,
+                    expires: c.rdb_len("RESIZEDB expires count")?,
+                },
+                OP_AUX => Item::Aux {
+                    key: c.rdb_string("AUX key")?,
+                    value: c.rdb_string("AUX value")?,
+                },
+                OP_EXPIRETIME_MS => {
+                    expire_at_ms = Some(c.i64_le("expire time")?);
+                    continue;
+                }
+                OP_EXPIRETIME => {
+                    expire_at_ms = Some(i64::from(c.u32_le("expire time")? as i32) * 1000);
+                    continue;
+                }
+                OP_IDLE => {
+                    idle_s = Some(c.rdb_len("idle time")?);
+                    continue;
+                }
+                OP_FREQ => {
+                    freq = Some(c.u8("LFU frequency")?);
+                    continue;
+                }
+                OP_MODULE_AUX => {
+                    let module = ModuleId::decode(c.rdb_len("module id")?);
+                    let when_opcode = c.rdb_len("module aux when opcode")?;
+                    if when_opcode != 2 {
+                        return Err(c.corrupt(format!(
+                            "module aux of {} has when-opcode {when_opcode}, expected 2",
+                            module.name
+                        )));
+                    }
+                    let when = c.rdb_len("module aux when")?;
+                    module::skip_framed(c)?;
+                    Item::ModuleAux { module, when }
+                }
+                OP_FUNCTION2 => Item::Function(c.rdb_string("function library")?),
+                OP_FUNCTION_PRE_GA => {
+                    let name = c.rdb_string("function name")?;
+                    c.skip_rdb_string("function engine")?;
+                    if c.rdb_len("function description flag")? != 0 {
+                        c.skip_rdb_string("function description")?;
+                    }
+                    c.skip_rdb_string("function code")?;
+                    Item::Function(name)
+                }
+                OP_SLOT_INFO => Item::SlotInfo {
+                    slot: c.rdb_len("slot info")?,
+                    keys: c.rdb_len("slot info")?,
+                    expires: c.rdb_len("slot info")?,
+                },
+                OP_KEY_META_OR_SLOT_IMPORT if self.header.magic == Magic::Valkey => {
+                    let job = c.rdb_string("slot import job")?;
+                    let ranges = c.rdb_count(2, "slot import range count")?;
+                    for _ in 0..2 * ranges {
+                        c.rdb_len("slot import range")?;
+                    }
+                    Item::SlotImport { job, ranges }
+                }
+                OP_KEY_META_OR_SLOT_IMPORT if self.header.version >= 13 => {
+                    // Redis 8.6 key metadata: up to 7 framed class values, then the real type.
+                    let classes = c.rdb_len("key metadata count")?;
+                    if classes > 7 {
+                        return Err(c.corrupt(format!("{classes} key metadata classes, at most 7")));
+                    }
+                    for _ in 0..classes {
+                        c.skip(4, "key metadata class")?;
+                        module::skip_framed(c)?;
+                    }
+                    continue;
+                }
+                byte => {
+                    let value_type = types::value_type(byte, &self.header, op_offset)?;
+                    return self.read_key(
+                        byte,
+                        value_type,
+                        record_start,
+                        expire_at_ms,
+                        idle_s,
+                        freq,
+                    );
+                }
+            };
+            return Ok(Entry::Other(item));
+        }
+    }
+
+    fn read_key(
+        &mut self,
+        type_byte: u8,
+        value_type: ValueType,
+        record_start: usize,
+        expire_at_ms: Option<i64>,
+        idle_s: Option<u64>,
+        freq: Option<u8>,
+    ) -> Result<Entry<'a>> {
+        let c = &mut self.cursor;
+        let offset = c.offset() - c.pos() as u64 + record_start as u64;
+        let key = c.rdb_string("key")?;
+        let key = key.to_cow()?;
+        let payload_start = c.pos();
+        let payload_offset = c.offset();
+        skip_value(c, value_type).map_err(|e| e.in_key(&key))?;
+        Ok(Entry::Key(Record {
+            db: self.db,
+            key,
+            value_type,
+            type_byte,
+            payload: c.since(payload_start),
+            payload_offset,
+            offset,
+            rdb_bytes: (c.pos() - record_start) as u64,
+            expire_at_ms,
+            idle_s,
+            freq,
+        }))
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<Entry<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let entry = self.next_entry();
+        if entry.is_err() {
+            self.done = true;
+        }
+        Some(entry)
+    }
+}
+
+/// Moves the cursor past one serialized value of `value_type`, reading lengths only.
+pub fn skip_value(c: &mut Cursor<'_>, value_type: ValueType) -> Result<()> {
+    use ValueType::*;
+    match value_type {
+        String | HashZipmap | ListZiplist | SetIntset | ZsetZiplist | HashZiplist
+        | HashListpack | ZsetListpack | SetListpack | HashListpackExPreGa => {
+            c.skip_rdb_string("value")?;
+        }
+        ListLinked | SetHashtable => {
+            for _ in 0..c.rdb_count(1, "element count")? {
+                c.skip_rdb_string("element")?;
+            }
+        }
+        Hash => {
+            for _ in 0..c.rdb_count(2, "field count")? {
+                c.skip_rdb_string("field")?;
+                c.skip_rdb_string("value")?;
+            }
+        }
+        ZsetText => {
+            for _ in 0..c.rdb_count(2, "member count")? {
+                c.skip_rdb_string("member")?;
+                skip_text_double(c)?;
+            }
+        }
+        Zset2 => {
+            for _ in 0..c.rdb_count(9, "member count")? {
+                c.skip_rdb_string("member")?;
+                c.skip(8, "score")?;
+            }
+        }
+        ListQuicklist => {
+            for _ in 0..c.rdb_count(1, "quicklist node count")? {
+                c.skip_rdb_string("quicklist node")?;
+            }
+        }
+        ListQuicklist2 => {
+            for _ in 0..c.rdb_count(2, "quicklist node count")? {
+                c.rdb_len("quicklist container")?;
+                c.skip_rdb_string("quicklist node")?;
+            }
+        }
+        HashListpackEx => {
+            c.skip(8, "minimum field expiry")?;
+            c.skip_rdb_string("value")?;
+        }
+        HashMetadata | HashMetadataPreGa => {
+            if value_type == HashMetadata {
+                c.skip(8, "minimum field expiry")?;
+            }
+            for _ in 0..c.rdb_count(3, "field count")? {
+                c.rdb_len("field expiry")?;
+                c.skip_rdb_string("field")?;
+                c.skip_rdb_string("value")?;
+            }
+        }
+        ValkeyHash2 => {
+            for _ in 0..c.rdb_count(10, "field count")? {
+                c.skip_rdb_string("field")?;
+                c.skip_rdb_string("value")?;
+                c.skip(8, "field expiry")?;
+            }
+        }
+        Stream(version) => {
+            stream::walk(c, version, |_, _| Ok(()))?;
+        }
+        Module2 => {
+            c.rdb_len("module id")?;
+            module::skip_framed(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// Skips a text-encoded double (type 3 scores): a length byte, with 253..255 meaning
+/// NaN/+inf/-inf and no bytes following.
+fn skip_text_double(c: &mut Cursor<'_>) -> Result<()> {
+    let n = c.u8("score length")?;
+    if n < 253 {
+        c.skip(u64::from(n), "score")?;
+    }
+    Ok(())
+}
+
+/// Reads a text-encoded double (type 3 scores).
+pub fn read_text_double(c: &mut Cursor<'_>) -> Result<f64> {
+    let at = c.offset();
+    let n = c.u8("score length")?;
+    match n {
+        253 => Ok(f64::NAN),
+        254 => Ok(f64::INFINITY),
+        255 => Ok(f64::NEG_INFINITY),
+        _ => {
+            let text = c.bytes(u64::from(n), "score")?;
+            std::str::from_utf8(text)
+                .ok()
+                .and_then(|t| parse_score(t.trim()))
+                .ok_or_else(|| Error::corrupt(at, "score is not a number"))
+        }
+    }
+}
+
+/// Parses a score as Redis prints them (`%.17g`, `inf`, `-inf`).
+pub fn parse_score(text: &str) -> Option<f64> {
+    match text {
+        "inf" | "+inf" => Some(f64::INFINITY),
+        "-inf" => Some(f64::NEG_INFINITY),
+        _ => text.parse().ok().filter(|v: &f64| !v.is_nan()),
+    }
+}
+
+/// Checks a stored CRC-64 trailer against the checksum of `data[..=eof_offset]`, which the
+/// caller may already have computed on another thread (`computed`). A stored 0 means the
+/// writer did not compute one (`rdbchecksum no`).
+pub fn verify_checksum(
+    data: &[u8],
+    eof_offset: u64,
+    stored: u64,
+    computed: Option<u64>,
+) -> Result<Checksum> {
+    if stored == 0 {
+        return Ok(Checksum::NotComputed);
+    }
+    let computed =
+        computed.unwrap_or_else(|| super::crc64::crc64(0, &data[..=eof_offset as usize]));
+    if computed != stored {
+        return Err(Error::new(
+            eof_offset + 1,
+            ErrorKind::ChecksumMismatch { stored, computed },
+        ));
+    }
+    Ok(Checksum::Valid(stored))
+}
+
+/// What the trailer said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checksum {
+    Valid(u64),
+    NotComputed,
+    /// RDB < 5 has no trailer.
+    Absent,
+}

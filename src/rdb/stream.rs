@@ -1,0 +1,205 @@
+//! Streams (rdb-format.md §4.7): the outer walk every reader needs to find the record's end,
+//! and the node listpack decoding that only `inspect` does.
+
+use super::cursor::Cursor;
+use super::error::Result;
+use super::listpack::Listpack;
+use super::primitives::{Element, RdbStr};
+
+/// What the outer walk of a stream sees without opening its node listpacks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamMeta {
+    pub nodes: u64,
+    /// Live entries, as the stream header states (`XLEN`).
+    pub length: u64,
+    pub last_id: (u64, u64),
+    pub groups: u64,
+    /// Entries pending in all groups' PELs.
+    pub pending: u64,
+    pub consumers: u64,
+    /// Bytes of all node listpacks, decompressed.
+    pub node_bytes: u64,
+}
+
+/// Walks a stream value of format `version` (1..=4), calling `on_node` with each node's
+/// master-id string and listpack string.
+pub fn walk<'a>(
+    c: &mut Cursor<'a>,
+    version: u8,
+    mut on_node: impl FnMut(RdbStr<'a>, RdbStr<'a>) -> Result<()>,
+) -> Result<StreamMeta> {
+    let mut meta = StreamMeta {
+        nodes: c.rdb_count(2, "stream node count")?,
+        ..Default::default()
+    };
+    for _ in 0..meta.nodes {
+        let master = c.rdb_string("stream node id")?;
+        if master.len() != 16 {
+            return Err(c.corrupt(format!("stream node id of {} bytes, not 16", master.len())));
+        }
+        let listpack = c.rdb_string("stream node listpack")?;
+        meta.node_bytes += listpack.len() as u64;
+        on_node(master, listpack)?;
+    }
+    meta.length = c.rdb_len("stream length")?;
+    meta.last_id = (c.rdb_len("stream last id")?, c.rdb_len("stream last id")?);
+    if version >= 2 {
+        // first id, max deleted id (ms and seq each), entries added
+        for _ in 0..5 {
+            c.rdb_len("stream counters")?;
+        }
+    }
+    meta.groups = c.rdb_count(3, "stream group count")?;
+    for _ in 0..meta.groups {
+        c.skip_rdb_string("consumer group name")?;
+        c.rdb_len("consumer group last id")?;
+        c.rdb_len("consumer group last id")?;
+        if version >= 2 {
+            c.rdb_len("consumer group entries read")?;
+        }
+        let pel = c.rdb_count(25, "group PEL size")?;
+        for _ in 0..pel {
+            c.skip(16 + 8, "PEL entry")?;
+            c.rdb_len("PEL delivery count")?;
+        }
+        meta.pending += pel;
+        let consumers = c.rdb_count(10, "consumer count")?;
+        for _ in 0..consumers {
+            c.skip_rdb_string("consumer name")?;
+            c.skip(if version >= 3 { 16 } else { 8 }, "consumer times")?;
+            let owned = c.rdb_count(16, "consumer PEL size")?;
+            c.skip(owned * 16, "consumer PEL")?;
+        }
+        meta.consumers += consumers;
+    }
+    if version >= 4 {
+        c.rdb_len("stream IDMP duration")?;
+        c.rdb_len("stream IDMP max entries")?;
+        let producers = c.rdb_count(2, "stream IDMP producer count")?;
+        for _ in 0..producers {
+            c.skip_rdb_string("stream IDMP producer id")?;
+            let iids = c.rdb_count(3, "stream IDMP id count")?;
+            for _ in 0..iids {
+                c.skip_rdb_string("stream IDMP id")?;
+                c.rdb_len("stream IDMP entry id")?;
+                c.rdb_len("stream IDMP entry id")?;
+            }
+        }
+        c.rdb_len("stream IDMP ids added")?;
+        c.rdb_len("stream IDMP duplicates")?;
+    }
+    Ok(meta)
+}
+
+/// Entry counts of one node listpack.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeCounts {
+    pub live: u64,
+    pub deleted: u64,
+}
+
+const FLAG_DELETED: i64 = 1;
+const FLAG_SAMEFIELDS: i64 = 2;
+
+/// Decodes one node listpack: the master entry, then every entry, checking each entry's
+/// `lp_count`; `on_value` sees the field and value of every live entry.
+pub fn decode_node<'b>(
+    listpack: &'b [u8],
+    base: u64,
+    mut on_value: impl FnMut(Element<'b>, Element<'b>),
+) -> Result<NodeCounts> {
+    let lp = Listpack::new(listpack, base)?;
+    let mut items = lp.iter();
+    let mut next = |what: &str| -> Result<Element<'b>> {
+        match items.next() {
+            Some(item) => item,
+            None => Err(super::error::Error::corrupt(
+                base,
+                format!("stream node ends before {what}"),
+            )),
+        }
+    };
+    let int = |e: Element<'_>, what: &str| -> Result<i64> {
+        e.as_int().ok_or_else(|| {
+            super::error::Error::corrupt(base, format!("stream {what} is not an integer"))
+        })
+    };
+    let count = int(next("master count")?, "master count")?;
+    let deleted = int(next("master deleted count")?, "master deleted count")?;
+    let master_fields = int(next("master field count")?, "master field count")?;
+    if count < 0 || deleted < 0 || master_fields < 0 || master_fields as usize > listpack.len() {
+        return Err(super::error::Error::corrupt(
+            base,
+            "stream master entry counts out of range",
+        ));
+    }
+    // Master field names are needed for SAMEFIELDS entries; they are few, keep them inline.
+    let mut fields: Vec<Element<'b>> = Vec::with_capacity(master_fields as usize);
+    for _ in 0..master_fields {
+        fields.push(next("master field")?);
+    }
+    if int(next("master terminator")?, "master terminator")? != 0 {
+        return Err(super::error::Error::corrupt(
+            base,
+            "stream master entry not terminated by 0",
+        ));
+    }
+    let mut counts = NodeCounts::default();
+    let total = (count + deleted) as u64;
+    for _ in 0..total {
+        let flags = int(next("entry flags")?, "entry flags")?;
+        next("entry id")?;
+        next("entry id")?;
+        let live = flags & FLAG_DELETED == 0;
+        let expected_count = if flags & FLAG_SAMEFIELDS != 0 {
+            for field in &fields {
+                let value = next("entry value")?;
+                if live {
+                    on_value(*field, value);
+                }
+            }
+            fields.len() as i64 + 3
+        } else {
+            let n = int(next("entry field count")?, "entry field count")?;
+            if n < 0 || n as usize > listpack.len() {
+                return Err(super::error::Error::corrupt(
+                    base,
+                    "stream entry field count out of range",
+                ));
+            }
+            for _ in 0..n {
+                let field = next("entry field")?;
+                let value = next("entry value")?;
+                if live {
+                    on_value(field, value);
+                }
+            }
+            2 * n + 4
+        };
+        if int(next("entry lp-count")?, "entry lp-count")? != expected_count {
+            return Err(super::error::Error::corrupt(
+                base,
+                "stream entry lp-count mismatch",
+            ));
+        }
+        if live {
+            counts.live += 1;
+        } else {
+            counts.deleted += 1;
+        }
+    }
+    if let Some(extra) = items.next() {
+        extra?;
+        return Err(super::error::Error::corrupt(
+            base,
+            "stream node has entries after the last one",
+        ));
+    }
+    if counts.live != count as u64 || counts.deleted != deleted as u64 {
+        return Err(super::error::Error::corrupt(
+            base,
+            "stream node entry counts do not match its master entry",
+        ));
+    }
+    Ok(counts)
+}
