@@ -6,7 +6,7 @@ use super::{scan, threads};
 use crate::analyze::{Inventory, KeyCounts};
 use crate::error::Error;
 use crate::input::Dump;
-use crate::rdb::{self, Context, Scratch, inspect};
+use crate::rdb::{self, Scratch, inspect};
 use crate::report::{self, output::Output};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,12 +39,11 @@ pub fn inventory(dump: &Dump, threads: usize) -> Result<Inventory, Error> {
     let end = scan(
         dump,
         threads,
-        |header, batch| -> rdb::Result<KeyCounts> {
-            let ctx = Context::new(*header);
+        |ctx, batch| -> rdb::Result<KeyCounts> {
             let mut scratch = Scratch::default();
             let mut counts = KeyCounts::default();
             for record in &batch {
-                counts.add(record, &inspect(record, &ctx, &mut scratch)?);
+                counts.add(record, &inspect(record, ctx, &mut scratch)?);
             }
             Ok(counts)
         },

@@ -6,7 +6,7 @@ use super::{scan, threads};
 use crate::analyze::Filter;
 use crate::error::Error;
 use crate::input::Dump;
-use crate::rdb::{self, Context, Scratch, inspect};
+use crate::rdb::{self, Scratch, inspect};
 use crate::report::keys_csv;
 use crate::report::output::Output;
 
@@ -37,12 +37,11 @@ fn write_keys(dump: &Dump, filter: &Filter, threads: usize, out: &mut Output) ->
     scan(
         dump,
         threads,
-        |header, batch| -> rdb::Result<Vec<u8>> {
-            let ctx = Context::new(*header);
+        |ctx, batch| -> rdb::Result<Vec<u8>> {
             let mut scratch = Scratch::default();
             let mut rows = keys_csv::batch_writer();
             for record in batch.iter().filter(|r| filter.accepts(r)) {
-                keys_csv::write_row(&mut rows, record, &inspect(record, &ctx, &mut scratch)?);
+                keys_csv::write_row(&mut rows, record, &inspect(record, ctx, &mut scratch)?);
             }
             Ok(rows.into_inner().expect("flushing to a Vec cannot fail"))
         },

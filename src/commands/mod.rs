@@ -28,7 +28,7 @@ pub struct ScanEnd<'a> {
 pub fn scan<'a, T: Send>(
     dump: &'a Dump,
     threads: usize,
-    work: impl Fn(&rdb::Header, Vec<Record<'a>>) -> T + Sync,
+    work: impl Fn(&rdb::Context, Vec<Record<'a>>) -> T + Sync,
     sink: impl FnMut(T) -> Result<(), Error>,
 ) -> Result<ScanEnd<'a>, Error> {
     let data = dump.bytes();
@@ -38,6 +38,7 @@ pub fn scan<'a, T: Send>(
     };
     let records = Records::new(data).map_err(rdb_error)?;
     let header = *records.header();
+    let ctx = rdb::Context::new(header, rdb::ServerVersion::from_dump(data));
     let mut items = Vec::new();
     let guess_len = data.len().saturating_sub(8);
     let (outcome, guess) = std::thread::scope(|s| {
@@ -47,7 +48,7 @@ pub fn scan<'a, T: Send>(
         let outcome = pipeline::run(
             records,
             threads,
-            |batch| work(&header, batch),
+            |batch| work(&ctx, batch),
             sink,
             |item| items.push(item.clone()),
         );

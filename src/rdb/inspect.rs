@@ -10,30 +10,60 @@ use super::listpack::Listpack;
 use super::module::{self, ModuleId};
 use super::primitives::{Element, RdbStr};
 use super::records::{Record, parse_score, read_text_double};
+use super::server::{Family, ServerVersion};
 use super::stream;
 use super::types::{Encoding, KeyType, ValueType};
 use super::ziplist::Ziplist;
 use super::zipmap::Zipmap;
 
-/// Server settings that decide an encoding the file alone does not pin down.
+/// What decides an encoding the file alone does not pin down: the format, the release that
+/// wrote it, and server settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Context {
     pub header: Header,
+    /// The release that wrote the dump, from its AUX fields.
+    pub server: Option<ServerVersion>,
     /// `list-max-listpack-size`: a one-node quicklist within it was a listpack list on 7.2+.
     pub list_max_listpack_size: i64,
 }
 
 impl Context {
-    pub fn new(header: Header) -> Context {
+    pub fn new(header: Header, server: Option<ServerVersion>) -> Context {
         Context {
             header,
+            server,
             list_max_listpack_size: -2,
         }
     }
 
-    /// Redis 3.2 raised the embstr limit from 39 to 44 bytes; RDB 7 is 3.2's format.
-    fn embstr_limit(&self) -> usize {
-        if self.header.version >= 7 { 44 } else { 39 }
+    /// Reads the header and the writer's version from a dump.
+    pub fn for_dump(data: &[u8]) -> super::error::Result<Context> {
+        Ok(Context::new(
+            Header::parse(data)?,
+            ServerVersion::from_dump(data),
+        ))
+    }
+
+    /// Whether a string value of `len` bytes was embedded in its object (`embstr`).
+    fn is_embstr(&self, len: usize, key_len: usize) -> bool {
+        // Valkey 8.1+ embeds the key (an sds with a 1-byte header-size prefix) in the object
+        // too, so the value's room depends on it. An expire set after the value (the usual
+        // SET then EXPIRE) does not re-encode it, as the servers' own OBJECT ENCODING shows.
+        let embedded_key = 1 + sds_header_size(key_len) + key_len + 1;
+        let value_sds8 = 3 + len + 1;
+        match self.server {
+            // `shouldEmbedStringObject`: up to two cache lines, robj minus its pointer.
+            Some(v) if v.at_least(Family::Valkey, 9, 0) => {
+                len <= 255 && 8 + embedded_key + value_sds8 <= 128
+            }
+            // `createStringObjectWithKeyAndExpire`: the whole robj within 64 bytes, for values
+            // that were created embstr (44 bytes at most).
+            Some(v) if v.at_least(Family::Valkey, 8, 1) => {
+                len <= 44 && 16 + embedded_key + value_sds8 <= 64
+            }
+            // Redis 3.2 raised the limit from 39 to 44 bytes; RDB 7 is 3.2's format.
+            _ => len <= if self.header.version >= 7 { 44 } else { 39 },
+        }
     }
 
     /// Listpack-encoded lists exist from Redis 7.2 (RDB 11) and in every Valkey.
@@ -127,7 +157,7 @@ fn walk(
             let bytes = s.decode(outer)?;
             visit(ValueItem::Member(Element::Bytes(bytes)));
             shape.elements = 1;
-            string_encoding(s, bytes, ctx)
+            string_encoding(s, bytes, record, ctx)
         }
         ListLinked | SetHashtable => {
             let n = c.rdb_count(1, "element count")?;
@@ -447,10 +477,15 @@ fn visit_flat<'b>(
 
 /// `int` when Redis' `tryObjectEncoding` would store the value as a long, else embstr or raw
 /// by length.
-fn string_encoding(stored: RdbStr<'_>, bytes: &[u8], ctx: &Context) -> Encoding {
+fn string_encoding(
+    stored: RdbStr<'_>,
+    bytes: &[u8],
+    record: &Record<'_>,
+    ctx: &Context,
+) -> Encoding {
     if matches!(stored, RdbStr::Int(_)) || is_redis_integer(bytes) {
         Encoding::Int
-    } else if bytes.len() <= ctx.embstr_limit() {
+    } else if ctx.is_embstr(bytes.len(), record.key.len()) {
         Encoding::Embstr
     } else {
         Encoding::Raw
@@ -471,6 +506,17 @@ pub fn is_redis_integer(bytes: &[u8]) -> bool {
         return false;
     }
     std::str::from_utf8(bytes).is_ok_and(|s| s.parse::<i64>().is_ok())
+}
+
+/// Header bytes of the sds type Redis picks for a string of `len` bytes (`sdsReqType`).
+pub fn sds_header_size(len: usize) -> usize {
+    match len {
+        0..32 => 1,
+        32..256 => 3,
+        256..65536 => 5,
+        _ if (len as u64) < 1 << 32 => 9,
+        _ => 17,
+    }
 }
 
 /// Per-key statistics: the value's shape plus element size figures.

@@ -12,6 +12,7 @@ pub mod lzf;
 pub mod module;
 pub mod primitives;
 pub mod records;
+pub mod server;
 pub mod stream;
 pub mod types;
 pub mod ziplist;
@@ -23,6 +24,7 @@ pub use header::{Header, Magic};
 pub use inspect::{Context, Scratch, Shape, ValueItem, ValueStats, inspect, walk_value};
 pub use primitives::{Element, RdbStr};
 pub use records::{Checksum, Entry, Item, Record, Records};
+pub use server::{Family, ServerVersion};
 pub use types::{Encoding, KeyType, ValueType};
 
 /// Renders a key for CSV and messages: valid UTF-8 as it is, other bytes as `\xNN`, and a
