@@ -1,0 +1,199 @@
+//! `rdbscope info`: the table and JSON outputs on real fixtures, and the errors and exit codes
+//! bad input gets.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
+        .join("dump.rdb")
+}
+
+fn rdbscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rdbscope"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    let out = rdbscope(&["info", path.to_str().unwrap(), "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Keys per (db) in a fixture's truth.csv.
+fn truth_counts(name: &str) -> std::collections::BTreeMap<u64, (u64, u64)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
+        .join("truth.csv");
+    let mut counts = std::collections::BTreeMap::new();
+    for row in csv::Reader::from_path(path).unwrap().records() {
+        let row = row.unwrap();
+        let entry = counts
+            .entry(row[0].parse::<u64>().unwrap())
+            .or_insert((0, 0));
+        entry.0 += 1;
+        entry.1 += u64::from(!row[7].is_empty());
+    }
+    counts
+}
+
+#[test]
+fn table_names_the_format_server_and_counts() {
+    let out = rdbscope(&["info", fixture("redis-7.0").to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("REDIS0010 (561733 bytes)"), "{text}");
+    assert!(text.contains("written by   Redis 7.0.15"), "{text}");
+    assert!(text.contains("checksum     valid (0x"), "{text}");
+    assert!(text.contains("keys         520 "), "{text}");
+    assert!(text.contains("functions    mylib"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().eq(["quicklist", "37"])),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_counts_equal_the_servers_truth() {
+    for name in [
+        "redis-7.0",
+        "redis-6.2",
+        "redis-stack-7.4",
+        "valkey-8.1",
+        "valkey-9.1",
+    ] {
+        let doc = json(&fixture(name));
+        assert_eq!(doc["schema"], "rdbscope.info/1");
+        let truth = truth_counts(name);
+        let total: u64 = truth.values().map(|c| c.0).sum();
+        assert_eq!(doc["keys"], total, "{name}");
+        let dbs: Vec<(u64, u64, u64)> = doc["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["db"].as_u64().unwrap(),
+                    d["keys"].as_u64().unwrap(),
+                    d["expires"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let want: Vec<(u64, u64, u64)> = truth.iter().map(|(db, (k, e))| (*db, *k, *e)).collect();
+        assert_eq!(dbs, want, "{name}");
+        assert_eq!(doc["checksum"]["status"], "valid", "{name}");
+        let by_type: u64 = doc["types"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(by_type, total, "{name}");
+    }
+}
+
+#[test]
+fn json_reports_versions_aux_and_modules() {
+    let doc = json(&fixture("valkey-9.1"));
+    assert_eq!(doc["header"], "VALKEY080");
+    assert_eq!(doc["magic"], "valkey");
+    assert_eq!(doc["server_version"], "9.1.2");
+    let doc = json(&fixture("redis-stack-7.4"));
+    assert_eq!(doc["rdb_version"], 12);
+    assert_eq!(doc["modules"]["ReJSON-RL"], 3);
+    assert_eq!(doc["modules"]["TSDB-TYPE"], 2);
+    assert!(doc["used_mem"].as_u64().unwrap() > 1_000_000);
+    assert_eq!(
+        doc["ctime"].as_i64().unwrap().to_string(),
+        doc["aux"]["ctime"].as_str().unwrap()
+    );
+}
+
+#[test]
+fn checksum_not_computed_is_not_an_error() {
+    let doc = json(&fixture("redis-7.0-nocrc"));
+    assert_eq!(doc["checksum"]["status"], "not computed");
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rdbscope-cli-info-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn checksum_mismatch_names_both_values() {
+    let dir = temp_dir("crc");
+    let mut data = std::fs::read(fixture("redis-7.0")).unwrap();
+    let last = data.len() - 1;
+    data[last] ^= 0x55;
+    let path = dir.join("dump.rdb");
+    std::fs::write(&path, &data).unwrap();
+    let out = rdbscope(&["info", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(&format!("at byte {}", data.len() - 8)),
+        "{err}"
+    );
+    assert!(err.contains("CRC-64 mismatch: file says 0x"), "{err}");
+    assert!(err.contains("computed 0xfb6a88d1d4a79a16"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_inputs_get_one_line_and_exit_1() {
+    let dir = temp_dir("bad");
+    let truncated = dir.join("truncated.rdb");
+    let data = std::fs::read(fixture("redis-7.0")).unwrap();
+    std::fs::write(&truncated, &data[..data.len() / 2]).unwrap();
+    let empty = dir.join("empty.rdb");
+    std::fs::write(&empty, b"").unwrap();
+    let aof = dir.join("appendonly.aof");
+    std::fs::write(&aof, b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n").unwrap();
+    let newer = dir.join("newer.rdb");
+    std::fs::write(&newer, b"REDIS0099\xff").unwrap();
+    let cases: [(&Path, &str); 6] = [
+        (&truncated, "truncated:"),
+        (&empty, "is empty"),
+        (&dir, "is a directory"),
+        (&aof, "not an RDB file"),
+        (&newer, "unsupported RDB format version REDIS 99"),
+        (&dir.join("missing.rdb"), "No such file"),
+    ];
+    for (path, expected) in cases {
+        let out = rdbscope(&["info", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", path.display());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.starts_with("rdbscope: ") && err.contains(expected),
+            "{}: {err}",
+            path.display()
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    let err = String::from_utf8(rdbscope(&["info", truncated.to_str().unwrap()]).stderr).unwrap();
+    assert!(err.contains("at byte ") && err.contains("(key \""), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(rdbscope(&["info"]).status.code(), Some(2));
+    assert_eq!(
+        rdbscope(&["info", "x", "--format", "xml"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(rdbscope(&["frobnicate"]).status.code(), Some(2));
+}

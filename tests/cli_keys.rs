@@ -1,0 +1,202 @@
+//! `rdbscope keys`: one CSV row per key in file order, filters, escaping, and output files that
+//! are never half-written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rdbscope::rdb::{Entry, Records, escape_key};
+
+const HEADER: &str =
+    "db,key,type,encoding,rdb_bytes,elements,largest_element_bytes,expires_at_ms,idle_s,freq";
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
+        .join("dump.rdb")
+}
+
+fn rdbscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rdbscope"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn rows(out: &Output) -> Vec<csv::StringRecord> {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    assert_eq!(
+        reader
+            .headers()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>()
+            .join(","),
+        HEADER
+    );
+    reader.records().map(Result::unwrap).collect()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rdbscope-cli-keys-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn one_row_per_key_in_file_order_whatever_the_thread_count() {
+    let dump = fixture("redis-7.0");
+    let one = rdbscope(&["keys", dump.to_str().unwrap(), "--threads", "1"]);
+    let four = rdbscope(&["keys", dump.to_str().unwrap(), "--threads", "4"]);
+    assert_eq!(one.stdout, four.stdout);
+    let rows = rows(&one);
+    let data = std::fs::read(&dump).unwrap();
+    let in_file: Vec<(String, String)> = Records::new(&data)
+        .unwrap()
+        .filter_map(|e| match e.unwrap() {
+            Entry::Key(r) => Some((r.db.to_string(), escape_key(&r.key))),
+            Entry::Other(_) => None,
+        })
+        .collect();
+    let listed: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r[0].to_string(), r[1].to_string()))
+        .collect();
+    assert_eq!(listed, in_file);
+    assert_eq!(rows.len(), 520);
+    let rdb_bytes: u64 = rows.iter().map(|r| r[4].parse::<u64>().unwrap()).sum();
+    assert!(
+        rdb_bytes > 500_000 && rdb_bytes < data.len() as u64,
+        "{rdb_bytes}"
+    );
+}
+
+#[test]
+fn columns_match_the_servers_truth() {
+    let dump = fixture("redis-7.0-lfu");
+    let rows = rows(&rdbscope(&["keys", dump.to_str().unwrap()]));
+    let truth_path = dump.with_file_name("truth.csv");
+    let truth: std::collections::HashMap<(String, String), csv::StringRecord> =
+        csv::Reader::from_path(truth_path)
+            .unwrap()
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                ((r[0].to_string(), r[1].to_string()), r)
+            })
+            .collect();
+    assert_eq!(rows.len(), truth.len());
+    for row in &rows {
+        let t = &truth[&(row[0].to_string(), row[1].to_string())];
+        assert_eq!(
+            (&row[2], &row[3]),
+            (&t[2], &t[3]),
+            "type/encoding of {}",
+            &row[1]
+        );
+        assert_eq!(&row[5], &t[4], "elements of {}", &row[1]);
+        assert_eq!(&row[7], &t[7], "expiry of {}", &row[1]);
+        assert_eq!(&row[9], &t[9], "freq of {}", &row[1]);
+        assert!(!row[9].is_empty());
+    }
+}
+
+#[test]
+fn filters_by_db_type_and_glob() {
+    let dump = fixture("redis-7.0");
+    let d = dump.to_str().unwrap();
+    let db15 = rows(&rdbscope(&["keys", d, "--db", "15"]));
+    assert_eq!(db15.len(), 6);
+    assert!(db15.iter().all(|r| &r[0] == "15"));
+    let two = rows(&rdbscope(&["keys", d, "--db", "15", "--db", "1"]));
+    assert_eq!(two.len(), 306);
+    let sets_and_zsets = rows(&rdbscope(&["keys", d, "--type", "set", "--type", "zset"]));
+    assert_eq!(sets_and_zsets.len(), 36 + 19);
+    assert!(
+        sets_and_zsets
+            .iter()
+            .all(|r| &r[2] == "set" || &r[2] == "zset")
+    );
+    let streams = rows(&rdbscope(&[
+        "keys", d, "--match", "*stream*", "--type", "stream",
+    ]));
+    assert!(
+        !streams.is_empty()
+            && streams
+                .iter()
+                .all(|r| r[1].contains("stream") && &r[2] == "stream")
+    );
+    let lengths = rows(&rdbscope(&["keys", d, "--match", "str:len:0[0-4]?"]));
+    assert_eq!(lengths.len(), 50);
+}
+
+#[test]
+fn non_utf8_keys_are_escaped() {
+    let rows = rows(&rdbscope(&["keys", fixture("redis-7.0").to_str().unwrap()]));
+    assert!(
+        rows.iter().any(|r| r[1].contains("\\xff")),
+        "no escaped byte in any key"
+    );
+    assert!(
+        rows.iter().any(|r| r[1].contains("caf\u{e9}")),
+        "UTF-8 keys stay as they are"
+    );
+}
+
+#[test]
+fn output_file_is_complete_or_absent() {
+    let dir = temp_dir("out");
+    let out = dir.join("keys.csv");
+    let ok = rdbscope(&[
+        "keys",
+        fixture("redis-6.2").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok.status.success());
+    assert!(ok.stdout.is_empty());
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(written.lines().next(), Some(HEADER));
+    assert!(written.ends_with('\n'));
+
+    let data = std::fs::read(fixture("redis-6.2")).unwrap();
+    let broken = dir.join("broken.rdb");
+    std::fs::write(&broken, &data[..data.len() - 100]).unwrap();
+    let failed = rdbscope(&[
+        "keys",
+        broken.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        written,
+        "existing report was touched"
+    );
+    let fresh = dir.join("fresh.csv");
+    rdbscope(&[
+        "keys",
+        broken.to_str().unwrap(),
+        "-o",
+        fresh.to_str().unwrap(),
+    ]);
+    assert!(!fresh.exists());
+    let mut left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["broken.rdb", "keys.csv"],
+        "temporary files left behind"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
