@@ -424,3 +424,263 @@ pub enum Checksum {
     /// RDB < 5 has no trailer.
     Absent,
 }
+
+#[cfg(test)]
+mod tests {
+    //! Handcrafted dumps for the opcodes and types no real-server fixture carries: RDB 1 and 8,
+    //! release-candidate and fork-specific ids, module framing and the error paths.
+
+    use super::*;
+    use crate::rdb::inspect::{Context, Scratch, ValueItem, walk_value};
+    use crate::rdb::listpack::tests::{listpack, lp_int, lp_str};
+    use crate::rdb::types::Encoding;
+
+    fn len(n: u64) -> Vec<u8> {
+        match n {
+            0..64 => vec![n as u8],
+            64..16384 => vec![0x40 | (n >> 8) as u8, n as u8],
+            _ if n <= u32::MAX as u64 => [&[0x80][..], &(n as u32).to_be_bytes()].concat(),
+            _ => [&[0x81][..], &n.to_be_bytes()].concat(),
+        }
+    }
+
+    fn s(bytes: &[u8]) -> Vec<u8> {
+        [len(bytes.len() as u64), bytes.to_vec()].concat()
+    }
+
+    /// A whole dump: header, body, EOF, and the CRC-64 trailer from version 5 on.
+    fn dump(header: &str, body: &[u8]) -> Vec<u8> {
+        let mut out = [header.as_bytes(), body, &[OP_EOF]].concat();
+        if !header.starts_with("REDIS000") || header.as_bytes()[8] >= b'5' {
+            let crc = crate::rdb::crc64::crc64(0, &out);
+            out.extend_from_slice(&crc.to_le_bytes());
+        }
+        out
+    }
+
+    /// Every key's (name, encoding, elements, expiry) and every item, checksum verified.
+    fn walk(data: &[u8]) -> Result<(Vec<(Vec<u8>, Encoding, u64, Option<i64>)>, Vec<String>)> {
+        let ctx = Context::for_dump(data)?;
+        let mut keys = Vec::new();
+        let mut items = Vec::new();
+        for entry in Records::new(data)? {
+            match entry? {
+                Entry::Key(record) => {
+                    let shape = walk_value(&record, &ctx, &mut Scratch::default(), &mut |_| {})?;
+                    keys.push((
+                        record.key.to_vec(),
+                        shape.encoding.unwrap(),
+                        shape.elements,
+                        record.expire_at_ms,
+                    ));
+                }
+                Entry::Other(Item::Eof {
+                    offset,
+                    checksum: Some(stored),
+                    ..
+                }) => {
+                    verify_checksum(data, offset, stored, None)?;
+                    items.push("eof".to_string());
+                }
+                Entry::Other(item) => items.push(
+                    format!("{item:?}")
+                        .split([' ', '('])
+                        .next()
+                        .unwrap()
+                        .to_string(),
+                ),
+            }
+        }
+        Ok((keys, items))
+    }
+
+    #[test]
+    fn rdb_version_1_without_checksum() {
+        let body = [
+            vec![OP_SELECTDB, 0, OP_EXPIRETIME],
+            1_700_000_000u32.to_le_bytes().to_vec(),
+            vec![0],
+            s(b"str"),
+            s(b"v"),
+            vec![1],
+            s(b"list"),
+            len(2),
+            s(b"a"),
+            s(b"b"),
+            vec![3],
+            s(b"zset"),
+            len(2),
+            s(b"m1"),
+            vec![3],
+            b"1.5".to_vec(),
+            s(b"m2"),
+            vec![254],
+        ]
+        .concat();
+        let data = dump("REDIS0001", &body);
+        let (keys, items) = walk(&data).unwrap();
+        assert_eq!(
+            keys[0],
+            (
+                b"str".to_vec(),
+                Encoding::Embstr,
+                1,
+                Some(1_700_000_000_000)
+            )
+        );
+        assert_eq!(keys[1], (b"list".to_vec(), Encoding::Linkedlist, 2, None));
+        assert_eq!(keys[2], (b"zset".to_vec(), Encoding::Skiplist, 2, None));
+        assert_eq!(items, ["SelectDb", "Eof"]);
+    }
+
+    #[test]
+    fn rdb_version_8_long_lengths_and_framed_modules() {
+        let module_id = 0x0123_4567_89AB_CDEFu64;
+        let body = [
+            vec![OP_MODULE_AUX],
+            len(module_id),
+            len(2),
+            len(2),
+            len(2),
+            len(7),
+            vec![0],
+            vec![OP_SELECTDB, 0, 5],
+            s(b"z"),
+            len(1),
+            s(b"m"),
+            2.5f64.to_le_bytes().to_vec(),
+            vec![7],
+            s(b"mod"),
+            len(module_id),
+            len(5),
+            s(b"payload"),
+            len(4),
+            1.0f64.to_le_bytes().to_vec(),
+            len(0),
+            // A key whose length uses the 64-bit form (RDB 8), and an empty value.
+            vec![0, 0x81, 0, 0, 0, 0, 0, 0, 0, 1, b'x'],
+            s(b""),
+        ]
+        .concat();
+        let data = dump("REDIS0008", &body);
+        let (keys, items) = walk(&data).unwrap();
+        assert_eq!(keys.len(), 3);
+        assert_eq!(keys[0].1, Encoding::Skiplist);
+        assert_eq!(keys[1].1, Encoding::Raw);
+        assert_eq!(keys[2], (b"x".to_vec(), Encoding::Embstr, 1, None));
+        assert_eq!(items, ["ModuleAux", "SelectDb", "eof"]);
+    }
+
+    #[test]
+    fn functions_slot_info_and_redis_key_metadata() {
+        let body = [
+            vec![OP_FUNCTION_PRE_GA],
+            s(b"lib"),
+            s(b"LUA"),
+            len(1),
+            s(b"desc"),
+            s(b"return 1"),
+            vec![OP_FUNCTION2],
+            s(b"#!lua name=lib2\nreturn 2"),
+            vec![OP_SELECTDB, 0, OP_SLOT_INFO, 5, 1, 0],
+            vec![OP_KEY_META_OR_SLOT_IMPORT, 1, 1, 2, 3, 4],
+            len(2),
+            len(9),
+            len(0),
+            vec![0],
+            s(b"k"),
+            s(b"v"),
+        ]
+        .concat();
+        let data = dump("REDIS0013", &body);
+        let (keys, items) = walk(&data).unwrap();
+        assert_eq!(keys, [(b"k".to_vec(), Encoding::Embstr, 1, None)]);
+        assert_eq!(
+            items,
+            ["Function", "Function", "SelectDb", "SlotInfo", "eof"]
+        );
+        // Before RDB 13, byte 243 is no opcode at all.
+        let err = walk(&dump("REDIS0012", &body)).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::UnknownType(243));
+    }
+
+    #[test]
+    fn valkey_slot_import_and_hash2_with_field_ttls() {
+        let body = [
+            vec![OP_KEY_META_OR_SLOT_IMPORT],
+            s(&[b'j'; 40]),
+            len(1),
+            len(0),
+            len(100),
+            vec![OP_SELECTDB, 0, 22],
+            s(b"h"),
+            len(2),
+            s(b"f1"),
+            s(b"v1"),
+            (-1i64).to_le_bytes().to_vec(),
+            s(b"f2"),
+            s(b"v2"),
+            1_900_000_000_000i64.to_le_bytes().to_vec(),
+        ]
+        .concat();
+        let data = dump("VALKEY080", &body);
+        let (keys, items) = walk(&data).unwrap();
+        assert_eq!(keys, [(b"h".to_vec(), Encoding::Hashtable, 2, None)]);
+        assert_eq!(items, ["SlotImport", "SelectDb", "eof"]);
+        let record = Records::new(&data)
+            .unwrap()
+            .find_map(|e| match e.unwrap() {
+                Entry::Key(r) => Some(r),
+                _ => None,
+            })
+            .unwrap();
+        let mut ttls = Vec::new();
+        let ctx = Context::for_dump(&data).unwrap();
+        walk_value(&record, &ctx, &mut Scratch::default(), &mut |item| {
+            if let ValueItem::Field { expire_at_ms, .. } = item {
+                ttls.push(expire_at_ms);
+            }
+        })
+        .unwrap();
+        assert_eq!(ttls, [None, Some(1_900_000_000_000)]);
+    }
+
+    #[test]
+    fn redis_7_4_release_candidate_hash_types() {
+        let lp = listpack(&[
+            lp_str(b"f", 1),
+            lp_str(b"v", 1),
+            lp_int(0xF4, 1_800_000_000_000),
+        ]);
+        let body = [
+            vec![OP_SELECTDB, 0, 22],
+            s(b"meta"),
+            len(1),
+            len(1_800_000_000_000),
+            s(b"f"),
+            s(b"v"),
+            vec![23],
+            s(b"lpex"),
+            s(&lp),
+        ]
+        .concat();
+        let (keys, _) = walk(&dump("REDIS0012", &body)).unwrap();
+        assert_eq!(keys[0], (b"meta".to_vec(), Encoding::Hashtable, 1, None));
+        assert_eq!(keys[1], (b"lpex".to_vec(), Encoding::ListpackEx, 1, None));
+    }
+
+    #[test]
+    fn unskippable_and_unknown_types_are_errors_at_their_offset() {
+        let body = [vec![OP_SELECTDB, 0, 6], s(b"k"), len(1)].concat();
+        let err = walk(&dump("REDIS0009", &body)).unwrap_err();
+        assert_eq!(err.offset, 11);
+        assert!(matches!(err.kind, ErrorKind::UnframedModule(_)));
+        let err = walk(&dump("REDIS0009", &[OP_SELECTDB, 0, 8])).unwrap_err();
+        assert_eq!((err.offset, err.kind), (11, ErrorKind::UnknownType(8)));
+        // A module value with an opcode outside the framing is corrupt, and names the key.
+        let body = [vec![7], s(b"m"), len(1), len(6)].concat();
+        let err = walk(&dump("REDIS0009", &body)).unwrap_err();
+        assert_eq!((err.offset, err.key.as_deref()), (13, Some("m")));
+        assert_eq!(err.kind, ErrorKind::BadModuleOpcode(6));
+    }
+}
