@@ -458,8 +458,11 @@ mod tests {
         out
     }
 
-    /// Every key's (name, encoding, elements, expiry) and every item, checksum verified.
-    fn walk(data: &[u8]) -> Result<(Vec<(Vec<u8>, Encoding, u64, Option<i64>)>, Vec<String>)> {
+    /// A key as these tests see it: name, encoding, elements, expiry.
+    type Seen = (Vec<u8>, Encoding, u64, Option<i64>);
+
+    /// Every key and the name of every other item, checksum verified.
+    fn walk(data: &[u8]) -> Result<(Vec<Seen>, Vec<String>)> {
         let ctx = Context::for_dump(data)?;
         let mut keys = Vec::new();
         let mut items = Vec::new();
