@@ -9,7 +9,7 @@ use std::iter::FusedIterator;
 
 use super::cursor::Cursor;
 use super::error::{Error, Result};
-use super::primitives::Element;
+use super::primitives::{Element, check_blob_frame};
 
 /// total_bytes + num_elements.
 const HEADER_LEN: usize = 6;
@@ -29,34 +29,8 @@ impl<'a> Listpack<'a> {
     /// Checks the header: at least 7 bytes, total_bytes equal to the blob length and a final
     /// 0xFF. `base` is the file offset of `blob[0]`.
     pub fn new(blob: &'a [u8], base: u64) -> Result<Listpack<'a>> {
-        let mut c = Cursor::new(blob, base);
-        if blob.len() < HEADER_LEN + 1 {
-            return Err(c.corrupt(format!(
-                "listpack of {} bytes is shorter than its 7-byte minimum",
-                blob.len()
-            )));
-        }
-        let total = c.u32_le("listpack total_bytes")?;
-        if u64::from(total) != blob.len() as u64 {
-            return Err(Error::corrupt(
-                base,
-                format!(
-                    "listpack total_bytes {total} but the blob is {} bytes",
-                    blob.len()
-                ),
-            ));
-        }
+        let mut c = check_blob_frame(blob, base, "listpack", "total_bytes", HEADER_LEN + 1)?;
         let num_elements = c.u16_le("listpack num_elements")?;
-        let last = blob.len() - 1;
-        if blob[last] != END {
-            return Err(Error::corrupt(
-                base + last as u64,
-                format!(
-                    "listpack ends in 0x{:02x}, not the 0xff end marker",
-                    blob[last]
-                ),
-            ));
-        }
         Ok(Listpack {
             blob,
             base,

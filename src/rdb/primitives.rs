@@ -164,6 +164,46 @@ impl<'a> RdbStr<'a> {
     }
 }
 
+/// Checks what ziplists and listpacks share: at least `min_len` bytes, a leading u32 total
+/// equal to the blob's length, and a final 0xFF end marker. Returns a cursor just after the
+/// total, so the caller reads the rest of its own header.
+pub(crate) fn check_blob_frame<'a>(
+    blob: &'a [u8],
+    base: u64,
+    kind: &'static str,
+    total_field: &'static str,
+    min_len: usize,
+) -> Result<Cursor<'a>> {
+    let mut c = Cursor::new(blob, base);
+    if blob.len() < min_len {
+        return Err(c.corrupt(format!(
+            "{kind} of {} bytes is shorter than its {min_len}-byte minimum",
+            blob.len()
+        )));
+    }
+    let total = c.u32_le(total_field)?;
+    if u64::from(total) != blob.len() as u64 {
+        return Err(super::error::Error::corrupt(
+            base,
+            format!(
+                "{kind} {total_field} {total} but the blob is {} bytes",
+                blob.len()
+            ),
+        ));
+    }
+    let last = blob.len() - 1;
+    if blob[last] != 0xFF {
+        return Err(super::error::Error::corrupt(
+            base + last as u64,
+            format!(
+                "{kind} ends in 0x{:02x}, not the 0xff end marker",
+                blob[last]
+            ),
+        ));
+    }
+    Ok(c)
+}
+
 /// One element of a collection as stored: a byte string or an integer (ziplists, listpacks
 /// and intsets store integers natively; Redis renders them as decimal text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

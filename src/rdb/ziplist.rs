@@ -8,7 +8,7 @@ use std::iter::FusedIterator;
 
 use super::cursor::Cursor;
 use super::error::{Error, Result};
-use super::primitives::Element;
+use super::primitives::{Element, check_blob_frame};
 
 /// zlbytes + zltail + zllen.
 const HEADER_LEN: usize = 10;
@@ -29,35 +29,10 @@ impl<'a> Ziplist<'a> {
     /// Checks the header: at least 11 bytes, zlbytes equal to the blob length, a final 0xFF and
     /// a zltail inside the blob. `base` is the file offset of `blob[0]`.
     pub fn new(blob: &'a [u8], base: u64) -> Result<Ziplist<'a>> {
-        let mut c = Cursor::new(blob, base);
-        if blob.len() < HEADER_LEN + 1 {
-            return Err(c.corrupt(format!(
-                "ziplist of {} bytes is shorter than its 11-byte minimum",
-                blob.len()
-            )));
-        }
-        let zlbytes = c.u32_le("ziplist zlbytes")?;
-        if u64::from(zlbytes) != blob.len() as u64 {
-            return Err(Error::corrupt(
-                base,
-                format!(
-                    "ziplist zlbytes {zlbytes} but the blob is {} bytes",
-                    blob.len()
-                ),
-            ));
-        }
+        let mut c = check_blob_frame(blob, base, "ziplist", "zlbytes", HEADER_LEN + 1)?;
         let zltail = c.u32_le("ziplist zltail")?;
         let zllen = c.u16_le("ziplist zllen")?;
         let last = blob.len() - 1;
-        if blob[last] != END {
-            return Err(Error::corrupt(
-                base + last as u64,
-                format!(
-                    "ziplist ends in 0x{:02x}, not the 0xff end marker",
-                    blob[last]
-                ),
-            ));
-        }
         if zltail as usize > last {
             return Err(Error::corrupt(
                 base + 4,
