@@ -260,27 +260,30 @@ fn walk(
             Encoding::Hashtable
         }
         HashZipmap => {
-            let at = c.offset();
-            let blob = c.rdb_string("zipmap")?.decode(outer)?;
+            let (blob, origin) = read_blob(c, "zipmap", outer)?;
             shape.blob_bytes = blob.len() as u64;
-            for pair in Zipmap::new(blob, at)?.iter() {
-                let (field, value) = pair?;
-                let (field, value) = (Element::Bytes(field), Element::Bytes(value));
-                visit(ValueItem::Field {
-                    field,
-                    value,
-                    expire_at_ms: None,
-                });
-                shape.elements += 1;
-            }
+            shape.elements = origin.locate((|| {
+                let mut n = 0;
+                for pair in Zipmap::new(blob, origin.base)?.iter() {
+                    let (field, value) = pair?;
+                    let (field, value) = (Element::Bytes(field), Element::Bytes(value));
+                    visit(ValueItem::Field {
+                        field,
+                        value,
+                        expire_at_ms: None,
+                    });
+                    n += 1;
+                }
+                Ok(n)
+            })())?;
             Encoding::Zipmap
         }
         SetIntset => {
-            let at = c.offset();
-            let blob = c.rdb_string("intset")?.decode(outer)?;
+            let (blob, origin) = read_blob(c, "intset", outer)?;
             shape.blob_bytes = blob.len() as u64;
-            let set = Intset::new(blob, at)?;
-            set.validate()?;
+            let set = origin.locate(
+                Intset::new(blob, origin.base).and_then(|set| set.validate().map(|_| set)),
+            )?;
             for v in set.iter() {
                 visit(ValueItem::Member(Element::Int(v)));
             }
@@ -288,44 +291,52 @@ fn walk(
             Encoding::Intset
         }
         ListZiplist | ZsetZiplist | HashZiplist => {
-            let at = c.offset();
-            let blob = c.rdb_string("ziplist")?.decode(outer)?;
+            let (blob, origin) = read_blob(c, "ziplist", outer)?;
             shape.blob_bytes = blob.len() as u64;
-            let items = Ziplist::new(blob, at)?.iter();
-            shape.elements = visit_flat(record.value_type.key_type(), items, at, visit)?;
+            let key_type = record.value_type.key_type();
+            shape.elements = origin.locate(
+                Ziplist::new(blob, origin.base)
+                    .and_then(|z| visit_flat(key_type, z.iter(), origin.base, visit)),
+            )?;
             Encoding::Ziplist
         }
         HashListpack | ZsetListpack | SetListpack => {
-            let at = c.offset();
-            let blob = c.rdb_string("listpack")?.decode(outer)?;
+            let (blob, origin) = read_blob(c, "listpack", outer)?;
             shape.blob_bytes = blob.len() as u64;
-            let items = Listpack::new(blob, at)?.iter();
-            shape.elements = visit_flat(record.value_type.key_type(), items, at, visit)?;
+            let key_type = record.value_type.key_type();
+            shape.elements = origin.locate(
+                Listpack::new(blob, origin.base)
+                    .and_then(|l| visit_flat(key_type, l.iter(), origin.base, visit)),
+            )?;
             Encoding::Listpack
         }
         HashListpackEx | HashListpackExPreGa => {
             if record.value_type == HashListpackEx {
                 c.i64_le("minimum field expiry")?;
             }
-            let at = c.offset();
-            let blob = c.rdb_string("listpack")?.decode(outer)?;
+            let (blob, origin) = read_blob(c, "listpack", outer)?;
             shape.blob_bytes = blob.len() as u64;
-            let mut items = Listpack::new(blob, at)?.iter();
-            while let Some(field) = items.next() {
-                let field = field?;
-                let value = items.next().ok_or_else(|| odd_tuple(at))??;
-                let ttl = items.next().ok_or_else(|| odd_tuple(at))??;
-                let ttl = ttl
-                    .as_int()
-                    .ok_or_else(|| Error::corrupt(at, "field TTL is not an integer"))?;
-                let expire_at_ms = (ttl != 0).then_some(ttl);
-                visit(ValueItem::Field {
-                    field,
-                    value,
-                    expire_at_ms,
-                });
-                shape.elements += 1;
-            }
+            let at = origin.base;
+            shape.elements = origin.locate((|| {
+                let mut n = 0;
+                let mut items = Listpack::new(blob, at)?.iter();
+                while let Some(field) = items.next() {
+                    let field = field?;
+                    let value = items.next().ok_or_else(|| odd_tuple(at))??;
+                    let ttl = items.next().ok_or_else(|| odd_tuple(at))??;
+                    let ttl = ttl
+                        .as_int()
+                        .ok_or_else(|| Error::corrupt(at, "field TTL is not an integer"))?;
+                    let expire_at_ms = (ttl != 0).then_some(ttl);
+                    visit(ValueItem::Field {
+                        field,
+                        value,
+                        expire_at_ms,
+                    });
+                    n += 1;
+                }
+                Ok(n)
+            })())?;
             Encoding::ListpackEx
         }
         ListQuicklist | ListQuicklist2 => {
@@ -337,8 +348,8 @@ fn walk(
                 } else {
                     2
                 };
-                let at = c.offset();
-                let node = c.rdb_string("quicklist node")?.decode(outer)?;
+                let (node, origin) = read_blob(c, "quicklist node", outer)?;
+                let at = origin.base;
                 match container {
                     1 => {
                         visit(ValueItem::Member(Element::Bytes(node)));
@@ -347,11 +358,13 @@ fn walk(
                     2 => {
                         shape.blob_bytes += node.len() as u64;
                         packed_nodes += 1;
-                        shape.elements += if record.value_type == ListQuicklist {
-                            visit_flat(KeyType::List, Ziplist::new(node, at)?.iter(), at, visit)?
+                        shape.elements += origin.locate(if record.value_type == ListQuicklist {
+                            Ziplist::new(node, at)
+                                .and_then(|z| visit_flat(KeyType::List, z.iter(), at, visit))
                         } else {
-                            visit_flat(KeyType::List, Listpack::new(node, at)?.iter(), at, visit)?
-                        };
+                            Listpack::new(node, at)
+                                .and_then(|l| visit_flat(KeyType::List, l.iter(), at, visit))
+                        })?;
                     }
                     other => {
                         return Err(Error::corrupt(
@@ -375,15 +388,17 @@ fn walk(
         }
         Stream(version) => {
             let mut stats = StreamStats::default();
-            let meta = stream::walk(c, version, |_, listpack| {
+            let meta = stream::walk(c, version, |_, listpack, end| {
+                let origin = Blob::of(listpack, end);
                 let bytes = listpack.decode(outer)?;
-                let counts = stream::decode_node(bytes, record.payload_offset, |field, value| {
-                    visit(ValueItem::Field {
-                        field,
-                        value,
-                        expire_at_ms: None,
-                    })
-                })?;
+                let counts =
+                    origin.locate(stream::decode_node(bytes, origin.base, |field, value| {
+                        visit(ValueItem::Field {
+                            field,
+                            value,
+                            expire_at_ms: None,
+                        })
+                    }))?;
                 stats.entries += counts.live;
                 stats.deleted += counts.deleted;
                 Ok(())
@@ -418,6 +433,67 @@ fn walk(
     }
     shape.encoding = Some(encoding);
     Ok(shape)
+}
+
+/// Where a blob string's bytes sit, for error offsets.
+#[derive(Debug, Clone, Copy)]
+struct Blob {
+    /// File offset of the blob's first byte, or of the compressed string.
+    base: u64,
+    /// LZF (or INT) strings are materialised: positions inside them are not file offsets.
+    materialised: bool,
+}
+
+impl Blob {
+    /// Describes a string that the cursor has just read, ending at file offset `end`.
+    fn of(s: RdbStr<'_>, end: u64) -> Blob {
+        match s {
+            RdbStr::Raw(bytes) => Blob {
+                base: end - bytes.len() as u64,
+                materialised: false,
+            },
+            RdbStr::Lzf { offset, .. } => Blob {
+                base: offset,
+                materialised: true,
+            },
+            RdbStr::Int(_) => Blob {
+                base: end,
+                materialised: true,
+            },
+        }
+    }
+
+    /// Reports an error found inside a materialised blob at the string itself, saying how far
+    /// into the decoded bytes it was.
+    fn locate<T>(&self, result: Result<T>) -> Result<T> {
+        result.map_err(|e| {
+            if self.materialised && e.offset >= self.base {
+                let kind = super::error::ErrorKind::Corrupt(format!(
+                    "{} bytes into LZF-compressed data: {}",
+                    e.offset - self.base,
+                    e.kind
+                ));
+                Error {
+                    offset: self.base,
+                    kind,
+                    key: e.key,
+                }
+            } else {
+                e
+            }
+        })
+    }
+}
+
+/// Reads a blob string and decodes it into `scratch` if it is compressed.
+fn read_blob<'d: 's, 's>(
+    c: &mut Cursor<'d>,
+    what: &'static str,
+    scratch: &'s mut Vec<u8>,
+) -> Result<(&'s [u8], Blob)> {
+    let s = c.rdb_string(what)?;
+    let origin = Blob::of(s, c.offset());
+    Ok((s.decode(scratch)?, origin))
 }
 
 fn odd_tuple(at: u64) -> Error {

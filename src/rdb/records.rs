@@ -346,7 +346,7 @@ pub fn skip_value(c: &mut Cursor<'_>, value_type: ValueType) -> Result<()> {
             }
         }
         Stream(version) => {
-            stream::walk(c, version, |_, _| Ok(()))?;
+            stream::walk(c, version, |_, _, _| Ok(()))?;
         }
         Module2 => {
             c.rdb_len("module id")?;

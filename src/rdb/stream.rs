@@ -22,11 +22,11 @@ pub struct StreamMeta {
 }
 
 /// Walks a stream value of format `version` (1..=4), calling `on_node` with each node's
-/// master-id string and listpack string.
+/// master-id string, listpack string, and the file offset where the listpack string ends.
 pub fn walk<'a>(
     c: &mut Cursor<'a>,
     version: u8,
-    mut on_node: impl FnMut(RdbStr<'a>, RdbStr<'a>) -> Result<()>,
+    mut on_node: impl FnMut(RdbStr<'a>, RdbStr<'a>, u64) -> Result<()>,
 ) -> Result<StreamMeta> {
     let mut meta = StreamMeta {
         nodes: c.rdb_count(2, "stream node count")?,
@@ -39,7 +39,7 @@ pub fn walk<'a>(
         }
         let listpack = c.rdb_string("stream node listpack")?;
         meta.node_bytes += listpack.len() as u64;
-        on_node(master, listpack)?;
+        on_node(master, listpack, c.offset())?;
     }
     meta.length = c.rdb_len("stream length")?;
     meta.last_id = (c.rdb_len("stream last id")?, c.rdb_len("stream last id")?);
