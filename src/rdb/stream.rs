@@ -3,7 +3,7 @@
 
 use super::cursor::Cursor;
 use super::error::Result;
-use super::listpack::Listpack;
+use super::listpack::{Listpack, ListpackIter};
 use super::primitives::{Element, RdbStr};
 
 /// What the outer walk of a stream sees without opening its node listpacks.
@@ -110,20 +110,20 @@ pub fn decode_node<'b>(
 ) -> Result<NodeCounts> {
     let lp = Listpack::new(listpack, base)?;
     let mut items = lp.iter();
-    let mut next = |what: &str| -> Result<Element<'b>> {
-        match items.next() {
-            Some(item) => item,
-            None => Err(super::error::Error::corrupt(
+    let take = |items: &mut ListpackIter<'b>, what: &str| -> Result<Element<'b>> {
+        items.next().unwrap_or_else(|| {
+            Err(super::error::Error::corrupt(
                 base,
                 format!("stream node ends before {what}"),
-            )),
-        }
+            ))
+        })
     };
     let int = |e: Element<'_>, what: &str| -> Result<i64> {
         e.as_int().ok_or_else(|| {
             super::error::Error::corrupt(base, format!("stream {what} is not an integer"))
         })
     };
+    let mut next = |what: &str| take(&mut items, what);
     let count = int(next("master count")?, "master count")?;
     let deleted = int(next("master deleted count")?, "master deleted count")?;
     let master_fields = int(next("master field count")?, "master field count")?;
@@ -133,11 +133,13 @@ pub fn decode_node<'b>(
             "stream master entry counts out of range",
         ));
     }
-    // Master field names are needed for SAMEFIELDS entries; they are few, keep them inline.
-    let mut fields: Vec<Element<'b>> = Vec::with_capacity(master_fields as usize);
+    // SAMEFIELDS entries reuse the master field names: re-read them from the listpack
+    // rather than copying them, so hostile counts cannot make anything allocate.
+    let fields = items.clone();
     for _ in 0..master_fields {
-        fields.push(next("master field")?);
+        take(&mut items, "master field")?;
     }
+    let mut next = |what: &str| take(&mut items, what);
     if int(next("master terminator")?, "master terminator")? != 0 {
         return Err(super::error::Error::corrupt(
             base,
@@ -152,13 +154,15 @@ pub fn decode_node<'b>(
         next("entry id")?;
         let live = flags & FLAG_DELETED == 0;
         let expected_count = if flags & FLAG_SAMEFIELDS != 0 {
-            for field in &fields {
+            let mut names = fields.clone();
+            for _ in 0..master_fields {
+                let field = take(&mut names, "master field")?;
                 let value = next("entry value")?;
                 if live {
-                    on_value(*field, value);
+                    on_value(field, value);
                 }
             }
-            fields.len() as i64 + 3
+            master_fields + 3
         } else {
             let n = int(next("entry field count")?, "entry field count")?;
             if n < 0 || n as usize > listpack.len() {
