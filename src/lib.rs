@@ -7,6 +7,7 @@ pub mod analyze;
 pub mod commands;
 pub mod error;
 pub mod input;
+pub mod memory;
 pub mod rdb;
 pub mod report;
 

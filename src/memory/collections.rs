@@ -1,0 +1,250 @@
+//! Lists, sets, sorted sets and hashes: dict tables, skiplist nodes, quicklist nodes and
+//! compact-blob sizes.
+
+use super::alloc::Allocator;
+use crate::rdb::{Cursor, Element, Record, Result, ValueType};
+
+/// Bucket count of a dict grown by insertion to `n` entries (`_dictExpandIfNeeded`: the
+/// table doubles when an add finds `used >= size`), which is also the size of a dict presized
+/// for `n` (`dictExpand(n)`): the smallest power of two `>= n`, at least 4.
+pub fn dict_buckets(n: u64) -> u64 {
+    if n == 0 {
+        0
+    } else {
+        n.next_power_of_two().max(4)
+    }
+}
+
+/// How a value dict was built on the writing server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DictBuild {
+    /// `dictExpand(n)` before the first insert (a conversion or a size hint); `None` for a
+    /// dict created empty, which gets 4 buckets on its first insert.
+    pub presize: Option<u64>,
+    /// Inserts done by the conversion loop (one rehash step each).
+    pub converted: u64,
+    /// All entries at the end.
+    pub total: u64,
+    /// Rehash steps per insert after the conversion (2 where the command looks the element
+    /// up before adding it: `HSET`, `ZADD`).
+    pub steps_per_insert: u64,
+}
+
+/// The bucket arrays of a dict after it was built.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DictState {
+    /// Buckets of both tables (`dictSlots`).
+    pub buckets: u64,
+    /// Whether the dict is left mid-rehash (the old table still allocated).
+    pub rehashing: bool,
+    /// Rehash steps left (negative: steps to spare) when the build ended; close to zero
+    /// means the outcome depends on the hash seed.
+    pub margin: f64,
+}
+
+/// Expected number of non-empty buckets when `used` keys hash uniformly into `size` buckets.
+fn expected_nonempty(size: u64, used: u64) -> f64 {
+    let s = size as f64;
+    s * (1.0 - (1.0 - 1.0 / s).powf(used as f64))
+}
+
+/// Replays a dict's growth (`_dictExpandIfNeeded`: double when an add finds `used >= size`,
+/// never while rehashing) and its incremental rehash (each step moves one non-empty bucket of
+/// the old table), using the expected count of non-empty buckets. Value dicts are only
+/// rehashed by operations on the key, so a dict that doubled near the end of its build keeps
+/// both tables, and `MEMORY USAGE` counts both.
+pub fn simulate_dict(build: DictBuild) -> DictState {
+    let mut size0 = build.presize.map_or(0, |p| dict_buckets(p.max(1)));
+    let mut size1 = 0u64;
+    let mut left = 0.0f64;
+    for i in 0..build.total {
+        if size1 > 0 {
+            let steps = if i < build.converted {
+                1
+            } else {
+                build.steps_per_insert
+            };
+            left -= steps as f64;
+            if left <= 0.0 {
+                size0 = size1;
+                size1 = 0;
+            }
+        }
+        if size1 == 0 {
+            if size0 == 0 {
+                size0 = 4;
+            } else if i >= size0 {
+                size1 = dict_buckets(i + 1);
+                left = expected_nonempty(size0, i);
+            }
+        }
+    }
+    DictState {
+        buckets: size0 + size1,
+        rehashing: size1 > 0,
+        margin: left,
+    }
+}
+
+/// Probability that a skiplist node gets level `l` (`zslRandomLevel`, p = 1/4, max 32).
+fn level_probability(l: u32) -> f64 {
+    if l >= 32 {
+        0.25f64.powi(31)
+    } else {
+        0.75 * 0.25f64.powi(l as i32 - 1)
+    }
+}
+
+/// Expected usable size of one skiplist node (`24 + 16·level` bytes, level random).
+/// 45.84 bytes with jemalloc.
+pub fn skiplist_node_expected(alloc: Allocator) -> f64 {
+    (1..=32)
+        .map(|l| level_probability(l) * alloc.usable(24 + 16 * l as u64) as f64)
+        .sum()
+}
+
+/// The skiplist header node: always 32 levels.
+pub fn skiplist_header(alloc: Allocator) -> u64 {
+    alloc.usable(24 + 16 * 32)
+}
+
+/// One quicklist node as the dump stores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListNode {
+    /// 1 = PLAIN (one element), 2 = PACKED (listpack/ziplist).
+    pub container: u64,
+    /// Decoded bytes of the node's blob or element.
+    pub bytes: u64,
+}
+
+/// Reads the node layout of a quicklist record (types 14 and 18); empty for other types.
+/// `walk_value` reports only the total blob bytes, while each node is allocated separately.
+pub fn list_nodes(record: &Record<'_>) -> Result<Vec<ListNode>> {
+    let mut out = Vec::new();
+    if !matches!(
+        record.value_type,
+        ValueType::ListQuicklist | ValueType::ListQuicklist2
+    ) {
+        return Ok(out);
+    }
+    let mut c = Cursor::new(record.payload, record.payload_offset);
+    let n = c.rdb_count(2, "quicklist node count")?;
+    for _ in 0..n {
+        let container = if record.value_type == ValueType::ListQuicklist2 {
+            c.rdb_len("quicklist container")?
+        } else {
+            2
+        };
+        let s = c.rdb_string("quicklist node")?;
+        out.push(ListNode {
+            container,
+            bytes: s.len() as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// Bytes of a listpack entry holding `e` (encoding, data and back-length), as `lpInsert`
+/// stores it: strings that are canonical int64 decimals become integers.
+pub fn listpack_entry_bytes(e: Element<'_>) -> u64 {
+    let enc = match as_int(e) {
+        Some(v) => match v {
+            0..=127 => 1,
+            -4096..=4095 => 2,
+            -32768..=32767 => 3,
+            -8_388_608..=8_388_607 => 4,
+            -2_147_483_648..=2_147_483_647 => 5,
+            _ => 9,
+        },
+        None => {
+            let len = e.len() as u64;
+            len + match len {
+                0..64 => 1,
+                64..4096 => 2,
+                _ => 5,
+            }
+        }
+    };
+    let backlen = match enc {
+        0..=127 => 1,
+        128..16383 => 2,
+        16383..2_097_151 => 3,
+        2_097_151..268_435_455 => 4,
+        _ => 5,
+    };
+    enc + backlen
+}
+
+/// Bytes of a listpack holding `entries` bytes of entries.
+pub fn listpack_bytes(entries: u64) -> u64 {
+    6 + entries + 1
+}
+
+fn as_int(e: Element<'_>) -> Option<i64> {
+    match e {
+        Element::Int(v) => Some(v),
+        Element::Bytes(b) if crate::rdb::inspect::is_redis_integer(b) => {
+            std::str::from_utf8(b).ok()?.parse().ok()
+        }
+        Element::Bytes(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dict_sizes() {
+        assert_eq!(dict_buckets(1), 4);
+        assert_eq!(dict_buckets(4), 4);
+        assert_eq!(dict_buckets(5), 8);
+        assert_eq!(dict_buckets(513), 1024);
+        assert_eq!(dict_buckets(1024), 1024);
+    }
+
+    #[test]
+    fn dicts_left_mid_rehash() {
+        let fresh = |total, steps| DictBuild {
+            presize: None,
+            converted: 0,
+            total,
+            steps_per_insert: steps,
+        };
+        // 129 adds: doubled to 256 at the last add, the old 128 buckets are still there
+        let s = simulate_dict(fresh(129, 1));
+        assert_eq!((s.buckets, s.rehashing), (384, true));
+        // 40 HSETs (2 steps each): 64 + 32 buckets
+        assert_eq!(simulate_dict(fresh(40, 2)).buckets, 96);
+        // 5000 HSETs after a conversion at 513: 8192 + 4096
+        let converted = DictBuild {
+            presize: Some(513),
+            converted: 513,
+            total: 5000,
+            steps_per_insert: 2,
+        };
+        assert_eq!(simulate_dict(converted).buckets, 12288);
+        // enough adds after the doubling finish the rehash
+        let s = simulate_dict(fresh(120, 1));
+        assert_eq!((s.buckets, s.rehashing), (128, false));
+        assert_eq!(simulate_dict(fresh(4, 1)).buckets, 4);
+    }
+
+    #[test]
+    fn skiplist_expectation() {
+        let e = skiplist_node_expected(Allocator::Jemalloc);
+        assert!((e - 45.84).abs() < 0.01, "{e}");
+        assert_eq!(skiplist_header(Allocator::Jemalloc), 640);
+    }
+
+    #[test]
+    fn listpack_entries() {
+        assert_eq!(listpack_entry_bytes(Element::Int(5)), 2);
+        assert_eq!(listpack_entry_bytes(Element::Bytes(b"123")), 2);
+        assert_eq!(listpack_entry_bytes(Element::Bytes(b"1000")), 3);
+        assert_eq!(listpack_entry_bytes(Element::Bytes(b"007")), 5);
+        assert_eq!(listpack_entry_bytes(Element::Bytes(&[b'x'; 62])), 64);
+        assert_eq!(listpack_entry_bytes(Element::Bytes(&[b'x'; 200])), 204);
+        assert_eq!(listpack_bytes(0), 7);
+    }
+}

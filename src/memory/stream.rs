@@ -1,0 +1,289 @@
+//! Streams: the radix trees (`streamRadixTreeMemoryUsage`), node listpacks, consumer groups,
+//! consumers and their PELs. The rax node counts are not in the dump; for keys inserted in
+//! order they equal the node count of the canonical compressed trie over the 16-byte IDs.
+
+use super::alloc::Allocator;
+use super::version::{Generation, ROBJ, STREAM_NACK};
+use crate::rdb::{Cursor, Record, Result, ValueType};
+
+/// What the accounting needs from a stream record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamLayout {
+    /// Master IDs (big-endian ms, seq) of the node listpacks, in order.
+    pub node_ids: Vec<[u8; 16]>,
+    /// Decoded bytes of each node listpack.
+    pub node_bytes: Vec<u64>,
+    pub groups: Vec<Group>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Group {
+    pub pel: Vec<[u8; 16]>,
+    pub consumers: Vec<Consumer>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Consumer {
+    pub name_len: u64,
+    pub pel: Vec<[u8; 16]>,
+}
+
+fn id16(c: &mut Cursor<'_>, what: &'static str) -> Result<[u8; 16]> {
+    c.array::<16>(what)
+}
+
+/// Reads the parts of a stream record the memory model needs.
+pub fn layout(record: &Record<'_>) -> Result<StreamLayout> {
+    let ValueType::Stream(version) = record.value_type else {
+        return Ok(StreamLayout::default());
+    };
+    let mut c = Cursor::new(record.payload, record.payload_offset);
+    let c = &mut c;
+    let mut out = StreamLayout::default();
+    let nodes = c.rdb_count(2, "stream node count")?;
+    for _ in 0..nodes {
+        let id = c.rdb_string("stream node id")?.to_cow()?;
+        let id: [u8; 16] = id
+            .as_ref()
+            .try_into()
+            .map_err(|_| c.corrupt("stream node id is not 16 bytes"))?;
+        out.node_ids.push(id);
+        out.node_bytes
+            .push(c.rdb_string("stream node listpack")?.len() as u64);
+    }
+    c.rdb_len("stream length")?;
+    c.rdb_len("stream last id")?;
+    c.rdb_len("stream last id")?;
+    if version >= 2 {
+        for _ in 0..5 {
+            c.rdb_len("stream counters")?;
+        }
+    }
+    let groups = c.rdb_count(3, "stream group count")?;
+    for _ in 0..groups {
+        let mut group = Group::default();
+        c.skip_rdb_string("consumer group name")?;
+        c.rdb_len("consumer group last id")?;
+        c.rdb_len("consumer group last id")?;
+        if version >= 2 {
+            c.rdb_len("consumer group entries read")?;
+        }
+        let pel = c.rdb_count(25, "group PEL size")?;
+        for _ in 0..pel {
+            group.pel.push(id16(c, "PEL entry")?);
+            c.skip(8, "PEL delivery time")?;
+            c.rdb_len("PEL delivery count")?;
+        }
+        let consumers = c.rdb_count(10, "consumer count")?;
+        for _ in 0..consumers {
+            let name_len = c.rdb_string("consumer name")?.len() as u64;
+            c.skip(if version >= 3 { 16 } else { 8 }, "consumer times")?;
+            let owned = c.rdb_count(16, "consumer PEL size")?;
+            let mut pel = Vec::with_capacity(owned as usize);
+            for _ in 0..owned {
+                pel.push(id16(c, "consumer PEL entry")?);
+            }
+            group.consumers.push(Consumer { name_len, pel });
+        }
+        out.groups.push(group);
+    }
+    Ok(out)
+}
+
+/// Node count of the compressed radix tree (rax) holding `keys` (sorted, distinct, equal
+/// length), as built by in-order inserts.
+pub fn rax_nodes(keys: &[[u8; 16]]) -> u64 {
+    fn count(keys: &[&[u8]]) -> u64 {
+        match keys {
+            [] => 1,
+            [only] => {
+                if only.is_empty() {
+                    1
+                } else {
+                    2
+                }
+            }
+            _ => {
+                let first = keys[0];
+                let common = keys[1..].iter().fold(first.len(), |n, k| {
+                    n.min(
+                        first
+                            .iter()
+                            .zip(k.iter())
+                            .take_while(|(a, b)| a == b)
+                            .count(),
+                    )
+                });
+                if common > 0 {
+                    let tails: Vec<&[u8]> = keys.iter().map(|k| &k[common..]).collect();
+                    return 1 + count(&tails);
+                }
+                let mut total = 1;
+                let mut start = 0;
+                while start < keys.len() {
+                    let byte = keys[start].first();
+                    let mut end = start + 1;
+                    while end < keys.len() && keys[end].first() == byte {
+                        end += 1;
+                    }
+                    let tails: Vec<&[u8]> = keys[start..end]
+                        .iter()
+                        .map(|k| if k.is_empty() { *k } else { &k[1..] })
+                        .collect();
+                    total += count(&tails);
+                    start = end;
+                }
+                total
+            }
+        }
+    }
+    let mut sorted: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    count(&sorted)
+}
+
+/// Bytes of one rax node (`raxNodeCurrentLength`): a 4-byte header, the edge bytes padded
+/// to pointer alignment, one child pointer (compressed) or one per edge (branch), and the
+/// value pointer of a key node.
+fn rax_node_bytes(edge_bytes: u64, children: u64, has_value: bool) -> u64 {
+    let padding = (8 - (edge_bytes + 4) % 8) % 8;
+    4 + edge_bytes + padding + 8 * children + if has_value { 8 } else { 0 }
+}
+
+/// Allocated bytes of a rax holding `keys` (each with a value), built by in-order inserts:
+/// the struct (head, element and node counts, allocation size) and every node, as
+/// Valkey's `raxAllocSize` tracks them.
+pub fn rax_alloc_size(keys: &[[u8; 16]], alloc: Allocator) -> u64 {
+    fn walk(keys: &[&[u8]], alloc: Allocator) -> u64 {
+        if keys.is_empty() {
+            return alloc.usable(rax_node_bytes(0, 0, false));
+        }
+        if keys.iter().all(|k| k.is_empty()) {
+            return alloc.usable(rax_node_bytes(0, 0, true));
+        }
+        let first = keys[0];
+        let common = keys[1..].iter().fold(first.len(), |n, k| {
+            n.min(
+                first
+                    .iter()
+                    .zip(k.iter())
+                    .take_while(|(a, b)| a == b)
+                    .count(),
+            )
+        });
+        if common > 0 {
+            let tails: Vec<&[u8]> = keys.iter().map(|k| &k[common..]).collect();
+            return alloc.usable(rax_node_bytes(common as u64, 1, false)) + walk(&tails, alloc);
+        }
+        let mut total = 0;
+        let mut edges = 0;
+        let mut start = 0;
+        while start < keys.len() {
+            let byte = keys[start].first();
+            let mut end = start + 1;
+            while end < keys.len() && keys[end].first() == byte {
+                end += 1;
+            }
+            let tails: Vec<&[u8]> = keys[start..end].iter().map(|k| &k[1..]).collect();
+            total += walk(&tails, alloc);
+            edges += 1;
+            start = end;
+        }
+        total + alloc.usable(rax_node_bytes(edges, edges, false))
+    }
+    let mut sorted: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    alloc.usable(32) + walk(&sorted, alloc)
+}
+
+/// `streamRadixTreeMemoryUsage`: 16 bytes per element and 244 per node (the rax struct is
+/// not counted).
+fn rax_usage(keys: &[[u8; 16]]) -> u64 {
+    16 * keys.len() as u64 + 244 * rax_nodes(keys)
+}
+
+/// The value part of `MEMORY USAGE` for a stream (robj included), all listpacks walked.
+/// From 6.2, `XADD` creates each node listpack with `prealloc` bytes (`stream-node-max-bytes`,
+/// at most 4096) and shrinks it only when the node is full, so the last node keeps that
+/// allocation on the writing server.
+pub fn stream_value(
+    generation: Generation,
+    alloc: Allocator,
+    s: &StreamLayout,
+    prealloc: u64,
+) -> u64 {
+    let structs = generation.structs();
+    let rax = |keys: &[[u8; 16]]| {
+        if generation.is_valkey_hashtable() {
+            rax_alloc_size(keys, alloc)
+        } else {
+            rax_usage(keys)
+        }
+    };
+    let mut total = ROBJ + structs.stream + rax(&s.node_ids);
+    let last = s.node_bytes.len().saturating_sub(1);
+    for (i, &bytes) in s.node_bytes.iter().enumerate() {
+        total += if generation == Generation::Redis60 {
+            bytes
+        } else if i == last {
+            alloc.usable(bytes.max(prealloc))
+        } else {
+            alloc.usable(bytes)
+        };
+    }
+    for g in &s.groups {
+        total += structs.stream_cg + rax(&g.pel) + STREAM_NACK * g.pel.len() as u64;
+        for consumer in &g.consumers {
+            total += structs.stream_consumer + consumer.name_len + rax(&consumer.pel);
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(ms: u64, seq: u64) -> [u8; 16] {
+        let mut out = [0; 16];
+        out[..8].copy_from_slice(&ms.to_be_bytes());
+        out[8..].copy_from_slice(&seq.to_be_bytes());
+        out
+    }
+
+    #[test]
+    fn rax_node_counts() {
+        assert_eq!(rax_nodes(&[]), 1);
+        assert_eq!(rax_nodes(&[id(1, 0)]), 2);
+        // two IDs differing in the last byte: prefix node, branch node, two leaves
+        assert_eq!(rax_nodes(&[id(1, 0), id(1, 1)]), 4);
+    }
+
+    #[test]
+    fn rax_allocations() {
+        // empty: struct 32 -> 40 and an 8-byte root -> 24 with glibc
+        assert_eq!(rax_alloc_size(&[], Allocator::Libc), 64);
+        // one key: a 16-byte compressed node (32 -> 40) and a leaf (16 -> 24)
+        assert_eq!(rax_alloc_size(&[id(5, 0)], Allocator::Libc), 40 + 40 + 24);
+    }
+
+    #[test]
+    fn one_entry_stream_matches_the_worked_example() {
+        // `XADD s1 * a 1` on 7.2: 16 + 80 + R(1, 2) + J(lp) with a listpack of ~30 bytes
+        let s = StreamLayout {
+            node_ids: vec![id(1_700_000_000_000, 0)],
+            node_bytes: vec![30],
+            groups: vec![],
+        };
+        assert_eq!(
+            stream_value(Generation::Redis72, Allocator::Jemalloc, &s, 0),
+            632
+        );
+        assert_eq!(
+            stream_value(Generation::Redis72, Allocator::Jemalloc, &s, 4096),
+            632 - 32 + 4096
+        );
+    }
+}
