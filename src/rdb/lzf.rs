@@ -25,31 +25,20 @@ pub fn check_declared_len(compressed_len: usize, original_len: u64, offset: u64)
     Ok(())
 }
 
-/// Decompresses `input` into `out` (cleared first); the result must be exactly `original_len`.
-pub fn decompress_into(
-    input: &[u8],
-    original_len: usize,
-    offset: u64,
-    out: &mut Vec<u8>,
-) -> Result<()> {
-    check_declared_len(input.len(), original_len as u64, offset)?;
+/// Walks the control bytes only and returns the length `input` decompresses to, checking
+/// every run and back-reference; nothing is written or allocated.
+fn decompressed_len(input: &[u8], offset: u64) -> Result<usize> {
     let fail = |why| Err(Error::new(offset, ErrorKind::Lzf(why)));
-    out.clear();
-    out.reserve(original_len);
-    let mut i = 0;
+    let (mut i, mut produced) = (0, 0usize);
     while i < input.len() {
         let ctrl = input[i] as usize;
         i += 1;
         if ctrl < 32 {
-            let run = ctrl + 1;
-            if i + run > input.len() {
+            i += ctrl + 1;
+            if i > input.len() {
                 return fail("literal run past the end of the input");
             }
-            if out.len() + run > original_len {
-                return fail("output longer than declared");
-            }
-            out.extend_from_slice(&input[i..i + run]);
-            i += run;
+            produced += ctrl + 1;
         } else {
             let mut len = ctrl >> 5;
             if len == 7 {
@@ -63,15 +52,50 @@ pub fn decompress_into(
                 return fail("back-reference past the end of the input");
             };
             i += 1;
-            let distance = ((ctrl & 0x1F) << 8) + low as usize + 1;
-            let len = len + 2;
-            if distance > out.len() {
+            if ((ctrl & 0x1F) << 8) + low as usize + 1 > produced {
                 return fail("back-reference before the start of the output");
             }
-            if out.len() + len > original_len {
-                return fail("output longer than declared");
+            produced += len + 2;
+        }
+    }
+    Ok(produced)
+}
+
+/// Decompresses `input` into `out` (cleared first); the result must be exactly `original_len`.
+/// The input is measured before anything is allocated, so a corrupted declared length costs
+/// no memory: the buffer only ever grows to a length the compressed bytes really produce.
+pub fn decompress_into(
+    input: &[u8],
+    original_len: usize,
+    offset: u64,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    check_declared_len(input.len(), original_len as u64, offset)?;
+    if decompressed_len(input, offset)? != original_len {
+        return Err(Error::new(
+            offset,
+            ErrorKind::Lzf("decompressed length differs from the declared length"),
+        ));
+    }
+    out.clear();
+    out.reserve_exact(original_len);
+    // `decompressed_len` walked this same control flow and checked every bound.
+    let mut i = 0;
+    while i < input.len() {
+        let ctrl = input[i] as usize;
+        i += 1;
+        if ctrl < 32 {
+            out.extend_from_slice(&input[i..i + ctrl + 1]);
+            i += ctrl + 1;
+        } else {
+            let mut len = ctrl >> 5;
+            if len == 7 {
+                len += input[i] as usize;
+                i += 1;
             }
-            let start = out.len() - distance;
+            let distance = ((ctrl & 0x1F) << 8) + input[i] as usize + 1;
+            i += 1;
+            let (start, len) = (out.len() - distance, len + 2);
             if distance >= len {
                 out.extend_from_within(start..start + len);
             } else {
@@ -82,9 +106,6 @@ pub fn decompress_into(
                 }
             }
         }
-    }
-    if out.len() != original_len {
-        return fail("output shorter than declared");
     }
     Ok(())
 }
