@@ -1,22 +1,11 @@
 //! `rdbscope info`: the table and JSON outputs on real fixtures, and the errors and exit codes
 //! bad input gets.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name)
-        .join("dump.rdb")
-}
+use std::path::Path;
 
-fn rdbscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rdbscope"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::{fixture, rdbscope, temp_dir};
 
 fn json(path: &Path) -> serde_json::Value {
     let out = rdbscope(&["info", path.to_str().unwrap(), "--format", "json"]);
@@ -123,13 +112,6 @@ fn json_reports_versions_aux_and_modules() {
 fn checksum_not_computed_is_not_an_error() {
     let doc = json(&fixture("redis-7.0-nocrc"));
     assert_eq!(doc["checksum"]["status"], "not computed");
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rdbscope-cli-info-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]

@@ -1,27 +1,16 @@
 //! `rdbscope keys`: one CSV row per key in file order, filters, escaping, and output files that
 //! are never half-written.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
+
+use common::{fixture, rdbscope, temp_dir};
 
 use rdbscope::rdb::{Entry, Records, escape_key};
 
 const HEADER: &str =
     "db,key,type,encoding,rdb_bytes,elements,largest_element_bytes,expires_at_ms,idle_s,freq";
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name)
-        .join("dump.rdb")
-}
-
-fn rdbscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rdbscope"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn rows(out: &Output) -> Vec<csv::StringRecord> {
     assert!(
@@ -40,13 +29,6 @@ fn rows(out: &Output) -> Vec<csv::StringRecord> {
         HEADER
     );
     reader.records().map(Result::unwrap).collect()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rdbscope-cli-keys-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]

@@ -6,9 +6,10 @@
 //! require rdbscope to parse it too and to agree on the keys, expiries and values.
 
 use std::collections::{BTreeMap, BTreeSet};
+mod common;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use rdb::{RdbDecoder, RdbValue, filter::Simple};
 use rdbscope::rdb::{Context, Entry, KeyType, Records, Scratch, ValueItem, walk_value};
@@ -97,58 +98,12 @@ fn show_key((db, key): &DbKey) -> String {
     format!("db{db}:{:?}", show(key))
 }
 
-/// Locates the `rdb` crate's sources through `cargo metadata`, as the dev-dependency was
-/// resolved, and lists its packaged dumps.
+/// The `rdb` crate's packaged dumps; there must be some.
 fn oracle_dumps() -> Vec<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(&cargo)
-        .args(["metadata", "--format-version", "1"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cargo:?} metadata: {e}"));
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("cargo metadata printed invalid JSON");
-    let packages = meta["packages"]
-        .as_array()
-        .expect("cargo metadata has no packages array");
-    let rdb: Vec<&serde_json::Value> = packages
-        .iter()
-        .filter(|p| p["name"] == "rdb")
-        .filter(|p| p["version"].as_str().is_some_and(|v| v.starts_with("0.4.")))
-        .collect();
-    assert_eq!(
-        rdb.len(),
-        1,
-        "expected exactly one `rdb` 0.4.x package in cargo metadata"
-    );
-    let manifest = rdb[0]["manifest_path"]
-        .as_str()
-        .expect("rdb package has no manifest_path");
-    let dir = Path::new(manifest)
-        .parent()
-        .expect("manifest_path has no parent")
-        .join("tests")
-        .join("dumps");
-    let mut dumps: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot list the rdb crate's dumps in {}: {e}",
-                dir.display()
-            )
-        })
-        .map(|e| e.expect("reading the dump directory").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rdb"))
-        .collect();
-    dumps.sort();
+    let dumps = common::rdb_crate_dumps();
     assert!(
         !dumps.is_empty(),
-        "no .rdb dumps in the rdb crate's {}",
-        dir.display()
+        "no .rdb dumps in the rdb crate's package"
     );
     dumps
 }

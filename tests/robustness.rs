@@ -17,13 +17,14 @@
 //! the input is the intact dump's. To keep this honest, a deterministic share of the cases is
 //! also walked from the first byte of the file, and both walks must agree exactly.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -95,55 +96,8 @@ fn tracked<T>(f: impl FnOnce() -> T) -> (T, usize) {
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
-/// The `rdb` crate's packaged dumps, found through `cargo metadata` as the dev-dependency was
-/// resolved (the same discovery as tests/differential.rs).
 fn crate_dumps() -> Vec<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = Command::new(&cargo)
-        .args(["metadata", "--format-version", "1"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cargo:?} metadata: {e}"));
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let meta: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("cargo metadata printed invalid JSON");
-    let packages = meta["packages"]
-        .as_array()
-        .expect("cargo metadata has no packages array");
-    let rdb: Vec<&serde_json::Value> = packages
-        .iter()
-        .filter(|p| p["name"] == "rdb")
-        .filter(|p| p["version"].as_str().is_some_and(|v| v.starts_with("0.4.")))
-        .collect();
-    assert_eq!(
-        rdb.len(),
-        1,
-        "expected exactly one `rdb` 0.4.x package in cargo metadata"
-    );
-    let manifest = rdb[0]["manifest_path"]
-        .as_str()
-        .expect("rdb package has no manifest_path");
-    let dir = Path::new(manifest)
-        .parent()
-        .expect("manifest_path has no parent")
-        .join("tests")
-        .join("dumps");
-    let mut dumps: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot list the rdb crate's dumps in {}: {e}",
-                dir.display()
-            )
-        })
-        .map(|e| e.expect("reading the dump directory").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rdb"))
-        .collect();
-    dumps.sort();
-    dumps
+    common::rdb_crate_dumps()
 }
 
 /// Our own fixtures: every `testdata/*/dump.rdb`.

@@ -1,0 +1,80 @@
+//! Helpers shared by the integration tests: where the dumps are, and how to run the binary.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `testdata/NAME/dump.rdb`.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name)
+        .join("dump.rdb")
+}
+
+/// Runs the built `rdbscope` binary.
+pub fn rdbscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rdbscope"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A fresh, empty directory for one test.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rdbscope-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The `rdb` crate's packaged dumps, found through `cargo metadata` as the dev-dependency was
+/// resolved.
+pub fn rdb_crate_dumps() -> Vec<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(&cargo)
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cargo:?} metadata: {e}"));
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("cargo metadata printed invalid JSON");
+    let packages = meta["packages"]
+        .as_array()
+        .expect("cargo metadata has no packages array");
+    let rdb: Vec<&serde_json::Value> = packages
+        .iter()
+        .filter(|p| p["name"] == "rdb")
+        .filter(|p| p["version"].as_str().is_some_and(|v| v.starts_with("0.4.")))
+        .collect();
+    assert_eq!(
+        rdb.len(),
+        1,
+        "expected exactly one `rdb` 0.4.x package in cargo metadata"
+    );
+    let manifest = rdb[0]["manifest_path"]
+        .as_str()
+        .expect("rdb package has no manifest_path");
+    let dir = Path::new(manifest)
+        .parent()
+        .expect("manifest_path has no parent")
+        .join("tests")
+        .join("dumps");
+    let mut dumps: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot list the rdb crate's dumps in {}: {e}",
+                dir.display()
+            )
+        })
+        .map(|e| e.expect("reading the dump directory").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rdb"))
+        .collect();
+    dumps.sort();
+    dumps
+}
