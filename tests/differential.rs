@@ -108,21 +108,6 @@ fn oracle_dumps() -> Vec<PathBuf> {
     dumps
 }
 
-/// Our own fixtures: every `testdata/*/dump.rdb` that exists.
-fn fixture_dumps() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-    let Ok(dirs) = std::fs::read_dir(&root) else {
-        return Vec::new();
-    };
-    let mut dumps: Vec<PathBuf> = dirs
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("dump.rdb"))
-        .filter(|p| p.is_file())
-        .collect();
-    dumps.sort();
-    dumps
-}
-
 /// Decodes a dump with the oracle. `Err` if the oracle cannot parse it.
 fn parse_oracle(bytes: &[u8]) -> Result<BTreeMap<DbKey, Key>, String> {
     let decoder = RdbDecoder::new(bytes, Simple::new()).map_err(|e| e.to_string())?;
@@ -425,7 +410,7 @@ struct Tally {
 #[test]
 fn rdbscope_agrees_with_the_rdb_crate() {
     let crate_dumps = oracle_dumps();
-    let fixtures = fixture_dumps();
+    let fixtures = common::fixture_dumps();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
 
     let mut report = String::new();

@@ -100,25 +100,12 @@ fn crate_dumps() -> Vec<PathBuf> {
     common::rdb_crate_dumps()
 }
 
-/// Our own fixtures: every `testdata/*/dump.rdb`.
-fn fixture_dumps() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-    let mut dumps: Vec<PathBuf> = std::fs::read_dir(&root)
-        .expect("testdata/ exists")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("dump.rdb"))
-        .filter(|p| p.is_file())
-        .collect();
-    dumps.sort();
-    dumps
-}
-
 const MIN_FIXTURES: usize = 8;
 const MIN_CRATE_DUMPS: usize = 25;
 
 /// Every dump, intact and analysed, so the tests cannot pass vacuously on an empty list.
 fn all_dumps() -> Vec<Baseline> {
-    let fixtures = fixture_dumps();
+    let fixtures = common::fixture_dumps();
     let crate_dumps = crate_dumps();
     assert!(
         fixtures.len() >= MIN_FIXTURES,
@@ -1064,7 +1051,7 @@ fn stream_claiming_many_fields() -> AbsurdCase {
 /// Absurd lengths patched into the smallest fixture: a string's length, a collection's count
 /// and an LZF string's declared length, each made 2^64-1 (and 2^32-1 for the string).
 fn patched_fixture_cases() -> Vec<AbsurdCase> {
-    let mut fixtures: Vec<(Vec<u8>, String)> = fixture_dumps()
+    let mut fixtures: Vec<(Vec<u8>, String)> = common::fixture_dumps()
         .into_iter()
         .map(|p| {
             let name = p.parent().and_then(Path::file_name).unwrap_or_default();

@@ -4,7 +4,8 @@
 
 use super::alloc::Allocator;
 use super::version::{Generation, ROBJ, STREAM_NACK};
-use crate::rdb::{Cursor, Record, Result, ValueType};
+use crate::rdb::stream::{self, StreamVisitor};
+use crate::rdb::{Cursor, Error, RdbStr, Record, Result, ValueType};
 
 /// What the accounting needs from a stream record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,64 +29,51 @@ pub struct Consumer {
     pub pel: Vec<[u8; 16]>,
 }
 
-fn id16(c: &mut Cursor<'_>, what: &'static str) -> Result<[u8; 16]> {
-    c.array::<16>(what)
+/// Collects the layout from the parser's one stream walk.
+impl<'a> StreamVisitor<'a> for &mut StreamLayout {
+    fn node(&mut self, master_id: RdbStr<'a>, listpack: RdbStr<'a>, end: u64) -> Result<()> {
+        let id = master_id.to_cow()?;
+        // The walk has already checked the id is 16 bytes.
+        self.node_ids.push(
+            id.as_ref()
+                .try_into()
+                .map_err(|_| Error::corrupt(end, "stream node id is not 16 bytes"))?,
+        );
+        self.node_bytes.push(listpack.len() as u64);
+        Ok(())
+    }
+
+    fn group(&mut self, _name: RdbStr<'a>) {
+        self.groups.push(Group::default());
+    }
+
+    fn pending(&mut self, id: &'a [u8]) {
+        if let Some(group) = self.groups.last_mut() {
+            group.pel.push(id16(id));
+        }
+    }
+
+    fn consumer(&mut self, name: RdbStr<'a>, pel: &'a [u8]) {
+        if let Some(group) = self.groups.last_mut() {
+            let pel = pel.chunks_exact(16).map(id16).collect();
+            group.consumers.push(Consumer {
+                name_len: name.len() as u64,
+                pel,
+            });
+        }
+    }
+}
+
+fn id16(bytes: &[u8]) -> [u8; 16] {
+    bytes.try_into().expect("the walk hands out 16-byte IDs")
 }
 
 /// Reads the parts of a stream record the memory model needs.
 pub fn layout(record: &Record<'_>) -> Result<StreamLayout> {
-    let ValueType::Stream(version) = record.value_type else {
-        return Ok(StreamLayout::default());
-    };
-    let mut c = Cursor::new(record.payload, record.payload_offset);
-    let c = &mut c;
     let mut out = StreamLayout::default();
-    let nodes = c.rdb_count(2, "stream node count")?;
-    for _ in 0..nodes {
-        let id = c.rdb_string("stream node id")?.to_cow()?;
-        let id: [u8; 16] = id
-            .as_ref()
-            .try_into()
-            .map_err(|_| c.corrupt("stream node id is not 16 bytes"))?;
-        out.node_ids.push(id);
-        out.node_bytes
-            .push(c.rdb_string("stream node listpack")?.len() as u64);
-    }
-    c.rdb_len("stream length")?;
-    c.rdb_len("stream last id")?;
-    c.rdb_len("stream last id")?;
-    if version >= 2 {
-        for _ in 0..5 {
-            c.rdb_len("stream counters")?;
-        }
-    }
-    let groups = c.rdb_count(3, "stream group count")?;
-    for _ in 0..groups {
-        let mut group = Group::default();
-        c.skip_rdb_string("consumer group name")?;
-        c.rdb_len("consumer group last id")?;
-        c.rdb_len("consumer group last id")?;
-        if version >= 2 {
-            c.rdb_len("consumer group entries read")?;
-        }
-        let pel = c.rdb_count(25, "group PEL size")?;
-        for _ in 0..pel {
-            group.pel.push(id16(c, "PEL entry")?);
-            c.skip(8, "PEL delivery time")?;
-            c.rdb_len("PEL delivery count")?;
-        }
-        let consumers = c.rdb_count(10, "consumer count")?;
-        for _ in 0..consumers {
-            let name_len = c.rdb_string("consumer name")?.len() as u64;
-            c.skip(if version >= 3 { 16 } else { 8 }, "consumer times")?;
-            let owned = c.rdb_count(16, "consumer PEL size")?;
-            let mut pel = Vec::with_capacity(owned as usize);
-            for _ in 0..owned {
-                pel.push(id16(c, "consumer PEL entry")?);
-            }
-            group.consumers.push(Consumer { name_len, pel });
-        }
-        out.groups.push(group);
+    if let ValueType::Stream(version) = record.value_type {
+        let mut c = Cursor::new(record.payload, record.payload_offset);
+        stream::walk(&mut c, version, &mut out)?;
     }
     Ok(out)
 }

@@ -21,12 +21,33 @@ pub struct StreamMeta {
     pub node_bytes: u64,
 }
 
-/// Walks a stream value of format `version` (1..=4), calling `on_node` with each node's
-/// master-id string, listpack string, and the file offset where the listpack string ends.
+/// What a stream walk reports beyond `StreamMeta`. Every method defaults to nothing, so the
+/// splitter pays only for the lengths it must read; a closure is a visitor of nodes only.
+pub trait StreamVisitor<'a> {
+    /// A node: its master-id string, its listpack string, and the file offset where the
+    /// listpack string ends.
+    fn node(&mut self, _master_id: RdbStr<'a>, _listpack: RdbStr<'a>, _end: u64) -> Result<()> {
+        Ok(())
+    }
+    /// The start of a consumer group.
+    fn group(&mut self, _name: RdbStr<'a>) {}
+    /// One entry of the current group's PEL: a 16-byte big-endian ID.
+    fn pending(&mut self, _id: &'a [u8]) {}
+    /// A consumer of the current group and its PEL, `16 × n` bytes of IDs.
+    fn consumer(&mut self, _name: RdbStr<'a>, _pel: &'a [u8]) {}
+}
+
+impl<'a, F: FnMut(RdbStr<'a>, RdbStr<'a>, u64) -> Result<()>> StreamVisitor<'a> for F {
+    fn node(&mut self, master_id: RdbStr<'a>, listpack: RdbStr<'a>, end: u64) -> Result<()> {
+        self(master_id, listpack, end)
+    }
+}
+
+/// Walks a stream value of format `version` (1..=4), telling `visitor` what it meets.
 pub fn walk<'a>(
     c: &mut Cursor<'a>,
     version: u8,
-    mut on_node: impl FnMut(RdbStr<'a>, RdbStr<'a>, u64) -> Result<()>,
+    mut visitor: impl StreamVisitor<'a>,
 ) -> Result<StreamMeta> {
     let mut meta = StreamMeta {
         nodes: c.rdb_count(2, "stream node count")?,
@@ -39,7 +60,7 @@ pub fn walk<'a>(
         }
         let listpack = c.rdb_string("stream node listpack")?;
         meta.node_bytes += listpack.len() as u64;
-        on_node(master, listpack, c.offset())?;
+        visitor.node(master, listpack, c.offset())?;
     }
     meta.length = c.rdb_len("stream length")?;
     meta.last_id = (c.rdb_len("stream last id")?, c.rdb_len("stream last id")?);
@@ -51,7 +72,7 @@ pub fn walk<'a>(
     }
     meta.groups = c.rdb_count(3, "stream group count")?;
     for _ in 0..meta.groups {
-        c.skip_rdb_string("consumer group name")?;
+        visitor.group(c.rdb_string("consumer group name")?);
         c.rdb_len("consumer group last id")?;
         c.rdb_len("consumer group last id")?;
         if version >= 2 {
@@ -59,16 +80,17 @@ pub fn walk<'a>(
         }
         let pel = c.rdb_count(25, "group PEL size")?;
         for _ in 0..pel {
-            c.skip(16 + 8, "PEL entry")?;
+            visitor.pending(c.bytes(16, "PEL entry")?);
+            c.skip(8, "PEL delivery time")?;
             c.rdb_len("PEL delivery count")?;
         }
         meta.pending += pel;
         let consumers = c.rdb_count(10, "consumer count")?;
         for _ in 0..consumers {
-            c.skip_rdb_string("consumer name")?;
+            let name = c.rdb_string("consumer name")?;
             c.skip(if version >= 3 { 16 } else { 8 }, "consumer times")?;
             let owned = c.rdb_count(16, "consumer PEL size")?;
-            c.skip(owned * 16, "consumer PEL")?;
+            visitor.consumer(name, c.bytes(owned * 16, "consumer PEL")?);
         }
         meta.consumers += consumers;
     }

@@ -20,6 +20,19 @@ pub fn rdbscope(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Every real-server fixture: `testdata/*/dump.rdb`, sorted.
+pub fn fixture_dumps() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let mut dumps: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("testdata/ exists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("dump.rdb"))
+        .filter(|p| p.is_file())
+        .collect();
+    dumps.sort();
+    dumps
+}
+
 /// A fresh, empty directory for one test.
 pub fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rdbscope-{}-{tag}", std::process::id()));
