@@ -1,11 +1,15 @@
 //! The analysis pipeline: batches of records from the splitter are inspected on rayon
 //! workers and folded into mergeable aggregates.
 
+pub mod aggregate;
 pub mod filter;
 pub mod glob;
 pub mod inventory;
+pub mod patterns;
 pub mod pipeline;
 
+pub use aggregate::{Aggregate, KeyFacts, Settings, Stats};
 pub use filter::Filter;
 pub use glob::Glob;
 pub use inventory::{Inventory, KeyCounts};
+pub use patterns::{PatternSettings, PatternTree, Rule};

@@ -97,7 +97,9 @@ impl ValueType {
 }
 
 /// The logical type, as `TYPE` reports it (modules report their own name; see `inspect`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyType {
     String,
@@ -138,7 +140,9 @@ impl KeyType {
 }
 
 /// The in-memory encoding the server held, named as `OBJECT ENCODING` reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Encoding {
     Int,

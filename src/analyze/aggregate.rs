@@ -1,0 +1,530 @@
+//! The mergeable result of an analysis: totals, breakdowns, patterns, TTL histogram and top
+//! keys. Workers fold keys into their own `Aggregate`; `merge` is associative and
+//! commutative, so the same operation combines workers, files and shards analysed
+//! elsewhere. Every part is bounded: fixed histograms, a bounded pattern tree, top-N lists.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::patterns::{PatternSettings, PatternTree, Rule, Tally, match_rule};
+use crate::rdb::{Encoding, KeyType, escape_key};
+
+/// What the pipeline knows of one key once it is inspected and priced.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyFacts<'a> {
+    pub db: u64,
+    pub key: &'a [u8],
+    pub key_type: KeyType,
+    pub encoding: Encoding,
+    /// `MEMORY USAGE` on the writer.
+    pub memory_bytes: u64,
+    /// Per-key bytes `MEMORY USAGE` leaves out (expires entry, bucket share).
+    pub overhead_bytes: u64,
+    pub rdb_bytes: u64,
+    pub elements: u64,
+    pub expire_at_ms: Option<i64>,
+}
+
+impl KeyFacts<'_> {
+    /// What the key costs in all: the number shares and rankings are computed on.
+    pub fn total_bytes(&self) -> u64 {
+        self.memory_bytes + self.overhead_bytes
+    }
+}
+
+/// Sums over a set of keys.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    pub keys: u64,
+    /// Σ `MEMORY USAGE`.
+    pub memory_bytes: u64,
+    /// Σ per-key bytes outside `MEMORY USAGE`.
+    pub overhead_bytes: u64,
+    /// Σ serialized record bytes in the dump.
+    pub rdb_bytes: u64,
+    pub elements: u64,
+    /// Keys with an expiry.
+    pub ttl_keys: u64,
+}
+
+impl Stats {
+    fn add(&mut self, k: &KeyFacts<'_>) {
+        self.keys += 1;
+        self.memory_bytes += k.memory_bytes;
+        self.overhead_bytes += k.overhead_bytes;
+        self.rdb_bytes += k.rdb_bytes;
+        self.elements += k.elements;
+        self.ttl_keys += u64::from(k.expire_at_ms.is_some());
+    }
+
+    pub fn merge(&mut self, o: &Stats) {
+        self.keys += o.keys;
+        self.memory_bytes += o.memory_bytes;
+        self.overhead_bytes += o.overhead_bytes;
+        self.rdb_bytes += o.rdb_bytes;
+        self.elements += o.elements;
+        self.ttl_keys += o.ttl_keys;
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.memory_bytes + self.overhead_bytes
+    }
+
+    pub fn no_ttl_keys(&self) -> u64 {
+        self.keys - self.ttl_keys
+    }
+}
+
+/// Keys and bytes of one TTL bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bucket {
+    pub keys: u64,
+    /// Σ memory plus overhead.
+    pub bytes: u64,
+}
+
+impl Bucket {
+    fn merge(&mut self, o: &Bucket) {
+        self.keys += o.keys;
+        self.bytes += o.bytes;
+    }
+}
+
+/// Keys by remaining TTL at the time of the snapshot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TtlHistogram {
+    /// Expired before the snapshot was taken, still in memory (not yet reclaimed).
+    pub expired: Bucket,
+    pub lt_1h: Bucket,
+    pub lt_1d: Bucket,
+    pub lt_7d: Bucket,
+    pub lt_30d: Bucket,
+    pub gte_30d: Bucket,
+    /// An expiry the histogram cannot place: the dump has no reference time.
+    pub unknown: Bucket,
+    /// No expiry.
+    pub none: Bucket,
+}
+
+impl TtlHistogram {
+    /// Bucket names in order, as the CSV columns and the terminal show them.
+    pub const NAMES: [&'static str; 8] = [
+        "expired", "lt_1h", "lt_1d", "lt_7d", "lt_30d", "gte_30d", "unknown", "none",
+    ];
+
+    pub fn buckets(&self) -> [&Bucket; 8] {
+        [
+            &self.expired,
+            &self.lt_1h,
+            &self.lt_1d,
+            &self.lt_7d,
+            &self.lt_30d,
+            &self.gte_30d,
+            &self.unknown,
+            &self.none,
+        ]
+    }
+
+    fn buckets_mut(&mut self) -> [&mut Bucket; 8] {
+        [
+            &mut self.expired,
+            &mut self.lt_1h,
+            &mut self.lt_1d,
+            &mut self.lt_7d,
+            &mut self.lt_30d,
+            &mut self.gte_30d,
+            &mut self.unknown,
+            &mut self.none,
+        ]
+    }
+
+    /// The bucket index of an expiry, relative to the snapshot time.
+    pub fn index(expire_at_ms: Option<i64>, now_ms: Option<i64>) -> usize {
+        const HOUR: i64 = 3_600_000;
+        let (Some(at), Some(now)) = (expire_at_ms, now_ms) else {
+            return if expire_at_ms.is_some() { 6 } else { 7 };
+        };
+        match at.saturating_sub(now) {
+            r if r <= 0 => 0,
+            r if r < HOUR => 1,
+            r if r < 24 * HOUR => 2,
+            r if r < 7 * 24 * HOUR => 3,
+            r if r < 30 * 24 * HOUR => 4,
+            _ => 5,
+        }
+    }
+
+    fn add(&mut self, k: &KeyFacts<'_>, now_ms: Option<i64>) {
+        let b = &mut *self.buckets_mut()[Self::index(k.expire_at_ms, now_ms)];
+        b.keys += 1;
+        b.bytes += k.total_bytes();
+    }
+
+    pub fn merge(&mut self, o: &TtlHistogram) {
+        for (b, o) in self.buckets_mut().into_iter().zip(o.buckets()) {
+            b.merge(o);
+        }
+    }
+}
+
+/// One key named in a report: the largest of a pattern, or a top key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRef {
+    pub db: u64,
+    /// Escaped like every key rdbscope prints (`\xNN` for bytes that are not UTF-8).
+    pub key: String,
+    #[serde(rename = "type")]
+    pub key_type: KeyType,
+    pub encoding: Encoding,
+    pub memory_bytes: u64,
+    pub overhead_bytes: u64,
+    pub rdb_bytes: u64,
+    pub elements: u64,
+    pub expire_at_ms: Option<i64>,
+    /// Filled when the aggregate is finished (patterns settle only then).
+    #[serde(default)]
+    pub pattern: String,
+}
+
+impl KeyRef {
+    fn of(k: &KeyFacts<'_>) -> KeyRef {
+        KeyRef {
+            db: k.db,
+            key: escape_key(k.key),
+            key_type: k.key_type,
+            encoding: k.encoding,
+            memory_bytes: k.memory_bytes,
+            overhead_bytes: k.overhead_bytes,
+            rdb_bytes: k.rdb_bytes,
+            elements: k.elements,
+            expire_at_ms: k.expire_at_ms,
+            pattern: String::new(),
+        }
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.memory_bytes + self.overhead_bytes
+    }
+
+    /// Ranking order: larger first, then by database and key so ties are deterministic.
+    fn rank(&self, metric: u64) -> (std::cmp::Reverse<u64>, u64, &str) {
+        (std::cmp::Reverse(metric), self.db, &self.key)
+    }
+}
+
+/// Per-pattern tallies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatternStats {
+    #[serde(flatten)]
+    pub stats: Stats,
+    pub types: BTreeMap<KeyType, u64>,
+    pub encodings: BTreeMap<Encoding, u64>,
+    pub max_elements: u64,
+    pub ttl: TtlHistogram,
+    pub largest_key: Option<KeyRef>,
+}
+
+impl PatternStats {
+    fn add(&mut self, k: &KeyFacts<'_>, now_ms: Option<i64>) {
+        self.stats.add(k);
+        *self.types.entry(k.key_type).or_default() += 1;
+        *self.encodings.entry(k.encoding).or_default() += 1;
+        self.max_elements = self.max_elements.max(k.elements);
+        self.ttl.add(k, now_ms);
+        let larger = self.largest_key.as_ref().is_none_or(|l| {
+            let (mine, theirs) = (k.total_bytes(), l.total_bytes());
+            mine > theirs || (mine == theirs && (k.db, escape_key(k.key)) < (l.db, l.key.clone()))
+        });
+        if larger {
+            self.largest_key = Some(KeyRef::of(k));
+        }
+    }
+
+    pub fn mean_elements(&self) -> f64 {
+        if self.stats.keys == 0 {
+            0.0
+        } else {
+            self.stats.elements as f64 / self.stats.keys as f64
+        }
+    }
+}
+
+impl Tally for PatternStats {
+    fn merge(&mut self, o: PatternStats) {
+        self.stats.merge(&o.stats);
+        for (t, n) in o.types {
+            *self.types.entry(t).or_default() += n;
+        }
+        for (e, n) in o.encodings {
+            *self.encodings.entry(e).or_default() += n;
+        }
+        self.max_elements = self.max_elements.max(o.max_elements);
+        self.ttl.merge(&o.ttl);
+        if let Some(l) = o.largest_key {
+            let larger = self
+                .largest_key
+                .as_ref()
+                .is_none_or(|m| l.rank(l.total_bytes()) < m.rank(m.total_bytes()));
+            if larger {
+                self.largest_key = Some(l);
+            }
+        }
+    }
+}
+
+/// The N largest keys by one metric: a buffer sorted and cut back to N when it reaches 2N,
+/// so an insert costs O(1) amortised and the result does not depend on insertion order.
+#[derive(Debug, Clone)]
+pub struct TopN {
+    limit: usize,
+    metric: fn(&KeyRef) -> u64,
+    keys: Vec<KeyRef>,
+    /// The N-th largest metric at the last trim: nothing smaller can enter.
+    floor: u64,
+}
+
+impl TopN {
+    pub fn new(limit: usize, metric: fn(&KeyRef) -> u64) -> TopN {
+        TopN {
+            limit,
+            metric,
+            keys: Vec::new(),
+            floor: 0,
+        }
+    }
+
+    /// Whether a key with this metric could enter the list (avoids building a `KeyRef`).
+    fn admits(&self, value: u64) -> bool {
+        self.limit > 0 && value >= self.floor
+    }
+
+    pub fn push(&mut self, key: KeyRef) {
+        self.keys.push(key);
+        if self.keys.len() >= 2 * self.limit.max(1) {
+            self.trim();
+        }
+    }
+
+    fn trim(&mut self) {
+        let metric = self.metric;
+        self.keys.sort_by(|a, b| a.rank(metric(a)).cmp(&b.rank(metric(b))));
+        self.keys.truncate(self.limit);
+        if self.keys.len() == self.limit {
+            self.floor = self.keys.last().map_or(0, metric);
+        }
+    }
+
+    pub fn merge(&mut self, other: TopN) {
+        for k in other.keys {
+            self.push(k);
+        }
+    }
+
+    /// The list, largest first.
+    pub fn into_sorted(mut self) -> Vec<KeyRef> {
+        self.trim();
+        self.keys
+    }
+}
+
+/// Which keys a run looks at beyond the `Filter`, and how it groups them.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub patterns: PatternSettings,
+    pub rules: Vec<Rule>,
+    pub top: usize,
+    /// Only keys whose memory (with overhead) is at least this many bytes.
+    pub min_bytes: u64,
+}
+
+/// Everything an analysis folds keys into.
+#[derive(Debug, Clone)]
+pub struct Aggregate {
+    pub totals: Stats,
+    pub by_db: BTreeMap<u64, Stats>,
+    pub by_type: BTreeMap<KeyType, Stats>,
+    pub by_encoding: BTreeMap<(KeyType, Encoding), Stats>,
+    pub ttl: TtlHistogram,
+    pub patterns: PatternTree<PatternStats>,
+    /// One tally per `--pattern` rule, in the order given.
+    pub rules: Vec<(String, PatternStats)>,
+    pub top_by_memory: TopN,
+    pub top_by_elements: TopN,
+}
+
+impl Aggregate {
+    pub fn new(settings: &Settings) -> Aggregate {
+        Aggregate {
+            totals: Stats::default(),
+            by_db: BTreeMap::new(),
+            by_type: BTreeMap::new(),
+            by_encoding: BTreeMap::new(),
+            ttl: TtlHistogram::default(),
+            patterns: PatternTree::new(settings.patterns.clone()),
+            rules: settings
+                .rules
+                .iter()
+                .map(|r| (r.text.clone(), PatternStats::default()))
+                .collect(),
+            top_by_memory: TopN::new(settings.top, KeyRef::total_bytes),
+            top_by_elements: TopN::new(settings.top, |k| k.elements),
+        }
+    }
+
+    /// Folds one key in. `now_ms` is the snapshot time the TTL buckets are relative to.
+    pub fn add(&mut self, k: &KeyFacts<'_>, rules: &[Rule], now_ms: Option<i64>) {
+        self.totals.add(k);
+        self.by_db.entry(k.db).or_default().add(k);
+        self.by_type.entry(k.key_type).or_default().add(k);
+        self.by_encoding
+            .entry((k.key_type, k.encoding))
+            .or_default()
+            .add(k);
+        self.ttl.add(k, now_ms);
+        let tally = match match_rule(rules, k.key) {
+            Some(i) => &mut self.rules[i].1,
+            None => self.patterns.entry(k.key),
+        };
+        tally.add(k, now_ms);
+        if self.top_by_memory.admits(k.total_bytes()) {
+            self.top_by_memory.push(KeyRef::of(k));
+        }
+        if self.top_by_elements.admits(k.elements) {
+            self.top_by_elements.push(KeyRef::of(k));
+        }
+    }
+
+    pub fn merge(&mut self, o: Aggregate) {
+        self.totals.merge(&o.totals);
+        for (db, s) in &o.by_db {
+            self.by_db.entry(*db).or_default().merge(s);
+        }
+        for (t, s) in &o.by_type {
+            self.by_type.entry(*t).or_default().merge(s);
+        }
+        for (e, s) in &o.by_encoding {
+            self.by_encoding.entry(*e).or_default().merge(s);
+        }
+        self.ttl.merge(&o.ttl);
+        self.patterns.merge(o.patterns);
+        for (text, stats) in o.rules {
+            match self.rules.iter_mut().find(|(t, _)| *t == text) {
+                Some((_, mine)) => mine.merge(stats),
+                None => self.rules.push((text, stats)),
+            }
+        }
+        self.top_by_memory.merge(o.top_by_memory);
+        self.top_by_elements.merge(o.top_by_elements);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(key: &'static str, memory: u64, elements: u64, ttl: Option<i64>) -> KeyFacts<'static> {
+        KeyFacts {
+            db: 0,
+            key: key.as_bytes(),
+            key_type: KeyType::Hash,
+            encoding: Encoding::Listpack,
+            memory_bytes: memory,
+            overhead_bytes: 8,
+            rdb_bytes: memory / 2,
+            elements,
+            expire_at_ms: ttl,
+        }
+    }
+
+    fn settings(top: usize) -> Settings {
+        Settings {
+            patterns: PatternSettings::default(),
+            rules: vec![Rule::parse("cfg*").unwrap()],
+            top,
+            min_bytes: 0,
+        }
+    }
+
+    #[test]
+    fn ttl_buckets_relative_to_snapshot() {
+        let now = Some(1_000_000_000_000);
+        let at = |ms: i64| TtlHistogram::index(Some(1_000_000_000_000 + ms), now);
+        assert_eq!(at(-1), 0);
+        assert_eq!(at(0), 0);
+        assert_eq!(at(1), 1);
+        assert_eq!(at(3_600_000), 2);
+        assert_eq!(at(86_400_000 * 6), 3);
+        assert_eq!(at(86_400_000 * 29), 4);
+        assert_eq!(at(86_400_000 * 30), 5);
+        assert_eq!(TtlHistogram::index(None, now), 7);
+        assert_eq!(TtlHistogram::index(Some(5), None), 6);
+    }
+
+    #[test]
+    fn top_n_is_order_independent() {
+        let keys = [("a", 5), ("b", 9), ("c", 5), ("d", 1), ("e", 9), ("f", 7)];
+        let run = |order: &[usize]| {
+            let mut t = TopN::new(3, KeyRef::total_bytes);
+            for &i in order {
+                let (k, m) = keys[i];
+                t.push(KeyRef::of(&facts(k, m, 1, None)));
+            }
+            t.into_sorted()
+                .into_iter()
+                .map(|k| k.key)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(&[0, 1, 2, 3, 4, 5]), ["b", "e", "f"]);
+        assert_eq!(run(&[5, 4, 3, 2, 1, 0]), ["b", "e", "f"]);
+    }
+
+    #[test]
+    fn merge_of_parts_equals_the_whole() {
+        let keys = [
+            facts("user:1:profile", 100, 3, None),
+            facts("user:2:profile", 300, 5, Some(10)),
+            facts("cfg:main", 50, 1, None),
+            facts("session:abc", 70, 1, Some(2_000_000)),
+        ];
+        let s = settings(2);
+        let mut whole = Aggregate::new(&s);
+        let mut left = Aggregate::new(&s);
+        let mut right = Aggregate::new(&s);
+        for (i, k) in keys.iter().enumerate() {
+            whole.add(k, &s.rules, Some(1_000_000));
+            let part = if i % 2 == 0 { &mut left } else { &mut right };
+            part.add(k, &s.rules, Some(1_000_000));
+        }
+        left.merge(right);
+        assert_eq!(left.totals, whole.totals);
+        assert_eq!(left.totals.keys, 4);
+        assert_eq!(left.totals.memory_bytes, 520);
+        assert_eq!(left.totals.ttl_keys, 2);
+        assert_eq!(left.ttl, whole.ttl);
+        assert_eq!(left.ttl.expired.keys, 1);
+        assert_eq!(left.ttl.lt_1h.keys, 1);
+        assert_eq!(left.ttl.none.keys, 2);
+        assert_eq!(left.rules, whole.rules);
+        assert_eq!(left.rules[0].1.stats.keys, 1);
+        assert_eq!(
+            left.patterns.clone().into_patterns(),
+            whole.patterns.clone().into_patterns()
+        );
+        let top: Vec<String> = left
+            .top_by_memory
+            .into_sorted()
+            .into_iter()
+            .map(|k| k.key)
+            .collect();
+        assert_eq!(top, ["user:2:profile", "user:1:profile"]);
+        let profile = &whole.patterns.into_patterns()[1];
+        assert_eq!(profile.0, b"user:*:profile");
+        assert_eq!(profile.1.stats.keys, 2);
+        assert_eq!(profile.1.max_elements, 5);
+        assert_eq!(
+            profile.1.largest_key.as_ref().unwrap().key,
+            "user:2:profile"
+        );
+    }
+}

@@ -1,0 +1,742 @@
+//! Key patterns: `user:1234:profile` becomes `user:*:profile`.
+//!
+//! A key is cut into tokens at the delimiters (each token keeps the delimiter before it, so
+//! patterns join back exactly), variable tokens become `*` ([`normalize`]), and the tokens are
+//! inserted into a [`PatternTree`]. Where one prefix has more distinct literal children than
+//! the fan-out bound, they collapse into `*` too: that catches identifiers no rule recognises
+//! and keeps the tree bounded whatever the key count.
+//!
+//! Collapsing depends only on the *set* of distinct normalized keys (a node collapses iff
+//! more than `fanout` distinct literal children reach it, counted after the collapses above
+//! it), so trees built on different workers, files or machines merge into the tree one run
+//! over everything would have built. `max_patterns` is applied once, when a tree is
+//! finished.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use super::glob::Glob;
+use crate::rdb::escape_key;
+
+/// How keys are cut and how far the tree may grow.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PatternSettings {
+    /// Bytes that separate key segments.
+    pub delimiters: String,
+    /// Distinct literal children a prefix may have before they collapse into `*`.
+    pub fanout: usize,
+    /// Patterns a finished tree may report; beyond it the widest prefixes collapse.
+    pub max_patterns: usize,
+}
+
+impl Default for PatternSettings {
+    fn default() -> PatternSettings {
+        PatternSettings {
+            delimiters: ":".into(),
+            fanout: 100,
+            max_patterns: 1000,
+        }
+    }
+}
+
+/// Nodes a tree may hold while a run is under way; past it the widest prefix collapses
+/// early. Only a key space with thousands of unrecognised literal segments at several
+/// levels reaches it, and it is what keeps memory bounded there.
+const MAX_NODES: usize = 200_000;
+
+/// A user's `--pattern` rule: a Redis glob, or `re:` and a regular expression.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub text: String,
+    matcher: Matcher,
+}
+
+#[derive(Debug, Clone)]
+enum Matcher {
+    Glob(Glob),
+    Regex(regex::bytes::Regex),
+}
+
+impl Rule {
+    pub fn parse(text: &str) -> Result<Rule, String> {
+        let matcher = match text.strip_prefix("re:") {
+            Some(re) => Matcher::Regex(
+                regex::bytes::Regex::new(re).map_err(|e| format!("--pattern {text:?}: {e}"))?,
+            ),
+            None => Matcher::Glob(Glob::new(text)),
+        };
+        Ok(Rule {
+            text: text.to_string(),
+            matcher,
+        })
+    }
+
+    pub fn is_match(&self, key: &[u8]) -> bool {
+        match &self.matcher {
+            Matcher::Glob(g) => g.is_match(key),
+            Matcher::Regex(r) => r.is_match(key),
+        }
+    }
+}
+
+/// The first rule matching `key`, by index.
+pub fn match_rule(rules: &[Rule], key: &[u8]) -> Option<usize> {
+    rules.iter().position(|r| r.is_match(key))
+}
+
+/// The delimiter bytes, as a set that is cheap to copy into every worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delimiters([u64; 4]);
+
+impl Delimiters {
+    pub fn new(bytes: &[u8]) -> Delimiters {
+        let mut set = [0u64; 4];
+        for &b in bytes {
+            set[usize::from(b >> 6)] |= 1 << (b & 63);
+        }
+        Delimiters(set)
+    }
+
+    pub fn contains(self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+}
+
+/// Segments a key is cut into at most; the rest of a longer key is one variable token, so
+/// a hostile key cannot build a deep tree.
+const MAX_TOKENS: usize = 32;
+
+/// Cuts `key` into tokens at the delimiters; each token but the first starts with its
+/// delimiter. Past [`MAX_TOKENS`] the rest of the key is one token.
+pub fn tokens(key: &[u8], delimiters: Delimiters) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    let mut count = 0;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        // Every token but the first starts at its delimiter.
+        let from = if count == 0 { 0 } else { start + 1 };
+        count += 1;
+        let end = if count == MAX_TOKENS {
+            key.len()
+        } else {
+            key[from.min(key.len())..]
+                .iter()
+                .position(|&b| delimiters.contains(b))
+                .map_or(key.len(), |p| from + p)
+        };
+        let token = &key[start..end];
+        done = end == key.len();
+        start = end;
+        Some(token)
+    })
+}
+
+/// A token with its variable parts replaced by `*`: the whole segment when it is an id,
+/// number, date, address or random token, else each `_ - . @ #`-separated part that is.
+pub fn normalize(token: &[u8], delimiters: Delimiters) -> Cow<'_, [u8]> {
+    let (delim, segment) = match token.first() {
+        Some(&b) if delimiters.contains(b) => token.split_at(1),
+        _ => (&token[..0], token),
+    };
+    if is_variable(segment) {
+        return Cow::Owned([delim, b"*"].concat());
+    }
+    const INNER: &[u8] = b"_-.@#";
+    let mut out = delim.to_vec();
+    let mut changed = false;
+    let mut rest = segment;
+    loop {
+        let end = rest.iter().position(|b| INNER.contains(b));
+        let part = &rest[..end.unwrap_or(rest.len())];
+        if is_variable(part) {
+            out.push(b'*');
+            changed = true;
+        } else {
+            out.extend_from_slice(part);
+        }
+        match end {
+            Some(at) => {
+                out.push(rest[at]);
+                rest = &rest[at + 1..];
+            }
+            None => break,
+        }
+    }
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(token)
+    }
+}
+
+/// Whether a segment is an identifier rather than a name: an integer or decimal, a hex id
+/// of 8+ digits, a UUID, a date, an e-mail address, an IPv4 address, or a long token that
+/// mixes letters and digits the way generated ids (ULIDs, base64 session ids) do.
+pub fn is_variable(s: &[u8]) -> bool {
+    if s.is_empty() {
+        return false;
+    }
+    // Names are short; a segment this long is data.
+    if s.len() > 64 {
+        return true;
+    }
+    let digits = s.iter().filter(|b| b.is_ascii_digit()).count();
+    let is_number = {
+        let body = s.strip_prefix(b"-").unwrap_or(s);
+        let mut parts = body.splitn(2, |&b| b == b'.');
+        let int = parts.next().unwrap_or_default();
+        let frac = parts.next();
+        !int.is_empty()
+            && int.iter().all(u8::is_ascii_digit)
+            && frac.is_none_or(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit))
+    };
+    if is_number {
+        return true;
+    }
+    if s.len() >= 8 && digits > 0 && s.iter().all(u8::is_ascii_hexdigit) {
+        return true;
+    }
+    if is_uuid(s) || is_date(s) || is_ipv4(s) || is_email(s) {
+        return true;
+    }
+    is_random_token(s, digits)
+}
+
+fn is_uuid(s: &[u8]) -> bool {
+    s.len() == 36
+        && s.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// `YYYY-MM-DD` or `YYYY/MM/DD`, optionally followed by a time.
+fn is_date(s: &[u8]) -> bool {
+    s.len() >= 10
+        && s[..10].iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-' || *b == b'/',
+            _ => b.is_ascii_digit(),
+        })
+        && s[4] == s[7]
+}
+
+fn is_ipv4(s: &[u8]) -> bool {
+    let parts: Vec<&[u8]> = s.split(|&b| b == b'.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| {
+            (1..=3).contains(&p.len())
+                && p.iter().all(u8::is_ascii_digit)
+                && std::str::from_utf8(p).is_ok_and(|t| t.parse::<u16>().is_ok_and(|n| n <= 255))
+        })
+}
+
+fn is_email(s: &[u8]) -> bool {
+    match s.iter().position(|&b| b == b'@') {
+        Some(at) if at > 0 => {
+            let domain = &s[at + 1..];
+            domain.len() >= 3
+                && domain.contains(&b'.')
+                && !domain.contains(&b'@')
+                && domain.first() != Some(&b'.')
+        }
+        _ => false,
+    }
+}
+
+/// Generated ids: 16+ characters of the id alphabets (alphanumerics, `_-+/=`) with letters
+/// and digits, or 8+ alphanumerics that switch between letters and digits at least 4 times
+/// (`a8Fk2Lq9`, not `user2fa` or `v2beta`).
+fn is_random_token(s: &[u8], digits: usize) -> bool {
+    let id_alphabet = |b: &u8| b.is_ascii_alphanumeric() || b"_-+/=".contains(b);
+    let letters = s.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    if s.len() >= 16 && digits > 0 && letters > 0 && s.iter().all(id_alphabet) {
+        return true;
+    }
+    if s.len() < 8 || !s.iter().all(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let switches = s
+        .windows(2)
+        .filter(|w| w[0].is_ascii_digit() != w[1].is_ascii_digit())
+        .count();
+    switches >= 4
+}
+
+/// Whether a token (with its delimiter) is the variable token `*`.
+fn is_star(token: &[u8]) -> bool {
+    token.last() == Some(&b'*') && token.len() <= 2
+}
+
+/// The variable token with the same delimiter as `token`.
+fn star_of(token: &[u8], delimiters: Delimiters) -> Box<[u8]> {
+    match token.first() {
+        Some(&b) if delimiters.contains(b) => Box::new([b, b'*']),
+        _ => Box::new([b'*']),
+    }
+}
+
+/// What is tallied per pattern: anything that merges by addition.
+pub trait Tally: Default {
+    fn merge(&mut self, other: Self);
+}
+
+type NodeId = usize;
+
+#[derive(Debug, Clone)]
+struct Node<T> {
+    children: HashMap<Box<[u8]>, NodeId>,
+    collapsed: bool,
+    /// Totals of the keys whose pattern ends here.
+    end: Option<T>,
+}
+
+impl<T> Default for Node<T> {
+    fn default() -> Self {
+        Node {
+            children: HashMap::new(),
+            collapsed: false,
+            end: None,
+        }
+    }
+}
+
+/// The inferred patterns of a key space with a tally per pattern; see the module doc.
+#[derive(Debug, Clone)]
+pub struct PatternTree<T> {
+    settings: PatternSettings,
+    delimiters: Delimiters,
+    nodes: Vec<Node<T>>,
+    /// Nodes reachable from the root (collapsing orphans subtrees in the arena).
+    live: usize,
+}
+
+impl<T: Tally> PatternTree<T> {
+    pub fn new(settings: PatternSettings) -> PatternTree<T> {
+        PatternTree {
+            delimiters: Delimiters::new(settings.delimiters.as_bytes()),
+            settings,
+            nodes: vec![Node::default()],
+            live: 1,
+        }
+    }
+
+    pub fn settings(&self) -> &PatternSettings {
+        &self.settings
+    }
+
+    /// The tally of `key`'s pattern, created if new.
+    pub fn entry(&mut self, key: &[u8]) -> &mut T {
+        let delimiters = self.delimiters;
+        let mut node = 0;
+        for token in tokens(key, delimiters) {
+            let token = normalize(token, delimiters);
+            node = self.child(node, &token);
+        }
+        if self.live > MAX_NODES && self.collapse_widest() {
+            return self.entry(key);
+        }
+        self.nodes[node].end.get_or_insert_with(T::default)
+    }
+
+    /// Adds a pattern (as `resolve` or a summary wrote it) with its tally.
+    pub fn add_pattern(&mut self, pattern: &[u8], tally: T) {
+        let mut node = 0;
+        for token in tokens(pattern, self.delimiters) {
+            node = self.child(node, token);
+        }
+        match &mut self.nodes[node].end {
+            Some(t) => t.merge(tally),
+            end @ None => *end = Some(tally),
+        }
+    }
+
+    /// The child of `node` for `token`, following or causing a collapse.
+    fn child(&mut self, node: NodeId, token: &[u8]) -> NodeId {
+        if let Some(&id) = self.nodes[node].children.get(token) {
+            return id;
+        }
+        let delimiters = self.delimiters;
+        let literal = !is_star(token);
+        if literal && self.nodes[node].collapsed {
+            let star = star_of(token, delimiters);
+            return self.child(node, &star);
+        }
+        let id = self.nodes.len();
+        self.nodes.push(Node::default());
+        self.live += 1;
+        self.nodes[node].children.insert(token.into(), id);
+        if literal && self.literal_children(node) > self.settings.fanout {
+            self.collapse(node);
+            let star = star_of(token, delimiters);
+            return self.nodes[node].children[&star];
+        }
+        id
+    }
+
+    fn literal_children(&self, node: NodeId) -> usize {
+        self.nodes[node]
+            .children
+            .keys()
+            .filter(|t| !is_star(t))
+            .count()
+    }
+
+    /// Folds every literal child of `node` into the `*` child of its delimiter.
+    fn collapse(&mut self, node: NodeId) {
+        self.nodes[node].collapsed = true;
+        let delimiters = self.delimiters;
+        let literals: Vec<(Box<[u8]>, NodeId)> = self.nodes[node]
+            .children
+            .iter()
+            .filter(|(t, _)| !is_star(t))
+            .map(|(t, &id)| (t.clone(), id))
+            .collect();
+        for (token, id) in literals {
+            self.nodes[node].children.remove(&token);
+            let star = self.child(node, &star_of(&token, delimiters));
+            self.graft(id, star);
+        }
+    }
+
+    /// Merges the subtree at `from` into the subtree at `into` (same tree). A collapsed
+    /// `from` collapses `into`: the literals that collapsed it now reach `into`.
+    fn graft(&mut self, from: NodeId, into: NodeId) {
+        self.live -= 1;
+        if self.nodes[from].collapsed && !self.nodes[into].collapsed {
+            self.collapse(into);
+        }
+        if let Some(t) = self.nodes[from].end.take() {
+            match &mut self.nodes[into].end {
+                Some(e) => e.merge(t),
+                end @ None => *end = Some(t),
+            }
+        }
+        let children = std::mem::take(&mut self.nodes[from].children);
+        for (token, child) in children {
+            let target = self.child(into, &token);
+            self.graft(child, target);
+        }
+    }
+
+    /// Collapses the prefix with the most literal children (ties: the earliest node).
+    fn collapse_widest(&mut self) -> bool {
+        let widest = self.reachable().into_iter().max_by_key(|&(id, _)| {
+            (self.literal_children(id), std::cmp::Reverse(id))
+        });
+        match widest {
+            Some((id, _)) if self.literal_children(id) > 0 => {
+                self.collapse(id);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Nodes reachable from the root with their pattern prefix, in a deterministic order.
+    fn reachable(&self) -> Vec<(NodeId, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![(0, Vec::new())];
+        while let Some((id, prefix)) = stack.pop() {
+            let mut children: Vec<_> = self.nodes[id].children.iter().collect();
+            children.sort();
+            for (token, &child) in children.into_iter().rev() {
+                stack.push((child, [prefix.as_slice(), token].concat()));
+            }
+            out.push((id, prefix));
+        }
+        out
+    }
+
+    /// Merges another tree built with the same settings. Its collapses carry over first: a
+    /// prefix that collapsed there saw more literal children than the bound, so the union
+    /// does too.
+    pub fn merge(&mut self, other: PatternTree<T>) {
+        for prefix in other.collapsed_prefixes() {
+            self.collapse_prefix(&prefix);
+        }
+        for (pattern, tally) in other.into_patterns() {
+            self.add_pattern(&pattern, tally);
+        }
+    }
+
+    /// The prefixes whose literal children collapsed into `*`, in byte order; with the
+    /// patterns they are all a summary needs to rebuild the tree.
+    pub fn collapsed_prefixes(&self) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = self
+            .reachable()
+            .into_iter()
+            .filter(|(id, _)| self.nodes[*id].collapsed)
+            .map(|(_, prefix)| prefix)
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Collapses the node at `prefix` (as `collapsed_prefixes` names it), creating it if new.
+    pub fn collapse_prefix(&mut self, prefix: &[u8]) {
+        let mut node = 0;
+        if !prefix.is_empty() {
+            for token in tokens(prefix, self.delimiters) {
+                node = self.child(node, token);
+            }
+        }
+        if !self.nodes[node].collapsed {
+            self.collapse(node);
+        }
+    }
+
+    /// Applies `max_patterns`: collapses the widest prefixes until few enough patterns remain
+    /// (or nothing is left to collapse).
+    pub fn finish(&mut self) {
+        while self.pattern_count() > self.settings.max_patterns && self.collapse_widest() {}
+    }
+
+    pub fn pattern_count(&self) -> usize {
+        self.reachable()
+            .iter()
+            .filter(|(id, _)| self.nodes[*id].end.is_some())
+            .count()
+    }
+
+    /// The pattern `key` falls under in this tree (which must have seen the key).
+    pub fn resolve(&self, key: &[u8]) -> String {
+        let delimiters = self.delimiters;
+        let mut node = 0;
+        let mut pattern = Vec::with_capacity(key.len());
+        for token in tokens(key, delimiters) {
+            let token = normalize(token, delimiters);
+            let next = match self.nodes[node].children.get(&*token) {
+                Some(&id) => Some((id, &*token)),
+                None => {
+                    let star = star_of(&token, delimiters);
+                    self.nodes[node]
+                        .children
+                        .get_key_value(&star)
+                        .map(|(t, &id)| (id, &**t))
+                }
+            };
+            let Some((id, used)) = next else {
+                // Not seen by this tree: the normalized key is the best answer.
+                pattern.extend_from_slice(&token);
+                continue;
+            };
+            pattern.extend_from_slice(used);
+            node = id;
+        }
+        escape_key(&pattern)
+    }
+
+    /// Every pattern with its tally, in byte order of the pattern.
+    pub fn into_patterns(mut self) -> Vec<(Vec<u8>, T)> {
+        let mut out: Vec<(Vec<u8>, T)> = self
+            .reachable()
+            .into_iter()
+            .filter_map(|(id, prefix)| self.nodes[id].end.take().map(|t| (prefix, t)))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, Clone, PartialEq)]
+    struct Count(u64);
+    impl Tally for Count {
+        fn merge(&mut self, other: Count) {
+            self.0 += other.0;
+        }
+    }
+
+    fn tree(fanout: usize) -> PatternTree<Count> {
+        PatternTree::new(PatternSettings {
+            fanout,
+            ..PatternSettings::default()
+        })
+    }
+
+    fn add(t: &mut PatternTree<Count>, key: &str) {
+        t.entry(key.as_bytes()).0 += 1;
+    }
+
+    fn patterns(t: PatternTree<Count>) -> Vec<(String, u64)> {
+        t.into_patterns()
+            .into_iter()
+            .map(|(p, c)| (String::from_utf8(p).unwrap(), c.0))
+            .collect()
+    }
+
+    #[test]
+    fn tokens_keep_their_delimiter() {
+        let cut = |key: &'static [u8], d: &[u8]| -> Vec<&'static [u8]> {
+            tokens(key, Delimiters::new(d)).collect()
+        };
+        assert_eq!(cut(b"a:b/c::", b":/"), vec![&b"a"[..], b":b", b"/c", b":", b":"]);
+        assert_eq!(cut(b"", b":"), vec![&b""[..]]);
+        assert_eq!(cut(b":x", b":"), vec![&b""[..], b":x"]);
+        let deep = ":".repeat(1000);
+        let t: Vec<&[u8]> = tokens(deep.as_bytes(), Delimiters::new(b":")).collect();
+        assert_eq!(t.len(), MAX_TOKENS);
+        assert_eq!(t[MAX_TOKENS - 1].len(), 1000 - (MAX_TOKENS - 2));
+    }
+
+    #[test]
+    fn variable_segments() {
+        for v in [
+            "123",
+            "-5",
+            "3.25",
+            "0",
+            "deadbeef01",
+            "550e8400-e29b-41d4-a716-446655440000",
+            "2024-01-05",
+            "2024/01/05T10",
+            "10.0.0.255",
+            "jane.doe@example.com",
+            "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            "dGhpc2lzYXRva2VuMTIz",
+            "a8Fk2Lq9",
+        ] {
+            assert!(is_variable(v.as_bytes()), "{v} is variable");
+        }
+        for l in [
+            "user", "profile", "v2", "user2fa", "v2beta", "cafebabe", "1.2.3", "session", "a-b",
+            "",
+        ] {
+            assert!(!is_variable(l.as_bytes()), "{l} is literal");
+        }
+    }
+
+    #[test]
+    fn normalize_replaces_whole_and_inner_parts() {
+        let n = |t: &str| String::from_utf8(normalize(t.as_bytes(), Delimiters::new(b":")).into_owned()).unwrap();
+        assert_eq!(n(":1234"), ":*");
+        assert_eq!(n("user"), "user");
+        assert_eq!(n(":user_1234"), ":user_*");
+        assert_eq!(n(":img-42.png"), ":img-*.png");
+        assert_eq!(n(":550e8400-e29b-41d4-a716-446655440000"), ":*");
+    }
+
+    #[test]
+    fn infers_patterns_with_ids() {
+        let mut t = tree(100);
+        for i in 0..50 {
+            add(&mut t, &format!("user:{i}:profile"));
+            add(&mut t, &format!("user:{i}:cart"));
+        }
+        add(&mut t, "config");
+        assert_eq!(
+            patterns(t),
+            vec![
+                ("config".into(), 1),
+                ("user:*:cart".into(), 50),
+                ("user:*:profile".into(), 50)
+            ]
+        );
+    }
+
+    #[test]
+    fn high_fanout_literals_collapse_and_resolve_follows() {
+        let mut t = tree(3);
+        for name in ["alpha", "beta", "gamma", "delta", "epsilon"] {
+            add(&mut t, &format!("cache:{name}:v"));
+        }
+        add(&mut t, "other");
+        assert_eq!(t.resolve(b"cache:alpha:v"), "cache:*:v");
+        assert_eq!(t.resolve(b"cache:zeta:v"), "cache:*:v");
+        assert_eq!(t.resolve(b"other"), "other");
+        assert_eq!(
+            patterns(t),
+            vec![("cache:*:v".into(), 5), ("other".into(), 1)]
+        );
+    }
+
+    #[test]
+    fn merging_equals_one_tree_over_everything() {
+        let keys: Vec<String> = (0..40)
+            .map(|i| format!("k:{}:{}", ["a", "b", "c", "d", "e", "f"][i % 6], i % 7))
+            .chain((0..10).map(|i| format!("z{i}x:q")))
+            .collect();
+        let mut whole = tree(4);
+        keys.iter().for_each(|k| add(&mut whole, k));
+        let mut left = tree(4);
+        let mut right = tree(4);
+        for (i, k) in keys.iter().enumerate() {
+            add(if i % 3 == 0 { &mut left } else { &mut right }, k);
+        }
+        left.merge(right);
+        assert_eq!(patterns(left), patterns(whole));
+    }
+
+    /// Random key spaces split at random among three trees, merged in both orders, give
+    /// the tree of one sequential pass.
+    #[test]
+    fn merge_is_order_independent_on_random_key_spaces() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let words = ["u", "v", "w", "x", "y", "z", "aa", "bb", "cc"];
+        for _ in 0..200 {
+            let keys: Vec<String> = (0..60)
+                .map(|_| {
+                    (0..1 + next(4))
+                        .map(|_| words[next(words.len() as u64) as usize].to_string())
+                        .collect::<Vec<_>>()
+                        .join(":")
+                })
+                .collect();
+            let mut whole = tree(3);
+            keys.iter().for_each(|k| add(&mut whole, k));
+            let mut parts = [tree(3), tree(3), tree(3)];
+            for k in keys.iter().rev() {
+                add(&mut parts[next(3) as usize], k);
+            }
+            let [a, b, c] = parts;
+            let (mut ab_c, mut c_ba) = (a.clone(), c.clone());
+            ab_c.merge(b.clone());
+            ab_c.merge(c);
+            c_ba.merge(b);
+            c_ba.merge(a);
+            let expected = patterns(whole);
+            assert_eq!(patterns(ab_c), expected, "keys {keys:?}");
+            assert_eq!(patterns(c_ba), expected, "keys {keys:?}");
+        }
+    }
+
+    #[test]
+    fn max_patterns_collapses_widest_prefix_first() {
+        let mut t = PatternTree::<Count>::new(PatternSettings {
+            max_patterns: 3,
+            ..PatternSettings::default()
+        });
+        for k in ["a:x", "a:y", "a:z", "b:x", "b:y"] {
+            add(&mut t, k);
+        }
+        t.finish();
+        assert_eq!(
+            patterns(t),
+            vec![("a:*".into(), 3), ("b:x".into(), 1), ("b:y".into(), 1)]
+        );
+    }
+
+    #[test]
+    fn rules_glob_and_regex() {
+        let g = Rule::parse("user:*:profile").unwrap();
+        assert!(g.is_match(b"user:abc:profile"));
+        assert!(!g.is_match(b"user:abc:cart"));
+        let r = Rule::parse(r"re:^sess_[0-9]+$").unwrap();
+        assert!(r.is_match(b"sess_42"));
+        assert!(!r.is_match(b"sess_x"));
+        assert!(Rule::parse("re:(").is_err());
+        assert_eq!(match_rule(&[g, r], b"sess_1"), Some(1));
+    }
+}
