@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,18 +33,78 @@ pub enum Command {
         /// Write to FILE instead of stdout (written to a temporary name, renamed when complete).
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
-        /// Only keys of database N (repeatable).
-        #[arg(long = "db", value_name = "N")]
-        dbs: Vec<u64>,
-        /// Only keys of this type (repeatable).
-        #[arg(long = "type", value_enum, value_name = "TYPE")]
-        types: Vec<TypeArg>,
-        /// Only keys matching a Redis glob pattern (SCAN MATCH syntax).
-        #[arg(long = "match", value_name = "GLOB")]
-        pattern: Option<String>,
+        #[command(flatten)]
+        filter: FilterArgs,
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Where the memory goes: totals by type, encoding and database, key patterns, TTLs and
+    /// the largest keys. Several dumps (a cluster's shards) are reported together.
+    Analyze {
+        #[arg(required = true, value_name = "DUMP")]
+        dumps: Vec<PathBuf>,
+        /// Write summary.json, patterns.csv and top-keys.csv (and keys.csv with --keys) to DIR.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// What to print on stdout.
+        #[arg(long, value_enum, default_value_t = InfoFormat::Table)]
+        format: InfoFormat,
+        /// Keys in each top-keys ranking.
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        top: usize,
+        /// Also write keys.csv (one row per key with its pattern) to --out-dir; costs a
+        /// second pass over the dumps.
+        #[arg(long)]
+        keys: bool,
+        /// A pattern rule that wins over inference: a Redis glob (`user:*:profile`) or
+        /// `re:` and a regular expression. Repeatable; the first match wins.
+        #[arg(long = "pattern", value_name = "RULE")]
+        rules: Vec<String>,
+        /// Bytes that separate key segments.
+        #[arg(long, default_value = ":")]
+        delimiters: String,
+        /// Patterns reported at most; beyond it the widest prefixes collapse into `*`.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        max_patterns: usize,
+        /// Distinct literal segments under one prefix before they collapse into `*`.
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        fanout: usize,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Only keys that cost at least N bytes (memory plus overhead).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        min_bytes: u64,
+        #[arg(long)]
+        threads: Option<usize>,
+        /// No progress bar.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Combines summary.json files of separate runs (shards analysed on different machines)
+    /// into the summary one run over all their dumps would have written.
+    Merge {
+        #[arg(required = true, value_name = "SUMMARY")]
+        summaries: Vec<PathBuf>,
+        /// Write to FILE instead of stdout (written to a temporary name, renamed when complete).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = InfoFormat::Json)]
+        format: InfoFormat,
+    },
+}
+
+/// Which keys a command looks at.
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Only keys of database N (repeatable).
+    #[arg(long = "db", value_name = "N")]
+    pub dbs: Vec<u64>,
+    /// Only keys of this type (repeatable).
+    #[arg(long = "type", value_enum, value_name = "TYPE")]
+    pub types: Vec<TypeArg>,
+    /// Only keys matching a Redis glob pattern (SCAN MATCH syntax).
+    #[arg(long = "match", value_name = "GLOB")]
+    pub pattern: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

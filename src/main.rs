@@ -5,8 +5,8 @@ mod cli;
 
 use clap::Parser;
 
-use cli::{Cli, Command, InfoFormat, TypeArg};
-use rdbscope::analyze::{Filter, Glob};
+use cli::{Cli, Command, FilterArgs, InfoFormat, TypeArg};
+use rdbscope::analyze::{Filter, Glob, PatternSettings, Rule, Settings};
 use rdbscope::commands;
 use rdbscope::rdb::KeyType;
 
@@ -27,18 +27,64 @@ fn main() {
         Command::Keys {
             dump,
             output,
-            dbs,
-            types,
-            pattern,
+            filter,
             threads,
-        } => {
-            let filter = Filter {
-                dbs,
-                types: types.into_iter().map(key_type).collect(),
-                pattern: pattern.as_deref().map(Glob::new),
-            };
-            commands::keys::run(&dump, output.as_deref(), &filter, threads)
-        }
+        } => commands::keys::run(&dump, output.as_deref(), &filter_of(filter), threads),
+        Command::Analyze {
+            dumps,
+            out_dir,
+            format,
+            top,
+            keys,
+            rules,
+            delimiters,
+            max_patterns,
+            fanout,
+            filter,
+            min_bytes,
+            threads,
+            quiet,
+        } => rules
+            .iter()
+            .map(|r| Rule::parse(r))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(rdbscope::error::Error::Usage)
+            .and_then(|rules| {
+                commands::analyze::run(&commands::analyze::Options {
+                    dumps,
+                    out_dir,
+                    format: match format {
+                        InfoFormat::Table => commands::analyze::Format::Table,
+                        InfoFormat::Json => commands::analyze::Format::Json,
+                    },
+                    keys,
+                    settings: Settings {
+                        patterns: PatternSettings {
+                            delimiters,
+                            fanout,
+                            max_patterns,
+                        },
+                        rules,
+                        top,
+                        min_bytes,
+                    },
+                    filter: filter_of(filter),
+                    threads,
+                    quiet,
+                })
+            }),
+        Command::Merge {
+            summaries,
+            output,
+            format,
+        } => commands::merge::run(
+            &summaries,
+            output.as_deref(),
+            match format {
+                InfoFormat::Table => commands::analyze::Format::Table,
+                InfoFormat::Json => commands::analyze::Format::Json,
+            },
+        ),
     };
     if let Err(e) = result {
         if rdbscope::report::output::is_broken_pipe(&e) {
@@ -46,6 +92,14 @@ fn main() {
         }
         eprintln!("rdbscope: {e}");
         std::process::exit(e.exit_code());
+    }
+}
+
+fn filter_of(f: FilterArgs) -> Filter {
+    Filter {
+        dbs: f.dbs,
+        types: f.types.into_iter().map(key_type).collect(),
+        pattern: f.pattern.as_deref().map(Glob::new),
     }
 }
 

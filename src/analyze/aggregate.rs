@@ -308,7 +308,8 @@ impl TopN {
 
     fn trim(&mut self) {
         let metric = self.metric;
-        self.keys.sort_by(|a, b| a.rank(metric(a)).cmp(&b.rank(metric(b))));
+        self.keys
+            .sort_by(|a, b| a.rank(metric(a)).cmp(&b.rank(metric(b))));
         self.keys.truncate(self.limit);
         if self.keys.len() == self.limit {
             self.floor = self.keys.last().map_or(0, metric);

@@ -7,9 +7,11 @@ pub mod glob;
 pub mod inventory;
 pub mod patterns;
 pub mod pipeline;
+pub mod summary;
 
 pub use aggregate::{Aggregate, KeyFacts, Settings, Stats};
 pub use filter::Filter;
 pub use glob::Glob;
 pub use inventory::{Inventory, KeyCounts};
 pub use patterns::{PatternSettings, PatternTree, Rule};
+pub use summary::{InputSummary, Summary};

@@ -423,9 +423,10 @@ impl<T: Tally> PatternTree<T> {
 
     /// Collapses the prefix with the most literal children (ties: the earliest node).
     fn collapse_widest(&mut self) -> bool {
-        let widest = self.reachable().into_iter().max_by_key(|&(id, _)| {
-            (self.literal_children(id), std::cmp::Reverse(id))
-        });
+        let widest = self
+            .reachable()
+            .into_iter()
+            .max_by_key(|&(id, _)| (self.literal_children(id), std::cmp::Reverse(id)));
         match widest {
             Some((id, _)) if self.literal_children(id) > 0 => {
                 self.collapse(id);
@@ -576,7 +577,10 @@ mod tests {
         let cut = |key: &'static [u8], d: &[u8]| -> Vec<&'static [u8]> {
             tokens(key, Delimiters::new(d)).collect()
         };
-        assert_eq!(cut(b"a:b/c::", b":/"), vec![&b"a"[..], b":b", b"/c", b":", b":"]);
+        assert_eq!(
+            cut(b"a:b/c::", b":/"),
+            vec![&b"a"[..], b":b", b"/c", b":", b":"]
+        );
         assert_eq!(cut(b"", b":"), vec![&b""[..]]);
         assert_eq!(cut(b":x", b":"), vec![&b""[..], b":x"]);
         let deep = ":".repeat(1000);
@@ -605,8 +609,7 @@ mod tests {
             assert!(is_variable(v.as_bytes()), "{v} is variable");
         }
         for l in [
-            "user", "profile", "v2", "user2fa", "v2beta", "cafebabe", "1.2.3", "session", "a-b",
-            "",
+            "user", "profile", "v2", "user2fa", "v2beta", "cafebabe", "1.2.3", "session", "a-b", "",
         ] {
             assert!(!is_variable(l.as_bytes()), "{l} is literal");
         }
@@ -614,7 +617,9 @@ mod tests {
 
     #[test]
     fn normalize_replaces_whole_and_inner_parts() {
-        let n = |t: &str| String::from_utf8(normalize(t.as_bytes(), Delimiters::new(b":")).into_owned()).unwrap();
+        let n = |t: &str| {
+            String::from_utf8(normalize(t.as_bytes(), Delimiters::new(b":")).into_owned()).unwrap()
+        };
         assert_eq!(n(":1234"), ":*");
         assert_eq!(n("user"), "user");
         assert_eq!(n(":user_1234"), ":user_*");

@@ -18,7 +18,13 @@ pub fn run(
 ) -> Result<(), Error> {
     let dump = Dump::open(path)?;
     let mut out = Output::create(out_path)?;
-    let written = write_keys(&dump, filter, threads(thread_count), &mut out);
+    let written = write_keys(
+        std::slice::from_ref(&dump),
+        filter,
+        threads(thread_count),
+        &mut out,
+        None,
+    );
     match written {
         Ok(()) => out.finish(),
         Err(e) => {
@@ -28,27 +34,45 @@ pub fn run(
     }
 }
 
-fn write_keys(dump: &Dump, filter: &Filter, threads: usize, out: &mut Output) -> Result<(), Error> {
-    writeln!(out.writer(), "{}", keys_csv::HEADER).map_err(|e| out.io_error(e))?;
-    let rdb_error = |source| Error::Rdb {
-        path: dump.path().to_path_buf(),
-        source,
+/// Names a key's pattern for the `pattern` column of `analyze --keys`.
+pub type PatternOf<'p> = &'p (dyn Fn(&[u8]) -> String + Sync);
+
+/// Writes the header and one row per key of every dump, in file order.
+pub fn write_keys(
+    dumps: &[Dump],
+    filter: &Filter,
+    threads: usize,
+    out: &mut Output,
+    pattern: Option<PatternOf<'_>>,
+) -> Result<(), Error> {
+    let header = match pattern {
+        Some(_) => format!("{},pattern", keys_csv::HEADER),
+        None => keys_csv::HEADER.to_string(),
     };
-    scan(
-        dump,
-        threads,
-        |ctx, batch| -> rdb::Result<Vec<u8>> {
-            let mut scratch = Scratch::default();
-            let mut rows = keys_csv::batch_writer();
-            for record in batch.iter().filter(|r| filter.accepts(r)) {
-                keys_csv::write_row(&mut rows, record, &inspect(record, ctx, &mut scratch)?);
-            }
-            Ok(rows.into_inner().expect("flushing to a Vec cannot fail"))
-        },
-        |rows| {
-            let rows = rows.map_err(rdb_error)?;
-            out.writer().write_all(&rows).map_err(|e| out.io_error(e))
-        },
-    )?;
+    writeln!(out.writer(), "{header}").map_err(|e| out.io_error(e))?;
+    for dump in dumps {
+        let rdb_error = |source| Error::Rdb {
+            path: dump.path().to_path_buf(),
+            source,
+        };
+        scan(
+            dump,
+            threads,
+            |ctx, batch| -> rdb::Result<Vec<u8>> {
+                let mut scratch = Scratch::default();
+                let mut rows = keys_csv::batch_writer();
+                for record in batch.iter().filter(|r| filter.accepts(r)) {
+                    let stats = inspect(record, ctx, &mut scratch)?;
+                    let pattern = pattern.map(|p| p(&record.key));
+                    keys_csv::write_row(&mut rows, record, &stats, pattern.as_deref());
+                }
+                Ok(rows.into_inner().expect("flushing to a Vec cannot fail"))
+            },
+            |rows| {
+                let rows = rows.map_err(rdb_error)?;
+                out.writer().write_all(&rows).map_err(|e| out.io_error(e))
+            },
+        )?;
+    }
     Ok(())
 }

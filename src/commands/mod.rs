@@ -1,8 +1,10 @@
 //! One module per subcommand: each opens its inputs, runs the pipeline and hands the result
 //! to `report`.
 
+pub mod analyze;
 pub mod info;
 pub mod keys;
+pub mod merge;
 
 use crate::analyze::pipeline::{self, PipelineError};
 use crate::error::Error;
@@ -17,6 +19,8 @@ pub fn threads(requested: Option<usize>) -> usize {
 /// What a full scan saw besides keys.
 pub struct ScanEnd<'a> {
     pub header: rdb::Header,
+    /// What the workers knew of the writer.
+    pub ctx: rdb::Context,
     /// Non-key items in file order.
     pub items: Vec<Item<'a>>,
     pub checksum: Checksum,
@@ -74,6 +78,7 @@ pub fn scan<'a, T: Send>(
     };
     Ok(ScanEnd {
         header,
+        ctx,
         items,
         checksum,
     })

@@ -46,8 +46,56 @@ pub fn escape_key(key: &[u8]) -> String {
     out
 }
 
+/// The inverse of [`escape_key`], for keys read back from rdbscope's own reports.
+pub fn unescape_key(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1)) {
+            (b'\\', Some(b'\\')) => {
+                out.push(b'\\');
+                i += 2;
+            }
+            (b'\\', Some(b'x')) if i + 4 <= bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 2..i + 4])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => {
+                        out.push(b);
+                        i += 4;
+                    }
+                    None => {
+                        out.push(b'\\');
+                        i += 1;
+                    }
+                }
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn unescape_inverts_escape() {
+        for key in [
+            &b"user:1"[..],
+            b"a\\b",
+            b"\xff\x00k",
+            b"\\x41",
+            "caf\u{e9}".as_bytes(),
+        ] {
+            assert_eq!(super::unescape_key(&super::escape_key(key)), key);
+        }
+    }
+
     #[test]
     fn escape_key_keeps_utf8_and_escapes_the_rest() {
         assert_eq!(super::escape_key(b"user:1"), "user:1");

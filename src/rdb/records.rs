@@ -283,6 +283,28 @@ impl<'a> Iterator for Records<'a> {
 }
 
 /// Moves the cursor past one serialized value of `value_type`, reading lengths only.
+/// The AUX fields before the first key (where servers write `redis-ver`, `ctime`,
+/// `used-mem`, ...), read before the pipeline starts. Stops at the first key or the first
+/// damage, so it costs nothing.
+pub fn head_aux(data: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let Ok(records) = Records::new(data) else {
+        return Vec::new();
+    };
+    let mut aux = Vec::new();
+    for entry in records {
+        match entry {
+            Ok(Entry::Other(Item::Aux { key, value })) => {
+                if let (Ok(k), Ok(v)) = (key.to_cow(), value.to_cow()) {
+                    aux.push((k.into_owned(), v.into_owned()));
+                }
+            }
+            Ok(Entry::Other(_)) => {}
+            Ok(Entry::Key(_)) | Err(_) => break,
+        }
+    }
+    aux
+}
+
 pub fn skip_value(c: &mut Cursor<'_>, value_type: ValueType) -> Result<()> {
     use ValueType::*;
     match value_type {

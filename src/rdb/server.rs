@@ -1,8 +1,6 @@
 //! Which server wrote a dump, from its AUX fields: some encodings depend on the release, not
 //! just the format version (Valkey 8.1 and 9 embed keys in string objects, for one).
 
-use super::records::{Entry, Item, Records};
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Family {
@@ -39,23 +37,16 @@ impl ServerVersion {
     /// Reads the version from the AUX fields at the head of a dump (`valkey-ver` wins over
     /// `redis-ver`, which Valkey does not write). Stops at the first key, so it costs nothing.
     pub fn from_dump(data: &[u8]) -> Option<ServerVersion> {
-        let mut redis = None;
-        for entry in Records::new(data).ok()? {
-            match entry.ok()? {
-                Entry::Key(_) => break,
-                Entry::Other(Item::Aux { key, value }) => {
-                    let (key, value) = (key.to_cow().ok()?, value.to_cow().ok()?);
-                    let value = String::from_utf8_lossy(&value);
-                    match &*key {
-                        b"valkey-ver" => return ServerVersion::parse(Family::Valkey, &value),
-                        b"redis-ver" => redis = ServerVersion::parse(Family::Redis, &value),
-                        _ => {}
-                    }
-                }
-                Entry::Other(_) => {}
-            }
+        let aux = super::records::head_aux(data);
+        let field = |name: &[u8]| {
+            aux.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        };
+        match field(b"valkey-ver") {
+            Some(v) => ServerVersion::parse(Family::Valkey, &v),
+            None => ServerVersion::parse(Family::Redis, &field(b"redis-ver")?),
         }
-        redis
     }
 
     pub fn at_least(&self, family: Family, major: u32, minor: u32) -> bool {

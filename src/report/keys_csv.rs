@@ -5,8 +5,14 @@ use crate::rdb::{Record, ValueStats, escape_key};
 pub const HEADER: &str =
     "db,key,type,encoding,rdb_bytes,elements,largest_element_bytes,expires_at_ms,idle_s,freq";
 
-/// Appends one key's row to `out` (a batch's buffer, so rows are formatted on workers).
-pub fn write_row(out: &mut csv::Writer<Vec<u8>>, record: &Record<'_>, stats: &ValueStats) {
+/// Appends one key's row to `out` (a batch's buffer, so rows are formatted on workers);
+/// `analyze --keys` adds the key's pattern as a last column.
+pub fn write_row(
+    out: &mut csv::Writer<Vec<u8>>,
+    record: &Record<'_>,
+    stats: &ValueStats,
+    pattern: Option<&str>,
+) {
     let type_name = match &stats.shape.module {
         Some(module) => module.name.clone(),
         None => record.value_type.key_type().as_str().to_string(),
@@ -25,8 +31,11 @@ pub fn write_row(out: &mut csv::Writer<Vec<u8>>, record: &Record<'_>, stats: &Va
         opt(record.idle_s.map(|v| v.to_string())),
         opt(record.freq.map(|v| v.to_string())),
     ];
-    out.write_record(&row)
-        .expect("writing to a Vec cannot fail");
+    let written = match pattern {
+        Some(p) => out.write_record(row.iter().map(String::as_str).chain([p])),
+        None => out.write_record(&row),
+    };
+    written.expect("writing to a Vec cannot fail");
 }
 
 /// A CSV writer over a batch buffer.
