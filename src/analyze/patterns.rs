@@ -134,6 +134,17 @@ pub fn tokens(key: &[u8], delimiters: Delimiters) -> impl Iterator<Item = &[u8]>
     })
 }
 
+/// The variable token after each possible delimiter, so the common case allocates nothing.
+static STARS: [[u8; 2]; 256] = {
+    let mut t = [[0, b'*']; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i][0] = i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// A token with its variable parts replaced by `*`: the whole segment when it is an id,
 /// number, date, address or random token, else each `_ - . @ #`-separated part that is.
 pub fn normalize(token: &[u8], delimiters: Delimiters) -> Cow<'_, [u8]> {
@@ -142,7 +153,10 @@ pub fn normalize(token: &[u8], delimiters: Delimiters) -> Cow<'_, [u8]> {
         _ => (&token[..0], token),
     };
     if is_variable(segment) {
-        return Cow::Owned([delim, b"*"].concat());
+        return Cow::Borrowed(match delim.first() {
+            Some(&d) => &STARS[usize::from(d)],
+            None => b"*",
+        });
     }
     const INNER: &[u8] = b"_-.@#";
     let mut out = delim.to_vec();
@@ -183,26 +197,47 @@ pub fn is_variable(s: &[u8]) -> bool {
     if s.len() > 64 {
         return true;
     }
-    let digits = s.iter().filter(|b| b.is_ascii_digit()).count();
-    let is_number = {
-        let body = s.strip_prefix(b"-").unwrap_or(s);
-        let mut parts = body.splitn(2, |&b| b == b'.');
-        let int = parts.next().unwrap_or_default();
-        let frac = parts.next();
-        !int.is_empty()
-            && int.iter().all(u8::is_ascii_digit)
-            && frac.is_none_or(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit))
-    };
-    if is_number {
+    // One pass classifies the bytes; the specific shapes are checked only where plausible,
+    // since this runs for every segment of every key.
+    let (mut digits, mut letters, mut hex_letters, mut others) = (0, 0, 0, 0);
+    for &b in s {
+        if b.is_ascii_digit() {
+            digits += 1;
+        } else if b.is_ascii_alphabetic() {
+            letters += 1;
+            hex_letters += usize::from(b.is_ascii_hexdigit());
+        } else {
+            others += 1;
+        }
+    }
+    if others == 0 {
+        if letters == 0 {
+            return true;
+        }
+        if s.len() >= 8 && digits > 0 && hex_letters == letters {
+            return true;
+        }
+        return is_random_token(s, digits, letters);
+    }
+    if letters == 0 && is_number(s) {
         return true;
     }
-    if s.len() >= 8 && digits > 0 && s.iter().all(u8::is_ascii_hexdigit) {
-        return true;
-    }
-    if is_uuid(s) || is_date(s) || is_ipv4(s) || is_email(s) {
-        return true;
-    }
-    is_random_token(s, digits)
+    (s.len() == 36 && is_uuid(s))
+        || (s.len() >= 10 && is_date(s))
+        || (letters == 0 && is_ipv4(s))
+        || (s.contains(&b'@') && is_email(s))
+        || is_random_token(s, digits, letters)
+}
+
+/// An integer or decimal with an optional minus sign.
+fn is_number(s: &[u8]) -> bool {
+    let body = s.strip_prefix(b"-").unwrap_or(s);
+    let mut parts = body.splitn(2, |&b| b == b'.');
+    let int = parts.next().unwrap_or_default();
+    let frac = parts.next();
+    !int.is_empty()
+        && int.iter().all(u8::is_ascii_digit)
+        && frac.is_none_or(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit))
 }
 
 fn is_uuid(s: &[u8]) -> bool {
@@ -224,13 +259,12 @@ fn is_date(s: &[u8]) -> bool {
 }
 
 fn is_ipv4(s: &[u8]) -> bool {
-    let parts: Vec<&[u8]> = s.split(|&b| b == b'.').collect();
-    parts.len() == 4
-        && parts.iter().all(|p| {
-            (1..=3).contains(&p.len())
-                && p.iter().all(u8::is_ascii_digit)
-                && std::str::from_utf8(p).is_ok_and(|t| t.parse::<u16>().is_ok_and(|n| n <= 255))
-        })
+    let octet = |p: &[u8]| {
+        (1..=3).contains(&p.len())
+            && p.iter().all(u8::is_ascii_digit)
+            && p.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')) <= 255
+    };
+    s.split(|&b| b == b'.').count() == 4 && s.split(|&b| b == b'.').all(octet)
 }
 
 fn is_email(s: &[u8]) -> bool {
@@ -249,9 +283,8 @@ fn is_email(s: &[u8]) -> bool {
 /// Generated ids: 16+ characters of the id alphabets (alphanumerics, `_-+/=`) with letters
 /// and digits, or 8+ alphanumerics that switch between letters and digits at least 4 times
 /// (`a8Fk2Lq9`, not `user2fa` or `v2beta`).
-fn is_random_token(s: &[u8], digits: usize) -> bool {
+fn is_random_token(s: &[u8], digits: usize, letters: usize) -> bool {
     let id_alphabet = |b: &u8| b.is_ascii_alphanumeric() || b"_-+/=".contains(b);
-    let letters = s.iter().filter(|b| b.is_ascii_alphabetic()).count();
     if s.len() >= 16 && digits > 0 && letters > 0 && s.iter().all(id_alphabet) {
         return true;
     }
