@@ -7,38 +7,15 @@
 //! Options: `--detail` also prints every key whose estimate is off (to stderr);
 //! `--only NAME` restricts to fixtures whose name contains NAME; `--no-write` skips the file.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use rdbscope::memory::{Allocator, Certainty, Model, Origin};
-use rdbscope::rdb::{Context, Entry, Records, Scratch, escape_key};
+#[path = "../tests/common/accuracy.rs"]
+mod accuracy;
 
-struct Row {
-    key: String,
-    kind: String,
-    estimate: u64,
-    truth: u64,
-    certainty: Certainty,
-}
-
-impl Row {
-    fn error_pct(&self) -> f64 {
-        if self.truth == 0 {
-            return if self.estimate == 0 { 0.0 } else { 100.0 };
-        }
-        (self.estimate as f64 - self.truth as f64) / self.truth as f64 * 100.0
-    }
-}
-
-struct Fixture {
-    name: String,
-    model: Model,
-    rows: Vec<Row>,
-    /// Keys in the dump without a truth row, or truth rows the dump lacks.
-    unmatched: usize,
-    failed: Vec<String>,
-}
+use accuracy::{Fixture, Row, Summary, compare, fixture_dirs};
+use rdbscope::memory::{Allocator, Certainty};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,10 +26,8 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1));
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("testdata"))
-        .expect("testdata/ is readable")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("truth.csv").is_file() && p.join("dump.rdb").is_file())
+    let dirs: Vec<_> = fixture_dirs()
+        .into_iter()
         .filter(|p| {
             only.is_none_or(|o| {
                 p.file_name()
@@ -62,8 +37,7 @@ fn main() {
             })
         })
         .collect();
-    dirs.sort();
-    let fixtures: Vec<Fixture> = dirs.iter().map(|d| run_fixture(d)).collect();
+    let fixtures: Vec<Fixture> = dirs.iter().map(|d| compare(d)).collect();
     if detail {
         for f in &fixtures {
             for r in &f.rows {
@@ -94,85 +68,6 @@ fn main() {
     }
 }
 
-fn run_fixture(dir: &Path) -> Fixture {
-    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-    let server: serde_json::Value = std::fs::read(dir.join("server.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(serde_json::Value::Null);
-    let mut allocator = server["mem_allocator"]
-        .as_str()
-        .and_then(Allocator::from_info)
-        .unwrap_or(Allocator::Jemalloc);
-    // Distribution packages link the system jemalloc, built with the default 16-byte quantum;
-    // `INFO` cannot tell the two apart.
-    let package = server["package"].as_str().unwrap_or("");
-    if allocator == Allocator::Jemalloc && package.contains("Debian") {
-        allocator = Allocator::JemallocQuantum16;
-    }
-    let data = std::fs::read(dir.join("dump.rdb")).expect("dump.rdb is readable");
-    let ctx = Context::for_dump(&data).expect("dump header parses");
-    let mut model = Model::for_context(&ctx, allocator);
-    // The LFU/LRU fixtures re-create every key with RESTORE before the truth is taken.
-    if server["truth_notes"]["freq_idle"]
-        .as_str()
-        .is_some_and(|n| n.contains("RESTORE"))
-    {
-        model.origin = Origin::Loaded;
-    }
-
-    let mut truth: HashMap<(u64, String), (String, u64)> = HashMap::new();
-    let mut reader = csv::Reader::from_path(dir.join("truth.csv")).expect("truth.csv");
-    for rec in reader.records() {
-        let rec = rec.expect("truth.csv row");
-        let db: u64 = rec[0].parse().unwrap();
-        let kind = format!("{} {}", &rec[2], &rec[3]);
-        let usage: u64 = match rec[5].parse() {
-            Ok(v) => v,
-            Err(_) => continue,
-        };
-        truth.insert((db, rec[1].to_string()), (kind, usage));
-    }
-
-    let mut rows = Vec::new();
-    let mut failed = Vec::new();
-    let mut unmatched = 0;
-    let mut scratch = Scratch::default();
-    for entry in Records::new(&data).expect("dump parses") {
-        let record = match entry {
-            Ok(Entry::Key(r)) => r,
-            Ok(Entry::Other(_)) => continue,
-            Err(e) => {
-                failed.push(format!("splitter: {e}"));
-                break;
-            }
-        };
-        let key = escape_key(&record.key);
-        let Some((kind, usage)) = truth.remove(&(record.db, key.clone())) else {
-            unmatched += 1;
-            continue;
-        };
-        match model.estimate(&record, &ctx, &mut scratch) {
-            Ok(est) => rows.push(Row {
-                key,
-                kind,
-                estimate: est.memory_bytes,
-                truth: usage,
-                certainty: est.certainty,
-            }),
-            Err(e) => failed.push(format!("{key}: {e}")),
-        }
-    }
-    unmatched += truth.len();
-    Fixture {
-        name,
-        model,
-        rows,
-        unmatched,
-        failed,
-    }
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -192,43 +87,52 @@ fn render(fixtures: &[Fixture]) -> String {
     );
     let _ = writeln!(
         out,
-        "Targets: at least 99 % of keys within ±5 %, every key within ±20 %, the sum within ±2 %.\n"
+        "Targets: at least 99 % of keys within ±5 %, every key within ±20 %, the sum within ±2 % \
+         (`cargo test --test accuracy` asserts them). On glibc-built servers a key off by one \
+         16-byte chunk step also counts (the `+chunk` columns): see *Known uncertainty*.\n"
     );
     let _ = writeln!(out, "## Per fixture\n");
     let _ = writeln!(
         out,
-        "| fixture | model | allocator | keys | within ±5 % | within ±20 % | exact | sum truth | sum estimate | sum error |"
+        "| fixture | model | allocator | keys | within ±5 % | +chunk | within ±20 % | +chunk | exact | sum truth | sum estimate | sum error | bounds |"
     );
-    let _ = writeln!(out, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    );
     let mut module_keys = Vec::new();
     for f in fixtures {
-        let rows: Vec<&Row> = f
+        let modules = f
             .rows
             .iter()
-            .filter(|r| r.certainty != Certainty::ValueUnknown)
-            .collect();
-        let modules = f.rows.len() - rows.len();
+            .filter(|r| r.certainty == Certainty::ValueUnknown)
+            .count();
         if modules > 0 {
             module_keys.push(format!("{} ({modules} keys)", f.name));
         }
-        let n = rows.len().max(1) as f64;
-        let within = |pct: f64| rows.iter().filter(|r| r.error_pct().abs() <= pct).count();
-        let exact = rows.iter().filter(|r| r.estimate == r.truth).count();
-        let truth: u64 = rows.iter().map(|r| r.truth).sum();
-        let est: u64 = rows.iter().map(|r| r.estimate).sum();
+        let s = Summary::of(f);
+        let pct = |n| format!("{:.1} %", s.share(n) * 100.0);
+        let libc = f.model.allocator == Allocator::Libc;
+        let chunk = |n| if libc { pct(n) } else { "–".to_string() };
         let _ = writeln!(
             out,
-            "| {} | {} | {:?} | {} | {:.1} % | {:.1} % | {:.1} % | {} | {} | {:+.2} % |",
+            "| {} | {} | {:?} | {} | {} | {} | {} | {} | {} | {} | {} | {:+.2} % | {} |",
             f.name,
             f.model.generation.name(),
             f.model.allocator,
-            rows.len(),
-            within(5.0) as f64 / n * 100.0,
-            within(20.0) as f64 / n * 100.0,
-            exact as f64 / n * 100.0,
-            truth,
-            est,
-            (est as f64 - truth as f64) / truth.max(1) as f64 * 100.0
+            s.keys,
+            pct(s.within_5),
+            chunk(s.within_5_or_chunk),
+            pct(s.within_20),
+            chunk(s.within_20_or_chunk),
+            pct(s.exact),
+            s.truth_sum,
+            s.estimate_sum,
+            s.sum_error_pct(),
+            match s.check(f.model.allocator) {
+                Ok(()) => "met".to_string(),
+                Err(e) => format!("**not met**: {e}"),
+            }
         );
     }
     if !module_keys.is_empty() {
@@ -329,13 +233,22 @@ const NOTES: &str = "
 - Value dicts left mid-rehash depend on the hash seed; the model replays growth and the
   incremental rehash with expected bucket occupancy (`memory::collections::simulate_dict`),
   and marks estimates near the boundary `Certainty::Expected`.
-- glibc builds (Redis 6.2 here, both Valkeys): `malloc_usable_size` after `realloc` depends on
-  allocation history, and values of 64 KiB or more come from a query buffer whose size
-  depends on how the client's bytes arrived; a few small keys (Valkey: an object reallocated
-  to embed an expire, integer objects converted in place) show +16 bytes that the dump cannot
-  predict, and large strings ±4 KiB.
+- glibc builds (Redis 6.2 here, both Valkeys): when the best free chunk exceeds a request by
+  less than 32 bytes, glibc hands out the whole chunk, so a small object, listpack or sds can
+  come out one 16-byte step larger than its size class. Which ones do depends on what the
+  process freed before (command order, client buffers, rehashing), not on the data: about 5 %
+  of the Valkey keys read exactly 16 bytes above the model (in `valkey-8.1`, 24 of the 27 hash
+  objects re-created by `PEXPIREAT`; in `valkey-9.1`, a run of 15 consecutive `SET counter:N`
+  objects and a few listpacks grown by `realloc`). On a 40-byte object that is +40 %, so the
+  per-key bounds cannot hold for these keys from a dump alone; the test counts a key within
+  the bound when it is off by at most one such step (`memory::alloc::LIBC_CHUNK_REUSE`), and
+  every glibc estimate is `Certainty::Expected`. Values of 64 KiB or more come from a query
+  buffer whose size depends on how the client's bytes arrived (±4 KiB).
 - Valkey 8.1+ hashtables: child buckets are an expectation (Poisson fill of 7-slot buckets);
-  the rax of streams is rebuilt from the IDs (allocation sizes of in-order inserts).
+  the rax of streams is rebuilt from the IDs (allocation sizes of in-order inserts). The
+  `hashtable` struct is 72 bytes in 8.1 and 80 in 9.x, where hashes add 8 bytes of metadata
+  (the volatile-field set), a field with a TTL stores its 8-byte expiry in the entry and two
+  or more such fields a vector of pointers; skiplist nodes embed their member.
 - Module values are unknown offline (only the key part is counted).
 - Redis 8.x and Valkey 8.0 have no fixture: Redis 8.x uses the 7.4 accounting and every
   estimate is marked `Certainty::Expected`.

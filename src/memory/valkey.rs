@@ -6,9 +6,16 @@
 use super::alloc::Allocator;
 use super::strings::valkey_sds_header_size;
 
-/// `sizeof(hashtable)` (type, rehash index, two tables, used, exponents and pause counters,
-/// child bucket counts, safe iterator list).
-pub const HASHTABLE: u64 = 80;
+/// `sizeof(hashtable)` in Valkey 8.1 (type, rehash index, two tables, used, exponents and
+/// pause counters, child bucket counts, safe iterator list). `MEMORY USAGE` adds the struct
+/// size, not its allocation, so it is the same with every allocator. Measured: one-member
+/// sets and zsets are 8 bytes smaller on 8.1 than on 9.1.
+pub const HASHTABLE_81: u64 = 72;
+/// `sizeof(hashtable)` in Valkey 9.x.
+pub const HASHTABLE_9: u64 = 80;
+/// Valkey 9 hashes keep the volatile-field set (`vset`, one pointer) in the hashtable's
+/// metadata, which `hashtableMemUsage` counts.
+pub const HASH_METADATA_9: u64 = 8;
 pub const BUCKET: u64 = 64;
 const ENTRIES_PER_BUCKET: u64 = 7;
 
@@ -88,9 +95,10 @@ pub fn expected_child_buckets(n: u64, buckets: u64) -> f64 {
     expected * buckets as f64
 }
 
-/// `hashtableMemUsage` of a table built by `n` inserts (grown on demand when an insert finds
-/// it full) or presized for `presize` entries, with `steps` rehash steps per insert.
-pub fn hashtable_usage(n: u64, presize: Option<u64>, steps: u64) -> (u64, bool) {
+/// `hashtableMemUsage` of a table with a `header`-byte struct (and metadata) built by `n`
+/// inserts (grown on demand when an insert finds it full) or presized for `presize` entries,
+/// with `steps` rehash steps per insert.
+pub fn hashtable_usage(header: u64, n: u64, presize: Option<u64>, steps: u64) -> (u64, bool) {
     let mut size = presize.map_or(0, buckets_for);
     let mut old = 0u64;
     let mut left = 0u64;
@@ -111,11 +119,12 @@ pub fn hashtable_usage(n: u64, presize: Option<u64>, steps: u64) -> (u64, bool) 
         }
     }
     let children = expected_child_buckets(n, size).round() as u64;
-    (HASHTABLE + BUCKET * (size + old + children), old > 0)
+    (header + BUCKET * (size + old + children), old > 0)
 }
 
-/// Expected usable size of a Valkey 9 skiplist node, which embeds its member sds after the
-/// levels.
+/// Expected usable size of a Valkey 9 skiplist node (`zslCreateNode`): score and backward
+/// pointer (16 bytes), 16 per level, then the member embedded as a header-size byte and an
+/// sds. The level is random (`zslRandomLevel`, p = 1/4).
 pub fn skiplist_node_with_member(alloc: Allocator, member_len: usize) -> f64 {
     (1..=32u32)
         .map(|l| {
@@ -124,21 +133,36 @@ pub fn skiplist_node_with_member(alloc: Allocator, member_len: usize) -> f64 {
             } else {
                 0.75 * 0.25f64.powi(l as i32 - 1)
             };
-            p * alloc.usable(24 + 16 * l as u64 + sds_size(member_len)) as f64
+            p * alloc.usable(16 + 16 * l as u64 + 1 + sds_size(member_len)) as f64
         })
         .sum()
 }
 
-/// `hashTypeEntryMemUsage`: field and value embedded in one allocation up to 128 bytes,
-/// else the field with a value pointer plus the value sds.
-pub fn hash_entry(alloc: Allocator, field_len: usize, value_len: usize) -> u64 {
-    let field_size = sds_size(field_len);
+/// `hashTypeEntryMemUsage` (`hashTypeCreateEntry`): field and value embedded in one
+/// allocation up to 128 bytes, else the field with a value pointer plus the value sds. A
+/// field with a TTL (Valkey 9) carries its 8-byte expiry in front and needs an sds header of
+/// type 8 or more (type 5 has no spare flag bits).
+pub fn hash_entry(alloc: Allocator, field_len: usize, value_len: usize, with_ttl: bool) -> u64 {
+    let field5 = sds_size(field_len);
+    let field8 = field5.max(3 + field_len as u64 + 1);
+    let (field_size, expiry) = if with_ttl { (field8, 8) } else { (field5, 0) };
     let value_size = 3 + value_len as u64 + 1;
-    if field_size + value_size <= 128 {
-        alloc.usable(field_size + value_size)
+    if expiry + field_size + value_size <= 128 {
+        alloc.usable(expiry + field_size + value_size)
     } else {
-        let field8 = sds_size(field_len).max(3 + field_len as u64 + 1);
-        alloc.usable(8 + field8) + sds_alloc(alloc, value_len)
+        alloc.usable(expiry + 8 + field8) + sds_alloc(alloc, value_len)
+    }
+}
+
+/// Valkey 9's set of a hash's fields with a TTL (`vset`): nothing for one field (the pointer
+/// is stored inline), then a vector of pointers behind an 8-byte header (`pVector`), grown
+/// with `zrealloc_usable`. Past 127 entries it becomes a radix tree of time buckets, which
+/// the dump cannot size exactly (the vector formula is used as an approximation).
+pub fn volatile_set(alloc: Allocator, ttl_fields: u64) -> u64 {
+    if ttl_fields < 2 {
+        0
+    } else {
+        alloc.usable(8 + 8 * ttl_fields)
     }
 }
 
@@ -163,6 +187,35 @@ mod tests {
         assert_eq!(object(Allocator::Libc, 5, false, None, 16), 24);
         // Valkey 9: "12345" = 19 bytes, embedded without the pointer: 8 + 1 + 7 + 23 = 39
         assert_eq!(object(Allocator::Libc, 5, false, Some(19), 8), 40);
+    }
+
+    /// Measured on Valkey 9.1.2 (glibc): `HSET h a 1` is 200 bytes with or without a field
+    /// TTL; two fields with a TTL add a 24-byte vector; 7 and 9 fields 72 and 88.
+    #[test]
+    fn valkey_9_hash_field_ttls() {
+        let l = Allocator::Libc;
+        assert_eq!(hash_entry(l, 1, 1, false), 24);
+        assert_eq!(hash_entry(l, 1, 1, true), 24);
+        let one_field = object(l, 1, false, None, 16)
+            + hashtable_usage(HASHTABLE_9 + HASH_METADATA_9, 1, None, 1).0
+            + hash_entry(l, 1, 1, false);
+        assert_eq!(one_field, 200);
+        assert_eq!(volatile_set(l, 1), 0);
+        assert_eq!(volatile_set(l, 2), 24);
+        assert_eq!(volatile_set(l, 7), 72);
+        assert_eq!(volatile_set(l, 9), 88);
+        // a 76-byte value no longer fits the 128-byte embedded entry once the TTL is added
+        assert_eq!(hash_entry(l, 40, 76, false), 136);
+        assert_eq!(hash_entry(l, 40, 76, true), 72 + 88);
+    }
+
+    /// Measured on Valkey 9.1.2 (glibc): each further level-1 member `b`, `c`, ... of a
+    /// skiplist zset adds 40 bytes.
+    #[test]
+    fn valkey_9_skiplist_nodes_embed_the_member() {
+        let level1 = Allocator::Libc.usable(16 + 16 + 1 + sds_size(1));
+        assert_eq!(level1, 40);
+        assert!(skiplist_node_with_member(Allocator::Libc, 1) > 40.0);
     }
 
     #[test]
