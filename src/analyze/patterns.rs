@@ -42,7 +42,7 @@ impl Default for PatternSettings {
 /// Nodes a tree may hold while a run is under way; past it the widest prefix collapses
 /// early. Only a key space with thousands of unrecognised literal segments at several
 /// levels reaches it, and it is what keeps memory bounded there.
-const MAX_NODES: usize = 200_000;
+const MAX_NODES: usize = 50_000;
 
 /// A user's `--pattern` rule: a Redis glob, or `re:` and a regular expression.
 #[derive(Debug, Clone)]
@@ -368,7 +368,8 @@ impl<T: Tally> PatternTree<T> {
             let token = normalize(token, delimiters);
             node = self.child(node, &token);
         }
-        if self.live > MAX_NODES && self.collapse_widest() {
+        if self.live > MAX_NODES {
+            self.relieve_pressure();
             return self.entry(key);
         }
         self.nodes[node].end.get_or_insert_with(T::default)
@@ -457,16 +458,52 @@ impl<T: Tally> PatternTree<T> {
     /// Collapses the prefix with the most literal children (ties: the earliest node).
     fn collapse_widest(&mut self) -> bool {
         let widest = self
-            .reachable()
+            .reachable_ids()
             .into_iter()
-            .max_by_key(|&(id, _)| (self.literal_children(id), std::cmp::Reverse(id)));
+            .max_by_key(|&id| (self.literal_children(id), std::cmp::Reverse(id)));
         match widest {
-            Some((id, _)) if self.literal_children(id) > 0 => {
+            Some(id) if self.literal_children(id) > 0 => {
                 self.collapse(id);
                 true
             }
             _ => false,
         }
+    }
+
+    /// Past [`MAX_NODES`]: collapses the widest prefixes until half the budget is left (so
+    /// the scan is rare), then rebuilds the arena if orphaned subtrees fill it.
+    fn relieve_pressure(&mut self) {
+        let mut ids = self.reachable_ids();
+        ids.sort_by_key(|&id| (std::cmp::Reverse(self.literal_children(id)), id));
+        for id in ids {
+            if self.live <= MAX_NODES / 2 {
+                break;
+            }
+            if self.literal_children(id) > 0 {
+                self.collapse(id);
+            }
+        }
+        if self.nodes.len() > 2 * MAX_NODES {
+            let prefixes = self.collapsed_prefixes();
+            let fresh = PatternTree::new(self.settings.clone());
+            let patterns = std::mem::replace(self, fresh).into_patterns();
+            for prefix in prefixes {
+                self.collapse_prefix(&prefix);
+            }
+            for (pattern, tally) in patterns {
+                self.add_pattern(&pattern, tally);
+            }
+        }
+    }
+
+    fn reachable_ids(&self) -> Vec<NodeId> {
+        let mut out = Vec::with_capacity(self.live);
+        let mut stack = vec![0];
+        while let Some(id) = stack.pop() {
+            stack.extend(self.nodes[id].children.values());
+            out.push(id);
+        }
+        out
     }
 
     /// Nodes reachable from the root with their pattern prefix, in a deterministic order.
@@ -529,9 +566,9 @@ impl<T: Tally> PatternTree<T> {
     }
 
     pub fn pattern_count(&self) -> usize {
-        self.reachable()
-            .iter()
-            .filter(|(id, _)| self.nodes[*id].end.is_some())
+        self.reachable_ids()
+            .into_iter()
+            .filter(|&id| self.nodes[id].end.is_some())
             .count()
     }
 
@@ -748,6 +785,31 @@ mod tests {
             assert_eq!(patterns(ab_c), expected, "keys {keys:?}");
             assert_eq!(patterns(c_ba), expected, "keys {keys:?}");
         }
+    }
+
+    /// A key space of unrecognised literal names at every level cannot grow the tree past
+    /// its node budget, and its arena stays bounded too.
+    #[test]
+    fn hostile_literal_key_spaces_stay_bounded() {
+        let mut t = tree(100);
+        // 90 names per level (under the fan-out bound), four levels: millions of patterns.
+        let word = |n: u64| format!("n{}{}", char::from(b'a' + (n % 26) as u8), n % 90 / 26);
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 24
+        };
+        for _ in 0..150_000 {
+            let key = format!("{}:{}:{}:{}", word(next()), word(next()), word(next()), word(next()));
+            add(&mut t, &key);
+        }
+        assert!(!t.collapsed_prefixes().is_empty(), "the budget forced collapses");
+        assert!(t.live <= MAX_NODES + 1, "{} live nodes", t.live);
+        assert!(t.nodes.len() <= 2 * MAX_NODES + 128, "{} nodes in the arena", t.nodes.len());
+        let total: u64 = t.clone().into_patterns().iter().map(|(_, c)| c.0).sum();
+        assert_eq!(total, 150_000, "no key is lost by collapsing");
     }
 
     #[test]
