@@ -5,9 +5,11 @@ mod cli;
 
 use clap::Parser;
 
-use cli::{Cli, Command, InfoFormat, TypeArg};
+use cli::{AllocatorArg, Cli, Command, InfoFormat, ModelArgs, OriginArg, TypeArg};
 use rdbscope::analyze::{Filter, Glob};
-use rdbscope::commands;
+use rdbscope::commands::{self, ModelChoice};
+use rdbscope::error::Error;
+use rdbscope::memory::{Allocator, Origin};
 use rdbscope::rdb::KeyType;
 
 fn main() {
@@ -16,13 +18,14 @@ fn main() {
         Command::Info {
             dump,
             format,
+            model,
             threads,
         } => {
             let format = match format {
                 InfoFormat::Table => commands::info::Format::Table,
                 InfoFormat::Json => commands::info::Format::Json,
             };
-            commands::info::run(&dump, format, threads)
+            model_choice(&model).and_then(|m| commands::info::run(&dump, format, &m, threads))
         }
         Command::Keys {
             dump,
@@ -30,6 +33,7 @@ fn main() {
             dbs,
             types,
             pattern,
+            model,
             threads,
         } => {
             let filter = Filter {
@@ -37,7 +41,8 @@ fn main() {
                 types: types.into_iter().map(key_type).collect(),
                 pattern: pattern.as_deref().map(Glob::new),
             };
-            commands::keys::run(&dump, output.as_deref(), &filter, threads)
+            model_choice(&model)
+                .and_then(|m| commands::keys::run(&dump, output.as_deref(), &filter, &m, threads))
         }
     };
     if let Err(e) = result {
@@ -47,6 +52,24 @@ fn main() {
         eprintln!("rdbscope: {e}");
         std::process::exit(e.exit_code());
     }
+}
+
+fn model_choice(args: &ModelArgs) -> Result<ModelChoice, Error> {
+    let allocator = match args.allocator {
+        AllocatorArg::Jemalloc => Allocator::Jemalloc,
+        AllocatorArg::Jemalloc16 => Allocator::JemallocQuantum16,
+        AllocatorArg::Libc => Allocator::Libc,
+    };
+    let origin = match args.origin {
+        OriginArg::Commands => Origin::Commands,
+        OriginArg::Loaded => Origin::Loaded,
+    };
+    ModelChoice::new(
+        args.target.as_deref(),
+        allocator,
+        args.config.as_deref(),
+        origin,
+    )
 }
 
 fn key_type(t: TypeArg) -> KeyType {

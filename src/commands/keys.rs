@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{scan, threads};
+use super::{ModelChoice, scan, threads};
 use crate::analyze::Filter;
 use crate::error::Error;
 use crate::input::Dump;
@@ -14,11 +14,12 @@ pub fn run(
     path: &Path,
     out_path: Option<&Path>,
     filter: &Filter,
+    choice: &ModelChoice,
     thread_count: Option<usize>,
 ) -> Result<(), Error> {
     let dump = Dump::open(path)?;
     let mut out = Output::create(out_path)?;
-    let written = write_keys(&dump, filter, threads(thread_count), &mut out);
+    let written = write_keys(&dump, filter, choice, threads(thread_count), &mut out);
     match written {
         Ok(()) => out.finish(),
         Err(e) => {
@@ -28,7 +29,13 @@ pub fn run(
     }
 }
 
-fn write_keys(dump: &Dump, filter: &Filter, threads: usize, out: &mut Output) -> Result<(), Error> {
+fn write_keys(
+    dump: &Dump,
+    filter: &Filter,
+    choice: &ModelChoice,
+    threads: usize,
+    out: &mut Output,
+) -> Result<(), Error> {
     writeln!(out.writer(), "{}", keys_csv::HEADER).map_err(|e| out.io_error(e))?;
     let rdb_error = |source| Error::Rdb {
         path: dump.path().to_path_buf(),
@@ -37,11 +44,14 @@ fn write_keys(dump: &Dump, filter: &Filter, threads: usize, out: &mut Output) ->
     scan(
         dump,
         threads,
-        |ctx, batch| -> rdb::Result<Vec<u8>> {
+        choice,
+        |ctx, model, batch| -> rdb::Result<Vec<u8>> {
             let mut scratch = Scratch::default();
             let mut rows = keys_csv::batch_writer();
             for record in batch.iter().filter(|r| filter.accepts(r)) {
-                keys_csv::write_row(&mut rows, record, &inspect(record, ctx, &mut scratch)?);
+                let stats = inspect(record, ctx, &mut scratch)?;
+                let estimate = model.estimate(record, ctx, &mut scratch)?;
+                keys_csv::write_row(&mut rows, record, &stats, &estimate);
             }
             Ok(rows.into_inner().expect("flushing to a Vec cannot fail"))
         },

@@ -7,12 +7,14 @@
 
 pub mod alloc;
 pub mod collections;
+pub mod config;
 pub mod stream;
 pub mod strings;
 pub mod valkey;
 pub mod version;
 
 pub use alloc::Allocator;
+pub use config::{ConfigError, ServerConfig};
 pub use version::Generation;
 
 use crate::rdb::inspect::{Context, Scratch, ValueItem, walk_value};
@@ -43,6 +45,15 @@ pub enum Origin {
     Commands,
     /// Loaded from an RDB (or `RESTORE`d) and not modified since.
     Loaded,
+}
+
+impl Origin {
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::Commands => "commands",
+            Origin::Loaded => "loaded",
+        }
+    }
 }
 
 /// Encoding thresholds of the writing server (`CONFIG GET`); defaults are the compiled-in

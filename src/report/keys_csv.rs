@@ -1,12 +1,19 @@
 //! `rdbscope keys`: one CSV row per key.
 
+use crate::memory::{Certainty, Estimate};
 use crate::rdb::{Record, ValueStats, escape_key};
 
-pub const HEADER: &str =
-    "db,key,type,encoding,rdb_bytes,elements,largest_element_bytes,expires_at_ms,idle_s,freq";
+pub const HEADER: &str = "db,key,type,encoding,memory_bytes,overhead_bytes,rdb_bytes,elements,\
+                          largest_element_bytes,expires_at_ms,idle_s,freq";
 
 /// Appends one key's row to `out` (a batch's buffer, so rows are formatted on workers).
-pub fn write_row(out: &mut csv::Writer<Vec<u8>>, record: &Record<'_>, stats: &ValueStats) {
+/// `memory_bytes` is empty for module values, whose size only the module knows.
+pub fn write_row(
+    out: &mut csv::Writer<Vec<u8>>,
+    record: &Record<'_>,
+    stats: &ValueStats,
+    estimate: &Estimate,
+) {
     let type_name = match &stats.shape.module {
         Some(module) => module.name.clone(),
         None => record.value_type.key_type().as_str().to_string(),
@@ -18,6 +25,9 @@ pub fn write_row(out: &mut csv::Writer<Vec<u8>>, record: &Record<'_>, stats: &Va
         escape_key(&record.key),
         type_name,
         stats.encoding().as_str().to_string(),
+        opt((estimate.certainty != Certainty::ValueUnknown)
+            .then(|| estimate.memory_bytes.to_string())),
+        estimate.overhead_bytes.to_string(),
         record.rdb_bytes.to_string(),
         opt((!is_module).then(|| stats.shape.elements.to_string())),
         opt((!is_module).then(|| stats.largest_element.to_string())),
