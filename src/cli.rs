@@ -23,6 +23,8 @@ pub enum Command {
         dump: PathBuf,
         #[arg(long, value_enum, default_value_t = InfoFormat::Table)]
         format: InfoFormat,
+        #[command(flatten)]
+        model: ModelArgs,
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -35,6 +37,8 @@ pub enum Command {
         output: Option<PathBuf>,
         #[command(flatten)]
         filter: FilterArgs,
+        #[command(flatten)]
+        model: ModelArgs,
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -74,6 +78,8 @@ pub enum Command {
         /// Only keys that cost at least N bytes (memory plus overhead).
         #[arg(long, value_name = "N", default_value_t = 0)]
         min_bytes: u64,
+        #[command(flatten)]
+        model: ModelArgs,
         #[arg(long)]
         threads: Option<usize>,
         /// No progress bar.
@@ -105,6 +111,46 @@ pub struct FilterArgs {
     /// Only keys matching a Redis glob pattern (SCAN MATCH syntax).
     #[arg(long = "match", value_name = "GLOB")]
     pub pattern: Option<String>,
+}
+
+/// How keys are priced (`memory_bytes`, `overhead_bytes`); every subcommand that estimates
+/// memory flattens these.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// Price keys as this release would hold them (6.2, 7.0, 7.2, 7.4, 8.0, valkey-8.0,
+    /// valkey-8.1, valkey-9.0) instead of the release that wrote the dump. Encodings stay the
+    /// ones the dump records.
+    #[arg(long, value_name = "VERSION")]
+    pub target: Option<String>,
+    /// The server's allocator: `jemalloc` is the jemalloc bundled with Redis/Valkey (8-byte
+    /// quantum); `jemalloc-16` a system jemalloc with the default 16-byte quantum, as
+    /// distribution packages link it (Debian's redis-server; INFO reports both as jemalloc);
+    /// `libc` is glibc malloc.
+    #[arg(long, value_enum, default_value_t = AllocatorArg::Jemalloc)]
+    pub allocator: AllocatorArg,
+    /// The server's redis.conf / valkey.conf: encoding thresholds, list node size, stream
+    /// node limits, maxmemory settings, cluster-enabled (other directives are ignored;
+    /// `include` is followed relative to the file).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How the keys came to be: built by write `commands` (dicts grown by doubling, stream
+    /// nodes preallocated) or `loaded` from an RDB (restart, replica sync, RESTORE).
+    #[arg(long, value_enum, default_value_t = OriginArg::Commands)]
+    pub origin: OriginArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AllocatorArg {
+    Jemalloc,
+    #[value(name = "jemalloc-16")]
+    Jemalloc16,
+    Libc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OriginArg {
+    Commands,
+    Loaded,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

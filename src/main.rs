@@ -5,9 +5,11 @@ mod cli;
 
 use clap::Parser;
 
-use cli::{Cli, Command, FilterArgs, InfoFormat, TypeArg};
+use cli::{AllocatorArg, Cli, Command, FilterArgs, InfoFormat, ModelArgs, OriginArg, TypeArg};
 use rdbscope::analyze::{Filter, Glob, PatternSettings, Rule, Settings};
-use rdbscope::commands;
+use rdbscope::commands::{self, ModelChoice};
+use rdbscope::error::Error;
+use rdbscope::memory::{Allocator, Origin};
 use rdbscope::rdb::KeyType;
 
 fn main() {
@@ -16,20 +18,24 @@ fn main() {
         Command::Info {
             dump,
             format,
+            model,
             threads,
         } => {
             let format = match format {
                 InfoFormat::Table => commands::info::Format::Table,
                 InfoFormat::Json => commands::info::Format::Json,
             };
-            commands::info::run(&dump, format, threads)
+            model_choice(&model).and_then(|m| commands::info::run(&dump, format, &m, threads))
         }
         Command::Keys {
             dump,
             output,
             filter,
+            model,
             threads,
-        } => commands::keys::run(&dump, output.as_deref(), &filter_of(filter), threads),
+        } => model_choice(&model).and_then(|m| {
+            commands::keys::run(&dump, output.as_deref(), &filter_of(filter), &m, threads)
+        }),
         Command::Analyze {
             dumps,
             out_dir,
@@ -42,14 +48,16 @@ fn main() {
             fanout,
             filter,
             min_bytes,
+            model,
             threads,
             quiet,
         } => rules
             .iter()
             .map(|r| Rule::parse(r))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(rdbscope::error::Error::Usage)
-            .and_then(|rules| {
+            .map_err(Error::Usage)
+            .and_then(|rules| Ok((rules, model_choice(&model)?)))
+            .and_then(|(rules, model)| {
                 commands::analyze::run(&commands::analyze::Options {
                     dumps,
                     out_dir,
@@ -69,6 +77,7 @@ fn main() {
                         min_bytes,
                     },
                     filter: filter_of(filter),
+                    model,
                     threads,
                     quiet,
                 })
@@ -101,6 +110,24 @@ fn filter_of(f: FilterArgs) -> Filter {
         types: f.types.into_iter().map(key_type).collect(),
         pattern: f.pattern.as_deref().map(Glob::new),
     }
+}
+
+fn model_choice(args: &ModelArgs) -> Result<ModelChoice, Error> {
+    let allocator = match args.allocator {
+        AllocatorArg::Jemalloc => Allocator::Jemalloc,
+        AllocatorArg::Jemalloc16 => Allocator::JemallocQuantum16,
+        AllocatorArg::Libc => Allocator::Libc,
+    };
+    let origin = match args.origin {
+        OriginArg::Commands => Origin::Commands,
+        OriginArg::Loaded => Origin::Loaded,
+    };
+    ModelChoice::new(
+        args.target.as_deref(),
+        allocator,
+        args.config.as_deref(),
+        origin,
+    )
 }
 
 fn key_type(t: TypeArg) -> KeyType {

@@ -179,3 +179,70 @@ fn usage_errors_exit_2() {
     );
     assert_eq!(rdbscope(&["frobnicate"]).status.code(), Some(2));
 }
+
+/// The estimated dataset total is the sum of the keys' estimates, and on a fixture the model
+/// reproduces exactly (RESTOREd keys on Debian's jemalloc), the sum of the server's
+/// `MEMORY USAGE` (85282 bytes) plus the per-key overheads.
+#[test]
+fn estimated_total_sums_the_keys_estimates() {
+    let dump = fixture("redis-7.0-lfu");
+    let d = dump.to_str().unwrap();
+    let model = ["--allocator", "jemalloc-16", "--origin", "loaded"];
+    let out = rdbscope(&[&["info", d, "--format", "json"], &model[..]].concat());
+    assert!(out.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "rdbscope.info/1");
+    let est = &doc["estimated_memory"];
+    assert_eq!(est["model"], "Redis 7.0");
+    assert_eq!(est["allocator"], "jemalloc-16");
+    assert_eq!(est["origin"], "loaded");
+    assert_eq!(est["memory_bytes"], 85282);
+    let expires: u64 = truth_counts("redis-7.0-lfu").values().map(|c| c.1).sum();
+    let overhead = 8 * 353 + 40 * expires;
+    assert_eq!(est["overhead_bytes"], overhead);
+    assert_eq!(est["total_bytes"], 85282 + overhead);
+    assert_eq!(est["module_values_not_counted"], 0);
+
+    let keys = rdbscope(&[&["keys", d], &model[..]].concat());
+    let mut reader = csv::Reader::from_reader(keys.stdout.as_slice());
+    let (memory, over) = reader.records().fold((0u64, 0u64), |(m, o), r| {
+        let r = r.unwrap();
+        (
+            m + r[4].parse::<u64>().unwrap(),
+            o + r[5].parse::<u64>().unwrap(),
+        )
+    });
+    assert_eq!((memory, over), (85282, overhead));
+
+    let table = rdbscope(&[&["info", d], &model[..]].concat());
+    let text = String::from_utf8(table.stdout).unwrap();
+    let expected = format!(
+        "({} bytes: MEMORY USAGE 85282 + overhead {overhead}; Redis 7.0 model, jemalloc-16, origin loaded)",
+        85282 + overhead
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("estimated") && l.ends_with(&expected)),
+        "{text}"
+    );
+}
+
+#[test]
+fn target_overrides_the_writers_release() {
+    let d = fixture("redis-7.0");
+    let out = rdbscope(&[
+        "info",
+        d.to_str().unwrap(),
+        "--format",
+        "json",
+        "--target",
+        "valkey-8.1",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["estimated_memory"]["model"], "Valkey 8.1");
+    assert_eq!(json(&d)["estimated_memory"]["model"], "Redis 7.0");
+    assert_ne!(
+        doc["estimated_memory"]["memory_bytes"],
+        json(&d)["estimated_memory"]["memory_bytes"]
+    );
+}

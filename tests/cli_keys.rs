@@ -9,8 +9,8 @@ use common::{fixture, rdbscope, temp_dir};
 
 use rdbscope::rdb::{Entry, Records, escape_key};
 
-const HEADER: &str =
-    "db,key,type,encoding,rdb_bytes,elements,largest_element_bytes,expires_at_ms,idle_s,freq";
+const HEADER: &str = "db,key,type,encoding,memory_bytes,overhead_bytes,rdb_bytes,elements,\
+                      largest_element_bytes,expires_at_ms,idle_s,freq";
 
 fn rows(out: &Output) -> Vec<csv::StringRecord> {
     assert!(
@@ -52,7 +52,7 @@ fn one_row_per_key_in_file_order_whatever_the_thread_count() {
         .collect();
     assert_eq!(listed, in_file);
     assert_eq!(rows.len(), 520);
-    let rdb_bytes: u64 = rows.iter().map(|r| r[4].parse::<u64>().unwrap()).sum();
+    let rdb_bytes: u64 = rows.iter().map(|r| r[6].parse::<u64>().unwrap()).sum();
     assert!(
         rdb_bytes > 500_000 && rdb_bytes < data.len() as u64,
         "{rdb_bytes}"
@@ -82,11 +82,117 @@ fn columns_match_the_servers_truth() {
             "type/encoding of {}",
             &row[1]
         );
-        assert_eq!(&row[5], &t[4], "elements of {}", &row[1]);
-        assert_eq!(&row[7], &t[7], "expiry of {}", &row[1]);
-        assert_eq!(&row[9], &t[9], "freq of {}", &row[1]);
-        assert!(!row[9].is_empty());
+        assert_eq!(&row[7], &t[4], "elements of {}", &row[1]);
+        assert_eq!(&row[9], &t[7], "expiry of {}", &row[1]);
+        assert_eq!(&row[11], &t[9], "freq of {}", &row[1]);
+        assert!(!row[11].is_empty());
     }
+}
+
+/// memory_bytes of `key` in db 0 of the redis-7.0 fixture, with extra arguments.
+fn memory_of(key: &str, args: &[&str]) -> (u64, u64) {
+    let dump = fixture("redis-7.0");
+    let mut all = vec!["keys", dump.to_str().unwrap(), "--db", "0", "--match", key];
+    all.extend_from_slice(args);
+    let rows = rows(&rdbscope(&all));
+    assert_eq!(rows.len(), 1, "{key}");
+    (rows[0][4].parse().unwrap(), rows[0][5].parse().unwrap())
+}
+
+/// The redis-7.0-lfu fixture re-creates every key with RESTORE (a load) on Debian's
+/// redis-server, which links the system jemalloc: priced that way, every key's memory_bytes
+/// is what the server's MEMORY USAGE reported.
+#[test]
+fn memory_bytes_equal_the_servers_memory_usage() {
+    let dump = fixture("redis-7.0-lfu");
+    let rows = rows(&rdbscope(&[
+        "keys",
+        dump.to_str().unwrap(),
+        "--allocator",
+        "jemalloc-16",
+        "--origin",
+        "loaded",
+    ]));
+    let truth: std::collections::HashMap<(String, String), String> =
+        csv::Reader::from_path(dump.with_file_name("truth.csv"))
+            .unwrap()
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                ((r[0].to_string(), r[1].to_string()), r[5].to_string())
+            })
+            .collect();
+    assert_eq!(rows.len(), 353);
+    for row in &rows {
+        let usage = &truth[&(row[0].to_string(), row[1].to_string())];
+        assert_eq!(&row[4], usage, "memory_bytes of {}", &row[1]);
+        // the main dict bucket, plus the expires entry and bucket for a key with a TTL
+        let overhead = if row[9].is_empty() { "8" } else { "48" };
+        assert_eq!(&row[5], overhead, "overhead_bytes of {}", &row[1]);
+    }
+}
+
+#[test]
+fn target_allocator_and_config_change_the_numbers() {
+    // str:len:045 is RAW: key sds J(13) + dictEntry 24 + robj 16 + sds J(49)
+    assert_eq!(memory_of("str:len:045", &[]), (16 + 24 + 16 + 56, 8));
+    assert_eq!(
+        memory_of("str:len:045", &["--allocator", "jemalloc-16"]).0,
+        120
+    );
+    assert_eq!(
+        memory_of("str:len:045", &["--allocator", "libc"]).0,
+        24 + 24 + 16 + 56
+    );
+    // str:len:040 is EMBSTR: one J(16 + 3 + 40 + 1) block on 7.x, `len + 18` unrounded on 6.2
+    assert_eq!(memory_of("str:len:040", &[]).0, 16 + 24 + 64);
+    assert_eq!(
+        memory_of("str:len:040", &["--target", "6.2"]).0,
+        16 + 24 + 58
+    );
+    // Redis 7.0 in cluster mode adds 16 bytes of dictEntry metadata per key, 7.2 adds 8
+    let dir = temp_dir("conf");
+    let conf = dir.join("redis.conf");
+    std::fs::write(&conf, "# cluster\ncluster-enabled yes\n").unwrap();
+    let conf = conf.to_str().unwrap();
+    assert_eq!(
+        memory_of("str:len:040", &["--config", conf]).0,
+        16 + 24 + 64 + 16
+    );
+    assert_eq!(
+        memory_of("str:len:040", &["--config", conf, "--target", "7.2"]).0,
+        16 + 24 + 64 + 8
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_model_options_are_usage_errors_with_the_line() {
+    let dump = fixture("redis-7.0");
+    let d = dump.to_str().unwrap();
+    let dir = temp_dir("badconf");
+    let conf = dir.join("redis.conf");
+    std::fs::write(
+        &conf,
+        "port 6379\nhash-max-listpack-entries 128\nmaxmemory lots\n",
+    )
+    .unwrap();
+    let out = rdbscope(&["keys", d, "--config", conf.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("redis.conf:3: maxmemory: `lots`"), "{err}");
+    assert!(out.stdout.is_empty());
+    let missing = rdbscope(&[
+        "keys",
+        d,
+        "--config",
+        dir.join("none.conf").to_str().unwrap(),
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    let target = rdbscope(&["keys", d, "--target", "redis-seven"]);
+    assert_eq!(target.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&target.stderr).contains("--target redis-seven"));
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

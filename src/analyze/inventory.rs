@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::memory::{Estimate, Model};
 use crate::rdb::{Checksum, Encoding, Header, Item, KeyType, Record, ValueStats, escape_key};
 
 /// Key counts of one database.
@@ -26,12 +27,18 @@ pub struct KeyCounts {
     pub by_encoding: BTreeMap<(KeyType, Encoding), u64>,
     /// Module values by module type name.
     pub by_module: BTreeMap<String, u64>,
+    /// Σ `memory_bytes` of the estimates (module values: their key part only).
+    pub memory_bytes: u64,
+    /// Σ `overhead_bytes` of the estimates.
+    pub overhead_bytes: u64,
 }
 
 impl KeyCounts {
-    pub fn add(&mut self, record: &Record<'_>, stats: &ValueStats) {
+    pub fn add(&mut self, record: &Record<'_>, stats: &ValueStats, estimate: &Estimate) {
         let key_type = record.value_type.key_type();
         self.keys += 1;
+        self.memory_bytes += estimate.memory_bytes;
+        self.overhead_bytes += estimate.overhead_bytes;
         self.rdb_bytes += record.rdb_bytes;
         let db = self.by_db.entry(record.db).or_default();
         db.keys += 1;
@@ -48,6 +55,8 @@ impl KeyCounts {
 
     pub fn merge(&mut self, other: KeyCounts) {
         self.keys += other.keys;
+        self.memory_bytes += other.memory_bytes;
+        self.overhead_bytes += other.overhead_bytes;
         self.rdb_bytes += other.rdb_bytes;
         for (db, c) in other.by_db {
             let mine = self.by_db.entry(db).or_default();
@@ -78,6 +87,8 @@ pub struct Inventory {
     pub checksum: Checksum,
     pub trailing_bytes: u64,
     pub counts: KeyCounts,
+    /// The model the estimates come from.
+    pub model: Option<Model>,
     current_db: Option<u64>,
 }
 
@@ -92,6 +103,7 @@ impl Inventory {
             checksum: Checksum::Absent,
             trailing_bytes: 0,
             counts: KeyCounts::default(),
+            model: None,
             current_db: None,
         }
     }

@@ -802,12 +802,25 @@ mod tests {
             seed >> 24
         };
         for _ in 0..150_000 {
-            let key = format!("{}:{}:{}:{}", word(next()), word(next()), word(next()), word(next()));
+            let key = format!(
+                "{}:{}:{}:{}",
+                word(next()),
+                word(next()),
+                word(next()),
+                word(next())
+            );
             add(&mut t, &key);
         }
-        assert!(!t.collapsed_prefixes().is_empty(), "the budget forced collapses");
+        assert!(
+            !t.collapsed_prefixes().is_empty(),
+            "the budget forced collapses"
+        );
         assert!(t.live <= MAX_NODES + 1, "{} live nodes", t.live);
-        assert!(t.nodes.len() <= 2 * MAX_NODES + 128, "{} nodes in the arena", t.nodes.len());
+        assert!(
+            t.nodes.len() <= 2 * MAX_NODES + 128,
+            "{} nodes in the arena",
+            t.nodes.len()
+        );
         let total: u64 = t.clone().into_patterns().iter().map(|(_, c)| c.0).sum();
         assert_eq!(total, 150_000, "no key is lost by collapsing");
     }

@@ -8,11 +8,10 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{ScanEnd, scan, threads};
+use super::{ModelChoice, ScanEnd, scan, threads};
 use crate::analyze::{Aggregate, Filter, InputSummary, KeyFacts, Settings, Summary};
 use crate::error::Error;
 use crate::input::Dump;
-use crate::memory::{Allocator, Model};
 use crate::rdb::{self, Checksum, Item, Scratch, inspect};
 use crate::report::output::Output;
 use crate::report::{self, export};
@@ -31,6 +30,7 @@ pub struct Options {
     pub keys: bool,
     pub settings: Settings,
     pub filter: Filter,
+    pub model: ModelChoice,
     pub threads: Option<usize>,
     pub quiet: bool,
 }
@@ -94,8 +94,8 @@ fn analyze_dump(
     let end = scan(
         dump,
         threads,
-        |ctx, batch| -> rdb::Result<(u64, u64)> {
-            let model = Model::for_context(ctx, Allocator::Jemalloc);
+        &opts.model,
+        |ctx, model, batch| -> rdb::Result<(u64, u64)> {
             let mut scratch = Scratch::default();
             let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
             let mut agg = workers[slot].lock().expect("a worker never panics");
@@ -137,14 +137,14 @@ fn analyze_dump(
     for worker in workers {
         agg.merge(worker.into_inner().expect("a worker never panics"));
     }
-    let model = Model::for_context(&end.ctx, Allocator::Jemalloc);
+    let model = end.model;
     let input = InputSummary {
         path: dump.path().display().to_string(),
         file_bytes: data.len() as u64,
         rdb_version: end.header.version,
         server: end.ctx.server.map(|s| s.to_string()),
         model: model.generation.name().to_string(),
-        allocator: format!("{:?}", model.allocator).to_lowercase(),
+        allocator: model.allocator.name().to_string(),
         ctime,
         used_mem: aux(b"used-mem").and_then(|v| u64::try_from(v).ok()),
         checksum: checksum_text(&end),
@@ -197,8 +197,14 @@ fn write_out_dir(
         if opts.keys {
             let mut out = Output::create(Some(&dir.join("keys.csv")))?;
             let pattern = |key: &[u8]| agg.pattern_of(key, &opts.settings.rules);
-            let written =
-                super::keys::write_keys(dumps, &opts.filter, threads, &mut out, Some(&pattern));
+            let written = super::keys::write_keys(
+                dumps,
+                &opts.filter,
+                &opts.model,
+                threads,
+                &mut out,
+                Some(&pattern),
+            );
             outputs.push(out);
             written?;
         }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{scan, threads};
+use super::{ModelChoice, scan, threads};
 use crate::analyze::{Inventory, KeyCounts};
 use crate::error::Error;
 use crate::input::Dump;
@@ -15,9 +15,14 @@ pub enum Format {
     Json,
 }
 
-pub fn run(path: &Path, format: Format, thread_count: Option<usize>) -> Result<(), Error> {
+pub fn run(
+    path: &Path,
+    format: Format,
+    choice: &ModelChoice,
+    thread_count: Option<usize>,
+) -> Result<(), Error> {
     let dump = Dump::open(path)?;
-    let inventory = inventory(&dump, threads(thread_count))?;
+    let inventory = inventory(&dump, choice, threads(thread_count))?;
     let name = path.display().to_string();
     let mut out = Output::create(None)?;
     let written = match format {
@@ -33,17 +38,19 @@ pub fn run(path: &Path, format: Format, thread_count: Option<usize>) -> Result<(
     out.finish()
 }
 
-/// Counts every key of the dump by database, type and encoding.
-pub fn inventory(dump: &Dump, threads: usize) -> Result<Inventory, Error> {
+/// Counts every key of the dump by database, type and encoding, and adds up its estimates.
+pub fn inventory(dump: &Dump, choice: &ModelChoice, threads: usize) -> Result<Inventory, Error> {
     let mut counts = KeyCounts::default();
     let end = scan(
         dump,
         threads,
-        |ctx, batch| -> rdb::Result<KeyCounts> {
+        choice,
+        |ctx, model, batch| -> rdb::Result<KeyCounts> {
             let mut scratch = Scratch::default();
             let mut counts = KeyCounts::default();
             for record in &batch {
-                counts.add(record, &inspect(record, ctx, &mut scratch)?);
+                let stats = inspect(record, ctx, &mut scratch)?;
+                counts.add(record, &stats, &model.estimate(record, ctx, &mut scratch)?);
             }
             Ok(counts)
         },
@@ -62,5 +69,6 @@ pub fn inventory(dump: &Dump, threads: usize) -> Result<Inventory, Error> {
     }
     inv.counts.merge(counts);
     inv.checksum = end.checksum;
+    inv.model = Some(end.model);
     Ok(inv)
 }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{scan, threads};
+use super::{ModelChoice, scan, threads};
 use crate::analyze::Filter;
 use crate::error::Error;
 use crate::input::Dump;
@@ -14,6 +14,7 @@ pub fn run(
     path: &Path,
     out_path: Option<&Path>,
     filter: &Filter,
+    choice: &ModelChoice,
     thread_count: Option<usize>,
 ) -> Result<(), Error> {
     let dump = Dump::open(path)?;
@@ -21,6 +22,7 @@ pub fn run(
     let written = write_keys(
         std::slice::from_ref(&dump),
         filter,
+        choice,
         threads(thread_count),
         &mut out,
         None,
@@ -41,6 +43,7 @@ pub type PatternOf<'p> = &'p (dyn Fn(&[u8]) -> String + Sync);
 pub fn write_keys(
     dumps: &[Dump],
     filter: &Filter,
+    choice: &ModelChoice,
     threads: usize,
     out: &mut Output,
     pattern: Option<PatternOf<'_>>,
@@ -58,13 +61,15 @@ pub fn write_keys(
         scan(
             dump,
             threads,
-            |ctx, batch| -> rdb::Result<Vec<u8>> {
+            choice,
+            |ctx, model, batch| -> rdb::Result<Vec<u8>> {
                 let mut scratch = Scratch::default();
                 let mut rows = keys_csv::batch_writer();
                 for record in batch.iter().filter(|r| filter.accepts(r)) {
                     let stats = inspect(record, ctx, &mut scratch)?;
+                    let estimate = model.estimate(record, ctx, &mut scratch)?;
                     let pattern = pattern.map(|p| p(&record.key));
-                    keys_csv::write_row(&mut rows, record, &stats, pattern.as_deref());
+                    keys_csv::write_row(&mut rows, record, &stats, &estimate, pattern.as_deref());
                 }
                 Ok(rows.into_inner().expect("flushing to a Vec cannot fail"))
             },

@@ -47,6 +47,15 @@ impl Allocator {
         }
     }
 
+    /// The name the command line uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Allocator::Jemalloc => "jemalloc",
+            Allocator::JemallocQuantum16 => "jemalloc-16",
+            Allocator::Libc => "libc",
+        }
+    }
+
     /// Usable size of an allocation of `n` bytes.
     pub fn usable(self, n: u64) -> u64 {
         match self {

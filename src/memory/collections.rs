@@ -147,32 +147,46 @@ pub fn list_nodes(record: &Record<'_>) -> Result<Vec<ListNode>> {
 /// Bytes of a listpack entry holding `e` (encoding, data and back-length), as `lpInsert`
 /// stores it: strings that are canonical int64 decimals become integers.
 pub fn listpack_entry_bytes(e: Element<'_>) -> u64 {
-    let enc = match as_int(e) {
-        Some(v) => match v {
-            0..=127 => 1,
-            -4096..=4095 => 2,
-            -32768..=32767 => 3,
-            -8_388_608..=8_388_607 => 4,
-            -2_147_483_648..=2_147_483_647 => 5,
-            _ => 9,
-        },
-        None => {
-            let len = e.len() as u64;
-            len + match len {
-                0..64 => 1,
-                64..4096 => 2,
-                _ => 5,
-            }
-        }
+    match as_int(e) {
+        Some(v) => listpack_int_entry(v),
+        None => listpack_string_entry(e.len()),
+    }
+}
+
+/// Bytes of a listpack entry holding the integer `v`.
+pub fn listpack_int_entry(v: i64) -> u64 {
+    let enc = match v {
+        0..=127 => 1,
+        -4096..=4095 => 2,
+        -32768..=32767 => 3,
+        -8_388_608..=8_388_607 => 4,
+        -2_147_483_648..=2_147_483_647 => 5,
+        _ => 9,
     };
-    let backlen = match enc {
+    enc + backlen(enc)
+}
+
+/// Bytes of a listpack entry holding a `len`-byte string that is not an integer.
+pub fn listpack_string_entry(len: usize) -> u64 {
+    let len = len as u64;
+    let enc = len
+        + match len {
+            0..64 => 1,
+            64..4096 => 2,
+            _ => 5,
+        };
+    enc + backlen(enc)
+}
+
+/// Bytes of the back-length of an entry of `enc` bytes (`lpEncodeBacklen`).
+fn backlen(enc: u64) -> u64 {
+    match enc {
         0..=127 => 1,
         128..16383 => 2,
         16383..2_097_151 => 3,
         2_097_151..268_435_455 => 4,
         _ => 5,
-    };
-    enc + backlen
+    }
 }
 
 /// Bytes of a listpack holding `entries` bytes of entries.

@@ -7,19 +7,22 @@
 
 pub mod alloc;
 pub mod collections;
+pub mod config;
 pub mod stream;
 pub mod strings;
 pub mod valkey;
 pub mod version;
+pub mod whatif;
 
 pub use alloc::Allocator;
+pub use config::{ConfigError, ServerConfig};
 pub use version::Generation;
 
-use crate::rdb::inspect::{Context, Scratch, ValueItem, walk_value};
+use crate::rdb::inspect::{Context, Scratch};
 use crate::rdb::{Element, Encoding, KeyType, Record, Result, ServerVersion};
 use collections::DictBuild;
-use strings::StringForm;
-use version::{DICT_ENTRY, QUICKLIST, ROBJ, ZSET, ZSKIPLIST};
+use version::{DICT_ENTRY, ROBJ};
+use whatif::{Collection, Member, QuicklistNode};
 
 /// A memory model: one server generation with one allocator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +46,15 @@ pub enum Origin {
     Commands,
     /// Loaded from an RDB (or `RESTORE`d) and not modified since.
     Loaded,
+}
+
+impl Origin {
+    pub fn name(self) -> &'static str {
+        match self {
+            Origin::Commands => "commands",
+            Origin::Loaded => "loaded",
+        }
+    }
 }
 
 /// Encoding thresholds of the writing server (`CONFIG GET`); defaults are the compiled-in
@@ -101,7 +113,7 @@ pub struct Estimate {
     pub encoding: Option<Encoding>,
 }
 
-/// What the element walk collects.
+/// What the cost formulas need from a collection's elements, summed once per allocator.
 #[derive(Debug, Default)]
 struct Tally {
     /// Σ sds allocation of members (sets, sorted sets) or of fields (hashes).
@@ -110,8 +122,6 @@ struct Tally {
     value_sds: u64,
     /// Hash fields with a TTL.
     ttl_fields: u64,
-    /// A string value's length.
-    string_len: usize,
     /// The longest member, field or value.
     max_len: usize,
     /// Whether every member is an integer (sets).
@@ -203,243 +213,147 @@ impl Model {
         g.structs().dict + 8 * state.buckets
     }
 
-    /// Estimates one key.
+    /// Estimates one key: one walk of its value, then the same pricing functions the
+    /// what-if API uses ([`whatif`]).
     pub fn estimate(
         &self,
         record: &Record<'_>,
         ctx: &Context,
         scratch: &mut Scratch,
     ) -> Result<Estimate> {
+        let (c, shape) = Collection::walk(record, ctx, scratch)?;
+        let encoding = shape.encoding.unwrap_or(Encoding::Raw);
+        let key_len = record.key.len();
+        let has_expire = record.expire_at_ms.is_some();
+        // Valkey 8.1+ objects carry the key: what they add beyond a plain robj
+        let embedded_key = if self.generation.is_valkey_hashtable() {
+            valkey::object(self.allocator, key_len, has_expire, None, 16) - ROBJ
+        } else {
+            0
+        };
+        let mut certainty = Certainty::Exact;
+        let value = match (record.value_type.key_type(), encoding) {
+            (KeyType::String, _) => {
+                let len = match c.members.first() {
+                    Some(Member::Plain(s)) => s.len,
+                    _ => 0,
+                };
+                self.string_value(key_len, has_expire, len, encoding)
+            }
+            (KeyType::List, Encoding::Quicklist) => {
+                let nodes = collections::list_nodes(record)?;
+                let nodes = if nodes.is_empty() {
+                    // a linked list (RDB type 1): pushed into one listpack node on load
+                    vec![QuicklistNode::Packed(shape.blob_bytes)]
+                } else {
+                    Model::dump_nodes(&nodes)
+                };
+                self.quicklist_value(key_len, has_expire, &nodes)
+            }
+            (KeyType::List, Encoding::Listpack) => {
+                embedded_key + ROBJ + self.usable(shape.blob_bytes)
+            }
+            (KeyType::List, _) => ROBJ + self.usable(shape.blob_bytes),
+            (KeyType::Stream, _) => {
+                let layout = stream::layout(record)?;
+                let prealloc = match self.origin {
+                    Origin::Commands => self.limits.stream_node_max_bytes.min(4096),
+                    Origin::Loaded => 0,
+                };
+                embedded_key
+                    + stream::stream_value(self.generation, self.allocator, &layout, prealloc)
+            }
+            (KeyType::Module, _) => {
+                certainty = Certainty::ValueUnknown;
+                if embedded_key > 0 {
+                    embedded_key + ROBJ
+                } else {
+                    0
+                }
+            }
+            (_, enc) => {
+                let compact = matches!(
+                    enc,
+                    Encoding::Listpack
+                        | Encoding::ListpackEx
+                        | Encoding::Ziplist
+                        | Encoding::Zipmap
+                        | Encoding::Intset
+                );
+                let blob = compact.then_some(shape.blob_bytes);
+                let (value, c) = self
+                    .collection_value(&c, enc, blob)
+                    .expect("the dump's own encoding can be priced");
+                certainty = c;
+                value
+            }
+        };
+        Ok(self.finish(key_len, has_expire, value, certainty, encoding))
+    }
+
+    /// Sums what the cost formulas need from a collection's elements.
+    fn tally(&self, c: &Collection) -> Tally {
+        let a = self.allocator;
+        let g = self.generation;
+        let fields_are_mstr = matches!(g, Generation::Redis74 | Generation::Redis8);
         let mut t = Tally {
             all_int: true,
             ..Tally::default()
         };
-        let hash_fields_are_mstr = self.generation >= Generation::Redis74
-            && !self.generation.is_valkey_hashtable()
-            && self.generation != Generation::Valkey80;
-        let shape = walk_value(record, ctx, scratch, &mut |item| match item {
-            ValueItem::Member(e) => {
-                t.string_len = e.len();
-                t.max_len = t.max_len.max(e.len());
-                t.all_int &= is_integer(e);
-                t.member_sds += self.sds(e.len());
-                t.valkey_elements += valkey::sds_alloc(self.allocator, e.len());
-            }
-            ValueItem::Scored { member, .. } => {
-                t.max_len = t.max_len.max(member.len());
-                t.member_sds += self.sds(member.len());
-                t.valkey_elements += valkey::sds_alloc(self.allocator, member.len());
-                if self.generation == Generation::Valkey9 {
-                    t.valkey9_nodes +=
-                        valkey::skiplist_node_with_member(self.allocator, member.len());
+        for m in &c.members {
+            match *m {
+                Member::Plain(s) => {
+                    t.max_len = t.max_len.max(s.len);
+                    t.all_int &= s.int.is_some();
+                    t.member_sds += self.sds(s.len);
+                    t.valkey_elements += valkey::sds_alloc(a, s.len);
+                }
+                Member::Scored { member, .. } => {
+                    t.max_len = t.max_len.max(member.len);
+                    t.member_sds += self.sds(member.len);
+                    t.valkey_elements += valkey::sds_alloc(a, member.len);
+                    if g == Generation::Valkey9 {
+                        t.valkey9_nodes += valkey::skiplist_node_with_member(a, member.len);
+                    }
+                }
+                Member::Field { field, value, ttl } => {
+                    t.member_sds += if fields_are_mstr {
+                        strings::mstr_alloc(a, field.len, ttl)
+                    } else {
+                        self.sds(field.len)
+                    };
+                    t.value_sds += self.sds(value.len);
+                    t.valkey_elements += valkey::hash_entry(a, field.len, value.len, ttl);
+                    t.max_len = t.max_len.max(field.len).max(value.len);
+                    t.ttl_fields += u64::from(ttl);
                 }
             }
-            ValueItem::Field {
-                field,
-                value,
-                expire_at_ms,
-            } => {
-                t.member_sds += if hash_fields_are_mstr {
-                    strings::mstr_alloc(self.allocator, field.len(), expire_at_ms.is_some())
-                } else {
-                    self.sds(field.len())
-                };
-                t.value_sds += self.sds(value.len());
-                t.valkey_elements += valkey::hash_entry(
-                    self.allocator,
-                    field.len(),
-                    value.len(),
-                    expire_at_ms.is_some(),
-                );
-                t.max_len = t.max_len.max(field.len()).max(value.len());
-                t.ttl_fields += u64::from(expire_at_ms.is_some());
-            }
-        })?;
-        let n = shape.elements;
-        let encoding = shape.encoding.unwrap_or(Encoding::Raw);
-        let mut certainty = Certainty::Exact;
-        if self.generation.is_valkey_hashtable() {
-            return self.estimate_valkey(record, &shape, &t);
         }
-        let value = match (record.value_type.key_type(), encoding) {
-            (KeyType::String, enc) => {
-                let form = match enc {
-                    Encoding::Int => StringForm::Int,
-                    Encoding::Embstr => StringForm::Embstr,
-                    _ => StringForm::Raw,
-                };
-                strings::string_value(self.generation, self.allocator, form, t.string_len)
-            }
-            (KeyType::List, Encoding::Quicklist) => self.quicklist(record, &shape)?,
-            (KeyType::List, _) => ROBJ + self.usable(shape.blob_bytes),
-            (_, Encoding::Listpack | Encoding::Ziplist | Encoding::Zipmap | Encoding::Intset) => {
-                ROBJ + self.blob(shape.blob_bytes)
-            }
-            (KeyType::Hash, Encoding::ListpackEx) => {
-                ROBJ + self.usable(32) + self.usable(shape.blob_bytes)
-            }
-            (KeyType::Set, _) => {
-                ROBJ + self.dict(KeyType::Set, n, &t, &mut certainty)
-                    + n * DICT_ENTRY
-                    + t.member_sds
-            }
-            (KeyType::Hash, _) => {
-                ROBJ + self.dict(KeyType::Hash, n, &t, &mut certainty)
-                    + n * DICT_ENTRY
-                    + t.member_sds
-                    + t.value_sds
-            }
-            (KeyType::Zset, _) => {
-                certainty = Certainty::Expected;
-                let node = collections::skiplist_node_expected(self.allocator);
-                ROBJ + ZSET
-                    + ZSKIPLIST
-                    + self.dict(KeyType::Zset, n, &t, &mut certainty)
-                    + collections::skiplist_header(self.allocator)
-                    + t.member_sds
-                    + n * DICT_ENTRY
-                    + (node * n as f64).round() as u64
-            }
-            (KeyType::Stream, _) => {
-                let layout = stream::layout(record)?;
-                let prealloc = match self.origin {
-                    Origin::Commands => self.limits.stream_node_max_bytes.min(4096),
-                    Origin::Loaded => 0,
-                };
-                stream::stream_value(self.generation, self.allocator, &layout, prealloc)
-            }
-            (KeyType::Module, _) => {
-                certainty = Certainty::ValueUnknown;
-                0
-            }
-        };
-        if (self.allocator == Allocator::Libc
-            || matches!(
-                self.generation,
-                Generation::Redis8 | Generation::Valkey81 | Generation::Valkey9
-            ))
-            && certainty == Certainty::Exact
-        {
-            certainty = Certainty::Expected;
-        }
-        Ok(Estimate {
-            memory_bytes: value + self.key_part(&record.key),
-            overhead_bytes: self.overhead(record.expire_at_ms.is_some()),
-            certainty,
-            encoding: Some(encoding),
-        })
+        t
     }
 
-    /// Valkey 8.1+: the object carries the key; no dict entry or key sds is added.
-    fn estimate_valkey(
-        &self,
-        record: &Record<'_>,
-        shape: &crate::rdb::Shape,
-        t: &Tally,
-    ) -> Result<Estimate> {
-        let a = self.allocator;
-        let n = shape.elements;
-        let klen = record.key.len();
-        let has_expire = record.expire_at_ms.is_some();
-        let encoding = shape.encoding.unwrap_or(Encoding::Raw);
-        let v9 = self.generation == Generation::Valkey9;
-        let obj = |embstr: Option<usize>| {
-            valkey::object(a, klen, has_expire, embstr, if v9 { 8 } else { 16 })
-        };
-        let mut certainty = Certainty::Expected;
-        let header = if v9 {
-            valkey::HASHTABLE_9
+    /// Demotes an exact estimate where the model cannot be exact: glibc allocation history
+    /// (see [`alloc::LIBC_CHUNK_REUSE`]) and releases not verified to the byte.
+    fn certainty(&self, c: Certainty) -> Certainty {
+        let unverified = matches!(
+            self.generation,
+            Generation::Redis8 | Generation::Valkey81 | Generation::Valkey9
+        );
+        if c == Certainty::Exact && (unverified || self.allocator == Allocator::Libc) {
+            Certainty::Expected
         } else {
-            valkey::HASHTABLE_81
-        };
-        let table = |header, steps| {
-            let presize = match self.origin {
-                Origin::Loaded => Some(n),
-                Origin::Commands => None,
-            };
-            valkey::hashtable_usage(header, n, presize, steps).0
-        };
-        let value = match (record.value_type.key_type(), encoding) {
-            (KeyType::String, Encoding::Int) => obj(None),
-            (KeyType::String, Encoding::Embstr) => obj(Some(t.string_len)),
-            (KeyType::String, _) => obj(None) + valkey::sds_alloc(a, t.string_len),
-            (KeyType::List, Encoding::Quicklist) => {
-                obj(None) - ROBJ + self.quicklist(record, shape)?
-            }
-            (KeyType::Stream, _) => {
-                let layout = stream::layout(record)?;
-                let prealloc = match self.origin {
-                    Origin::Commands => self.limits.stream_node_max_bytes.min(4096),
-                    Origin::Loaded => 0,
-                };
-                obj(None) - ROBJ + stream::stream_value(self.generation, a, &layout, prealloc)
-            }
-            (KeyType::Module, _) => {
-                certainty = Certainty::ValueUnknown;
-                obj(None)
-            }
-            (KeyType::Set, Encoding::Hashtable) => obj(None) + table(header, 1) + t.valkey_elements,
-            (KeyType::Hash, Encoding::Hashtable) if v9 => {
-                obj(None)
-                    + table(header + valkey::HASH_METADATA_9, 1)
-                    + t.valkey_elements
-                    + valkey::volatile_set(a, t.ttl_fields)
-            }
-            (KeyType::Hash, Encoding::Hashtable) => {
-                obj(None) + table(header, 1) + t.valkey_elements
-            }
-            (KeyType::Zset, Encoding::Skiplist) if v9 => {
-                obj(None)
-                    + ZSET
-                    + ZSKIPLIST
-                    + table(header, 2)
-                    + collections::skiplist_header(a)
-                    + t.valkey9_nodes.round() as u64
-            }
-            (KeyType::Zset, Encoding::Skiplist) => {
-                let node = collections::skiplist_node_expected(a);
-                obj(None)
-                    + ZSET
-                    + ZSKIPLIST
-                    + table(header, 2)
-                    + collections::skiplist_header(a)
-                    + t.valkey_elements
-                    + (node * n as f64).round() as u64
-            }
-            (_, Encoding::ListpackEx) => obj(None) + a.usable(32) + a.usable(shape.blob_bytes),
-            _ => obj(None) + a.usable(shape.blob_bytes),
-        };
-        Ok(Estimate {
-            memory_bytes: value,
-            overhead_bytes: self.overhead(has_expire),
-            certainty,
-            encoding: Some(encoding),
-        })
-    }
-
-    /// The quicklist: robj, quicklist struct, and each node with its allocation.
-    fn quicklist(&self, record: &Record<'_>, shape: &crate::rdb::Shape) -> Result<u64> {
-        let nodes = collections::list_nodes(record)?;
-        let node_struct = self.generation.structs().quicklist_node;
-        let mut total = ROBJ + QUICKLIST;
-        if nodes.is_empty() {
-            // A linked list (RDB type 1): pushed into 8 KiB listpack nodes on load.
-            return Ok(total + node_struct + self.blob(shape.blob_bytes));
+            c
         }
-        for node in nodes {
-            total += node_struct + self.blob(node.bytes);
-        }
-        Ok(total)
     }
 
     /// The key's part of `MEMORY USAGE`: its sds and the dict entry (and cluster metadata).
-    fn key_part(&self, key: &[u8]) -> u64 {
+    fn key_part(&self, key_len: usize) -> u64 {
         let entry = match (self.generation, self.cluster) {
             (Generation::Redis70, true) => DICT_ENTRY + 16,
             (Generation::Redis72, true) => DICT_ENTRY + 8,
             _ => DICT_ENTRY,
         };
-        self.sds(key.len()) + entry
+        self.sds(key_len) + entry
     }
 
     fn overhead(&self, has_expire: bool) -> u64 {

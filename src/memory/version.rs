@@ -50,6 +50,32 @@ impl Generation {
         }
     }
 
+    /// Parses a release as `--target` takes it: `7.2`, `redis-7.2`, `6.2.14`, `valkey-8.1`.
+    pub fn from_target(target: &str) -> Option<Generation> {
+        let lower = target.trim().to_ascii_lowercase();
+        let (family, version) = if let Some(v) = lower.strip_prefix("valkey-") {
+            (Family::Valkey, v)
+        } else {
+            (
+                Family::Redis,
+                lower.strip_prefix("redis-").unwrap_or(&lower),
+            )
+        };
+        let mut parts = version.split('.').map(str::parse::<u32>);
+        let major = parts.next()?.ok()?;
+        let minor = parts.next().unwrap_or(Ok(0)).ok()?;
+        let patch = parts.next().unwrap_or(Ok(0)).ok()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Generation::of(ServerVersion {
+            family,
+            major,
+            minor,
+            patch,
+        }))
+    }
+
     /// The generation a dump without version AUX fields most likely comes from.
     pub fn from_rdb_version(rdb_version: u32) -> Generation {
         match rdb_version {
@@ -151,6 +177,22 @@ mod tests {
             Generation::Valkey81
         );
         assert_eq!(Generation::of(v(Family::Valkey, 9, 1)), Generation::Valkey9);
+        assert_eq!(Generation::from_target("7.2"), Some(Generation::Redis72));
+        assert_eq!(
+            Generation::from_target("redis-6.2.14"),
+            Some(Generation::Redis62)
+        );
+        assert_eq!(Generation::from_target("8.0"), Some(Generation::Redis8));
+        assert_eq!(
+            Generation::from_target("valkey-8.1"),
+            Some(Generation::Valkey81)
+        );
+        assert_eq!(
+            Generation::from_target("Valkey-9.0"),
+            Some(Generation::Valkey9)
+        );
+        assert_eq!(Generation::from_target("seven"), None);
+        assert_eq!(Generation::from_target("7.2.4.1"), None);
         assert_eq!(Generation::Redis62.structs().dict, 96);
         assert_eq!(Generation::Redis70.structs().quicklist_node, 40);
         assert_eq!(Generation::Redis72.structs().stream_consumer, 32);

@@ -51,6 +51,7 @@ pub fn json(path: &str, inv: &Inventory) -> Value {
         "ctime": ctime,
         "ctime_utc": ctime.map(units::unix_time),
         "used_mem": inv.aux("used-mem").and_then(|v| v.parse::<u64>().ok()),
+        "estimated_memory": estimated_json(inv),
         "aux": aux,
         "checksum": checksum_json(inv.checksum),
         "trailing_bytes": inv.trailing_bytes,
@@ -63,6 +64,24 @@ pub fn json(path: &str, inv: &Inventory) -> Value {
         "functions": inv.functions,
         "module_aux": inv.module_aux,
     })
+}
+
+/// The dataset as the model prices it: Σ `memory_bytes` (what `MEMORY USAGE` would add up
+/// to) plus Σ `overhead_bytes`, and which model that is.
+fn estimated_json(inv: &Inventory) -> Value {
+    let c = &inv.counts;
+    match inv.model {
+        Some(m) => json!({
+            "model": m.generation.name(),
+            "allocator": m.allocator.name(),
+            "origin": m.origin.name(),
+            "memory_bytes": c.memory_bytes,
+            "overhead_bytes": c.overhead_bytes,
+            "total_bytes": c.memory_bytes + c.overhead_bytes,
+            "module_values_not_counted": c.by_module.values().sum::<u64>(),
+        }),
+        None => Value::Null,
+    }
 }
 
 fn server_version(inv: &Inventory) -> Option<String> {
@@ -101,6 +120,26 @@ pub fn table(out: &mut dyn Write, path: &str, inv: &Inventory) -> io::Result<()>
             out,
             "  used-mem     {} ({mem} bytes, as the server reported at save)",
             units::bytes(mem)
+        )?;
+    }
+    if let Some(m) = inv.model {
+        let c = &inv.counts;
+        let total = c.memory_bytes + c.overhead_bytes;
+        let modules: u64 = c.by_module.values().sum();
+        let modules = if modules > 0 {
+            format!("; {modules} module values counted by key only")
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "  estimated    {} ({total} bytes: MEMORY USAGE {} + overhead {}; {} model, {}, origin {}{modules})",
+            units::bytes(total),
+            c.memory_bytes,
+            c.overhead_bytes,
+            m.generation.name(),
+            m.allocator.name(),
+            m.origin.name(),
         )?;
     }
     let checksum = match inv.checksum {

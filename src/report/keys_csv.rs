@@ -1,16 +1,19 @@
 //! `rdbscope keys`: one CSV row per key.
 
+use crate::memory::{Certainty, Estimate};
 use crate::rdb::{Record, ValueStats, escape_key};
 
-pub const HEADER: &str =
-    "db,key,type,encoding,rdb_bytes,elements,largest_element_bytes,expires_at_ms,idle_s,freq";
+pub const HEADER: &str = "db,key,type,encoding,memory_bytes,overhead_bytes,rdb_bytes,elements,\
+                          largest_element_bytes,expires_at_ms,idle_s,freq";
 
-/// Appends one key's row to `out` (a batch's buffer, so rows are formatted on workers);
+/// Appends one key's row to `out` (a batch's buffer, so rows are formatted on workers).
+/// `memory_bytes` is empty for module values, whose size only the module knows;
 /// `analyze --keys` adds the key's pattern as a last column.
 pub fn write_row(
     out: &mut csv::Writer<Vec<u8>>,
     record: &Record<'_>,
     stats: &ValueStats,
+    estimate: &Estimate,
     pattern: Option<&str>,
 ) {
     let type_name = match &stats.shape.module {
@@ -24,6 +27,9 @@ pub fn write_row(
         escape_key(&record.key),
         type_name,
         stats.encoding().as_str().to_string(),
+        opt((estimate.certainty != Certainty::ValueUnknown)
+            .then(|| estimate.memory_bytes.to_string())),
+        estimate.overhead_bytes.to_string(),
         record.rdb_bytes.to_string(),
         opt((!is_module).then(|| stats.shape.elements.to_string())),
         opt((!is_module).then(|| stats.largest_element.to_string())),

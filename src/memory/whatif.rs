@@ -1,0 +1,807 @@
+//! What-if pricing for the advisor: the same elements in another encoding, computed by the
+//! formulas [`Model::estimate`] uses (it calls the same functions for the key's own
+//! encoding), so a suggested saving is the difference of two estimates of one model.
+//!
+//! Build a [`Collection`] from one walk of a record ([`Collection::walk`]) or from element
+//! sizes you have (a JSON document's fields, a group of string keys), then price it with
+//! [`Model::cost`] in each candidate encoding. Strings, quicklists and key names have their
+//! own entry points: [`Model::string_cost`], [`Model::quicklist_cost`],
+//! [`Model::key_name_cost`].
+//!
+//! - hashtable hash → listpack and back, set → intset / listpack / hashtable, zset skiplist
+//!   → listpack: `model.cost(&collection, Encoding::Listpack)` etc.; `None` when the
+//!   elements cannot be held that way (an intset of non-integers, a listpack on a release
+//!   without one). The thresholds (`Limits`) are not applied: the caller decides whether a
+//!   conversion is admissible.
+//! - a JSON string as a hash of its fields: `Collection::hash(key_len, has_expire, pairs)`.
+//! - N small string keys as one hash: Σ `string_cost` against `cost` of one
+//!   `Collection::hash` holding them as fields.
+//! - a numeric text string as an integer: `string_cost(.., Encoding::Int)`.
+//! - a shorter key name: `key_name_cost(old_len) - key_name_cost(new_len)` per key.
+//! - LZF-compressed list nodes: `quicklist_cost` with [`QuicklistNode::Compressed`].
+
+use super::collections::{self, ListNode};
+use super::strings::{self, StringForm};
+use super::valkey;
+use super::version::{DICT_ENTRY, QUICKLIST, ROBJ, ZSET, ZSKIPLIST};
+use super::{Certainty, Estimate, Generation, Model, Origin};
+use crate::rdb::inspect::{Context, Scratch, ValueItem, walk_value};
+use crate::rdb::{Element, Encoding, KeyType, Record, Result, Shape};
+
+/// One string element as the cost formulas see it: its length, and its value when the
+/// server would store it as an integer (`string2ll` / `lpStringToInt64`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scalar {
+    pub len: usize,
+    pub int: Option<i64>,
+}
+
+impl Scalar {
+    pub fn of(e: Element<'_>) -> Scalar {
+        match e {
+            Element::Int(v) => Scalar {
+                len: decimal_len(v),
+                int: Some(v),
+            },
+            Element::Bytes(b) => Scalar::bytes(b),
+        }
+    }
+
+    pub fn bytes(b: &[u8]) -> Scalar {
+        let int = crate::rdb::inspect::is_redis_integer(b)
+            .then(|| std::str::from_utf8(b).ok()?.parse().ok())
+            .flatten();
+        Scalar { len: b.len(), int }
+    }
+
+    /// A string of `len` bytes that is not an integer.
+    pub fn text(len: usize) -> Scalar {
+        Scalar { len, int: None }
+    }
+}
+
+fn decimal_len(v: i64) -> usize {
+    let digits = v
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |d| d as usize + 1);
+    digits + usize::from(v < 0)
+}
+
+/// One element of a collection.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Member {
+    /// A list element or set member.
+    Plain(Scalar),
+    /// A hash field and its value; `ttl` when the field has its own expiry.
+    Field {
+        field: Scalar,
+        value: Scalar,
+        ttl: bool,
+    },
+    /// A sorted-set member and its score.
+    Scored { member: Scalar, score: f64 },
+}
+
+/// A key's elements, summarised for pricing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collection {
+    pub kind: KeyType,
+    pub key_len: usize,
+    pub has_expire: bool,
+    pub members: Vec<Member>,
+}
+
+impl Collection {
+    /// Walks a record once and collects its elements (nothing for streams and modules).
+    pub fn walk(
+        record: &Record<'_>,
+        ctx: &Context,
+        scratch: &mut Scratch,
+    ) -> Result<(Collection, Shape)> {
+        let kind = record.value_type.key_type();
+        let keep = !matches!(kind, KeyType::Stream | KeyType::Module);
+        let mut members = Vec::new();
+        let shape = walk_value(record, ctx, scratch, &mut |item| {
+            if !keep {
+                return;
+            }
+            members.push(match item {
+                ValueItem::Member(e) => Member::Plain(Scalar::of(e)),
+                ValueItem::Field {
+                    field,
+                    value,
+                    expire_at_ms,
+                } => Member::Field {
+                    field: Scalar::of(field),
+                    value: Scalar::of(value),
+                    ttl: expire_at_ms.is_some(),
+                },
+                ValueItem::Scored { member, score } => Member::Scored {
+                    member: Scalar::of(member),
+                    score,
+                },
+            })
+        })?;
+        let collection = Collection {
+            kind,
+            key_len: record.key.len(),
+            has_expire: record.expire_at_ms.is_some(),
+            members,
+        };
+        Ok((collection, shape))
+    }
+
+    /// A hash of these fields and values (no field TTLs).
+    pub fn hash(
+        key_len: usize,
+        has_expire: bool,
+        pairs: impl IntoIterator<Item = (Scalar, Scalar)>,
+    ) -> Collection {
+        Collection {
+            kind: KeyType::Hash,
+            key_len,
+            has_expire,
+            members: pairs
+                .into_iter()
+                .map(|(field, value)| Member::Field {
+                    field,
+                    value,
+                    ttl: false,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.members.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    fn has_field_ttls(&self) -> bool {
+        self.members
+            .iter()
+            .any(|m| matches!(m, Member::Field { ttl: true, .. }))
+    }
+
+    /// The element strings in listpack order (a zset's scores are handled by the caller).
+    fn scalars(&self) -> impl Iterator<Item = Scalar> + '_ {
+        self.members
+            .iter()
+            .flat_map(|m| match *m {
+                Member::Plain(s) => [Some(s), None],
+                Member::Field { field, value, .. } => [Some(field), Some(value)],
+                Member::Scored { member, .. } => [Some(member), None],
+            })
+            .flatten()
+    }
+
+    /// Bytes of the listpack `generation` builds for these elements (`lpBytes`); with
+    /// `ttl_column`, each hash field carries a third entry (Redis 7.4 `listpackex`: 0 or the
+    /// expiry).
+    pub fn listpack_bytes(&self, generation: Generation, ttl_column: bool) -> u64 {
+        let mut entries: u64 = self.scalars().map(listpack_entry).sum();
+        for m in &self.members {
+            match *m {
+                Member::Scored { score, .. } => {
+                    entries += listpack_entry(score_scalar(score, generation))
+                }
+                Member::Field { ttl, .. } if ttl_column => {
+                    // an absolute Unix-ms expiry (13 digits) or 0 for none
+                    entries += if ttl { 10 } else { 2 };
+                }
+                _ => {}
+            }
+        }
+        collections::listpack_bytes(entries)
+    }
+
+    /// Bytes of the ziplist holding these elements (`zlbytes`, Redis 6.2 and older).
+    pub fn ziplist_bytes(&self) -> u64 {
+        let score_text = |score| score_scalar(score, Generation::Redis62);
+        let mut total = 10 + 1;
+        let mut prev = 0u64;
+        let mut push = |s: Scalar| {
+            let prevlen = if prev < 254 { 1 } else { 5 };
+            let entry = prevlen + ziplist_encoded(s);
+            total += entry;
+            prev = entry;
+        };
+        for m in &self.members {
+            match *m {
+                Member::Plain(s) => push(s),
+                Member::Field { field, value, .. } => {
+                    push(field);
+                    push(value);
+                }
+                Member::Scored { member, score } => {
+                    push(member);
+                    push(score_text(score));
+                }
+            }
+        }
+        total
+    }
+
+    /// Bytes of the intset holding these members, `None` unless every member is an integer.
+    pub fn intset_bytes(&self) -> Option<u64> {
+        let mut width = 2u64;
+        for m in &self.members {
+            let Member::Plain(Scalar { int: Some(v), .. }) = *m else {
+                return None;
+            };
+            width = width.max(if i16::try_from(v).is_ok() {
+                2
+            } else if i32::try_from(v).is_ok() {
+                4
+            } else {
+                8
+            });
+        }
+        Some(8 + width * self.len())
+    }
+}
+
+/// Bytes of one listpack entry (encoding, data, back-length).
+fn listpack_entry(s: Scalar) -> u64 {
+    match s.int {
+        Some(v) => collections::listpack_int_entry(v),
+        None => collections::listpack_string_entry(s.len),
+    }
+}
+
+/// Encoding and data bytes of a ziplist entry (`zipTryEncoding`: strings up to 31 bytes
+/// that are integers are stored as integers).
+fn ziplist_encoded(s: Scalar) -> u64 {
+    match s.int.filter(|_| s.len <= 31) {
+        Some(0..=12) => 1,
+        Some(v) if i8::try_from(v).is_ok() => 2,
+        Some(v) if i16::try_from(v).is_ok() => 3,
+        Some(v) if (-(1 << 23)..1 << 23).contains(&v) => 4,
+        Some(v) if i32::try_from(v).is_ok() => 5,
+        Some(_) => 9,
+        None => {
+            let len = s.len as u64;
+            len + match len {
+                0..=63 => 1,
+                64..=16383 => 2,
+                _ => 5,
+            }
+        }
+    }
+}
+
+/// A score as `zzlInsertAt` stores it. From Redis 7.0 an integral score within ±2^62 is
+/// appended as an integer (`double2ll`, so -0 becomes 0); 6.x formats every score with
+/// `d2string` (integers within ±2^52 as digits; `-0`; `inf`; else `%.17g`), 7.0 the others
+/// with `%.17g` and 7.2+ with the shortest round-trip text (`fpconv_dtoa`, whose spelling of
+/// large exponents may differ from Rust's by a byte). The listpack or ziplist stores any
+/// text that reads as an integer as one.
+fn score_scalar(score: f64, generation: Generation) -> Scalar {
+    let integers = generation >= Generation::Redis70;
+    let shortest = generation >= Generation::Redis72;
+    if score == 0.0 && score.is_sign_negative() && !integers {
+        return Scalar::text(2);
+    }
+    let in_range = if integers {
+        score.abs() <= 2f64.powi(62)
+    } else {
+        score.abs() < 2f64.powi(52)
+    };
+    if score.fract() == 0.0 && in_range {
+        let v = score as i64;
+        return Scalar {
+            len: decimal_len(v),
+            int: Some(v),
+        };
+    }
+    if score.is_infinite() {
+        return Scalar::text(if score > 0.0 { 3 } else { 4 });
+    }
+    let text = if shortest {
+        let shortest = format!("{score:?}");
+        match shortest.split_once('e') {
+            Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e}"),
+            _ => shortest,
+        }
+    } else {
+        printf_g17(score)
+    };
+    // a text that reads as an integer (2^53 printed in full) is stored as one
+    Scalar::bytes(text.as_bytes())
+}
+
+/// C's `%.17g`: 17 significant digits, exponent form below 1e-4 or from 1e17, trailing
+/// zeros dropped, at least two exponent digits.
+fn printf_g17(x: f64) -> String {
+    let strip = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let sci = format!("{x:.16e}");
+    let (mantissa, exp) = sci.split_once('e').expect("exponent form");
+    let exp: i32 = exp.parse().expect("exponent");
+    if !(-4..17).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", strip(mantissa), exp.abs())
+    } else {
+        strip(&format!("{:.*}", (16 - exp) as usize, x))
+    }
+}
+
+/// One node of a quicklist, as [`Model::quicklist_cost`] prices it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuicklistNode {
+    /// A listpack (ziplist before 7.0) of this many bytes.
+    Packed(u64),
+    /// One large element stored on its own (7.0+ `PLAIN` node).
+    Plain(u64),
+    /// A node LZF-compressed to this many bytes (`list-compress-depth`).
+    Compressed(u64),
+}
+
+impl Model {
+    /// The compact encoding of hashes and sorted sets on this release.
+    pub fn compact_encoding(&self) -> Encoding {
+        if self.generation <= Generation::Redis62 {
+            Encoding::Ziplist
+        } else {
+            Encoding::Listpack
+        }
+    }
+
+    /// What the key would cost with its elements in `encoding` (key part included), or
+    /// `None` if this release cannot hold them that way.
+    pub fn cost(&self, c: &Collection, encoding: Encoding) -> Option<Estimate> {
+        let (value, certainty) = self.collection_value(c, encoding, None)?;
+        Some(self.finish(c.key_len, c.has_expire, value, certainty, encoding))
+    }
+
+    /// What a string key would cost with a `len`-byte value held as `encoding` (`Int`,
+    /// `Embstr`, `Raw`).
+    pub fn string_cost(
+        &self,
+        key_len: usize,
+        has_expire: bool,
+        len: usize,
+        encoding: Encoding,
+    ) -> Estimate {
+        let value = self.string_value(key_len, has_expire, len, encoding);
+        self.finish(key_len, has_expire, value, Certainty::Exact, encoding)
+    }
+
+    /// What a list key would cost as a quicklist of these nodes.
+    pub fn quicklist_cost(
+        &self,
+        key_len: usize,
+        has_expire: bool,
+        nodes: &[QuicklistNode],
+    ) -> Estimate {
+        let value = self.quicklist_value(key_len, has_expire, nodes);
+        self.finish(
+            key_len,
+            has_expire,
+            value,
+            Certainty::Exact,
+            Encoding::Quicklist,
+        )
+    }
+
+    /// What the key's name costs on its own: the key sds and dict entry (Redis, Valkey 8.0),
+    /// or the name embedded in the value object (Valkey 8.1+, for a value not embedded).
+    pub fn key_name_cost(&self, key_len: usize, has_expire: bool) -> u64 {
+        if self.generation.is_valkey_hashtable() {
+            let obj = valkey::object(self.allocator, key_len, has_expire, None, 16);
+            obj - self.usable(ROBJ)
+        } else {
+            self.key_part(key_len)
+        }
+    }
+
+    /// The value part of a collection in `encoding`: the dump's blob size for the key's own
+    /// compact encoding (`blob`), else the size computed from the elements.
+    pub(super) fn collection_value(
+        &self,
+        c: &Collection,
+        encoding: Encoding,
+        blob: Option<u64>,
+    ) -> Option<(u64, Certainty)> {
+        let g = self.generation;
+        let t = self.tally(c);
+        let n = c.len();
+        let mut certainty = Certainty::Exact;
+        let kind = c.kind;
+        let valkey = g.is_valkey_hashtable();
+        let obj = || {
+            if valkey {
+                valkey::object(self.allocator, c.key_len, c.has_expire, None, 16)
+            } else {
+                ROBJ
+            }
+        };
+        let value = match (kind, encoding) {
+            (KeyType::Set, Encoding::Intset) => {
+                let bytes = blob.or_else(|| c.intset_bytes())?;
+                obj() + self.blob(bytes)
+            }
+            (KeyType::Set | KeyType::Hash | KeyType::Zset | KeyType::List, Encoding::Listpack) => {
+                let available = match kind {
+                    KeyType::Set | KeyType::List => g >= Generation::Redis72,
+                    _ => g >= Generation::Redis70,
+                };
+                if !available {
+                    return None;
+                }
+                let with_ttl = kind == KeyType::Hash && c.has_field_ttls();
+                if with_ttl && g != Generation::Redis74 && g != Generation::Redis8 {
+                    return None;
+                }
+                let bytes = blob.unwrap_or_else(|| c.listpack_bytes(g, with_ttl));
+                let ex = if with_ttl { self.usable(32) } else { 0 };
+                obj() + ex + self.usable(bytes)
+            }
+            (KeyType::Hash, Encoding::ListpackEx) => {
+                if g != Generation::Redis74 && g != Generation::Redis8 {
+                    return None;
+                }
+                let bytes = blob.unwrap_or_else(|| c.listpack_bytes(g, true));
+                obj() + self.usable(32) + self.usable(bytes)
+            }
+            (KeyType::Hash | KeyType::Zset, Encoding::Ziplist) => {
+                if g > Generation::Redis62 && blob.is_none() {
+                    return None;
+                }
+                obj() + self.blob(blob.unwrap_or_else(|| c.ziplist_bytes()))
+            }
+            (KeyType::Set, Encoding::Hashtable) if valkey => {
+                obj() + self.valkey_table(g, n, 1, false) + t.valkey_elements
+            }
+            (KeyType::Hash, Encoding::Hashtable) if valkey => {
+                let v9 = g == Generation::Valkey9;
+                let vset = if v9 {
+                    valkey::volatile_set(self.allocator, t.ttl_fields)
+                } else {
+                    0
+                };
+                obj() + self.valkey_table(g, n, 1, v9) + t.valkey_elements + vset
+            }
+            (KeyType::Zset, Encoding::Skiplist) if valkey => {
+                certainty = Certainty::Expected;
+                let nodes = if g == Generation::Valkey9 {
+                    t.valkey9_nodes
+                } else {
+                    t.valkey_elements as f64
+                        + collections::skiplist_node_expected(self.allocator) * n as f64
+                };
+                obj()
+                    + ZSET
+                    + ZSKIPLIST
+                    + self.valkey_table(g, n, 2, false)
+                    + collections::skiplist_header(self.allocator)
+                    + nodes.round() as u64
+            }
+            (KeyType::Set, Encoding::Hashtable) => {
+                ROBJ + self.dict(KeyType::Set, n, &t, &mut certainty)
+                    + n * DICT_ENTRY
+                    + t.member_sds
+            }
+            (KeyType::Hash, Encoding::Hashtable) => {
+                ROBJ + self.dict(KeyType::Hash, n, &t, &mut certainty)
+                    + n * DICT_ENTRY
+                    + t.member_sds
+                    + t.value_sds
+            }
+            (KeyType::Zset, Encoding::Skiplist) => {
+                certainty = Certainty::Expected;
+                let node = collections::skiplist_node_expected(self.allocator);
+                ROBJ + ZSET
+                    + ZSKIPLIST
+                    + self.dict(KeyType::Zset, n, &t, &mut certainty)
+                    + collections::skiplist_header(self.allocator)
+                    + t.member_sds
+                    + n * DICT_ENTRY
+                    + (node * n as f64).round() as u64
+            }
+            _ => return None,
+        };
+        Some((value, certainty))
+    }
+
+    /// `hashtableMemUsage` of a Valkey 8.1+ value table.
+    fn valkey_table(&self, g: Generation, n: u64, steps: u64, hash_metadata: bool) -> u64 {
+        let mut header = if g == Generation::Valkey9 {
+            valkey::HASHTABLE_9
+        } else {
+            valkey::HASHTABLE_81
+        };
+        if hash_metadata {
+            header += valkey::HASH_METADATA_9;
+        }
+        let presize = (self.origin == Origin::Loaded).then_some(n);
+        valkey::hashtable_usage(header, n, presize, steps).0
+    }
+
+    /// The value part of a string key (Valkey 8.1+: the object with the key embedded).
+    pub(super) fn string_value(
+        &self,
+        key_len: usize,
+        has_expire: bool,
+        len: usize,
+        encoding: Encoding,
+    ) -> u64 {
+        let a = self.allocator;
+        if self.generation.is_valkey_hashtable() {
+            let base = if self.generation == Generation::Valkey9 {
+                8
+            } else {
+                16
+            };
+            return match encoding {
+                Encoding::Int => valkey::object(a, key_len, has_expire, None, base),
+                Encoding::Embstr => valkey::object(a, key_len, has_expire, Some(len), base),
+                _ => valkey::object(a, key_len, has_expire, None, base) + valkey::sds_alloc(a, len),
+            };
+        }
+        let form = match encoding {
+            Encoding::Int => StringForm::Int,
+            Encoding::Embstr => StringForm::Embstr,
+            _ => StringForm::Raw,
+        };
+        strings::string_value(self.generation, a, form, len)
+    }
+
+    /// The value part of a quicklist: robj, quicklist struct and each node.
+    pub(super) fn quicklist_value(
+        &self,
+        key_len: usize,
+        has_expire: bool,
+        nodes: &[QuicklistNode],
+    ) -> u64 {
+        let obj = if self.generation.is_valkey_hashtable() {
+            valkey::object(self.allocator, key_len, has_expire, None, 16)
+        } else {
+            ROBJ
+        };
+        let node_struct = self.generation.structs().quicklist_node;
+        let old = self.generation.counts_blob_lengths();
+        let nodes: u64 = nodes
+            .iter()
+            .map(|node| {
+                node_struct
+                    + match *node {
+                        QuicklistNode::Packed(bytes) | QuicklistNode::Plain(bytes) => {
+                            self.blob(bytes)
+                        }
+                        // 6.2 counts the compressed length alone; 7.0+ the quicklistLZF
+                        // allocation (8-byte header + data)
+                        QuicklistNode::Compressed(bytes) if old => bytes,
+                        QuicklistNode::Compressed(bytes) => self.usable(8 + bytes),
+                    }
+            })
+            .sum();
+        obj + QUICKLIST + nodes
+    }
+
+    /// Quicklist nodes as the dump stores them.
+    pub(super) fn dump_nodes(nodes: &[ListNode]) -> Vec<QuicklistNode> {
+        nodes
+            .iter()
+            .map(|n| match n.container {
+                1 => QuicklistNode::Plain(n.bytes),
+                _ => QuicklistNode::Packed(n.bytes),
+            })
+            .collect()
+    }
+
+    /// Adds the key part and the per-key overhead to a value part.
+    pub(super) fn finish(
+        &self,
+        key_len: usize,
+        has_expire: bool,
+        value: u64,
+        certainty: Certainty,
+        encoding: Encoding,
+    ) -> Estimate {
+        let key = if self.generation.is_valkey_hashtable() {
+            0
+        } else {
+            self.key_part(key_len)
+        };
+        Estimate {
+            memory_bytes: value + key,
+            overhead_bytes: self.overhead(has_expire),
+            certainty: self.certainty(certainty),
+            encoding: Some(encoding),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::Allocator;
+    use crate::rdb::{Entry, Records};
+
+    /// Every set, hash and sorted set of every fixture: pricing its elements in the key's own
+    /// encoding (compact sizes computed from the elements, not read from the dump) gives
+    /// the estimate.
+    #[test]
+    fn cost_of_the_actual_encoding_is_the_estimate() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let mut checked = 0;
+        for fixture in [
+            "redis-6.0",
+            "redis-7.0",
+            "redis-stack-7.4",
+            "valkey-8.1",
+            "valkey-9.1",
+        ] {
+            let data = std::fs::read(root.join(fixture).join("dump.rdb")).unwrap();
+            let ctx = Context::for_dump(&data).unwrap();
+            let model = Model::for_context(&ctx, Allocator::Jemalloc);
+            let mut scratch = Scratch::default();
+            for entry in Records::new(&data).unwrap() {
+                let Entry::Key(record) = entry.unwrap() else {
+                    continue;
+                };
+                if !matches!(
+                    record.value_type.key_type(),
+                    KeyType::Set | KeyType::Hash | KeyType::Zset
+                ) {
+                    continue;
+                }
+                let est = model.estimate(&record, &ctx, &mut scratch).unwrap();
+                let (c, shape) = Collection::walk(&record, &ctx, &mut scratch).unwrap();
+                let encoding = shape.encoding.unwrap();
+                let cost = model.cost(&c, encoding).unwrap();
+                assert_eq!(
+                    cost.memory_bytes,
+                    est.memory_bytes,
+                    "{fixture} {} {encoding:?}",
+                    crate::rdb::escape_key(&record.key)
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 500, "{checked}");
+    }
+
+    /// The fixtures hold `hash:512` (listpack) and `hash:513` (hashtable), built alike. The
+    /// 512-field listpack priced as a hashtable is what the server reported for the
+    /// 513-field hashtable minus one field's entry, key and value.
+    #[test]
+    fn listpack_hash_priced_as_hashtable_matches_the_servers_hashtable() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let data = std::fs::read(root.join("redis-7.0").join("dump.rdb")).unwrap();
+        let ctx = Context::for_dump(&data).unwrap();
+        let model = Model::for_context(&ctx, Allocator::JemallocQuantum16);
+        let mut scratch = Scratch::default();
+        let mut found = std::collections::HashMap::new();
+        for entry in Records::new(&data).unwrap() {
+            let Entry::Key(record) = entry.unwrap() else {
+                continue;
+            };
+            if record.db == 0 && (&record.key[..] == b"hash:512" || &record.key[..] == b"hash:513")
+            {
+                let (c, shape) = Collection::walk(&record, &ctx, &mut scratch).unwrap();
+                found.insert(record.key.to_vec(), (c, shape.encoding.unwrap()));
+            }
+        }
+        let (small, small_enc) = &found[&b"hash:512".to_vec()];
+        let (big, big_enc) = &found[&b"hash:513".to_vec()];
+        assert_eq!(
+            (*small_enc, *big_enc),
+            (Encoding::Listpack, Encoding::Hashtable)
+        );
+        // MEMORY USAGE of hash:513 on the Debian server that wrote the fixture
+        let truth_513 = 32_928;
+        let as_table = model.cost(small, Encoding::Hashtable).unwrap().memory_bytes;
+        let big_cost = model.cost(big, Encoding::Hashtable).unwrap().memory_bytes;
+        assert_eq!(big_cost, truth_513);
+        let Member::Field { field, value, .. } = big.members[512] else {
+            panic!("hash member");
+        };
+        let one_field = DICT_ENTRY + model.sds(field.len) + model.sds(value.len);
+        assert_eq!(as_table, truth_513 - one_field);
+        // and back: the hashtable as a listpack is far smaller
+        let as_listpack = model.cost(big, Encoding::Listpack).unwrap().memory_bytes;
+        assert!(as_listpack < as_table / 2, "{as_listpack} vs {as_table}");
+    }
+
+    #[test]
+    fn strings_keys_and_lists() {
+        let m = Model::new(Generation::Redis72, Allocator::Jemalloc);
+        // "12345" as an integer, key "k1": the worked example (48); as text J(16+3+5+1)
+        assert_eq!(m.string_cost(2, false, 5, Encoding::Int).memory_bytes, 48);
+        assert_eq!(
+            m.string_cost(2, false, 5, Encoding::Embstr).memory_bytes,
+            64
+        );
+        // a 40-byte key name costs J(3+40+1) + 24; a 10-byte one J(12) + 24
+        assert_eq!(m.key_name_cost(40, false), 48 + 24);
+        assert_eq!(m.key_name_cost(10, false), 16 + 24);
+        // two 8 KiB nodes, the second compressed to 2 KiB
+        let plain = m.quicklist_cost(4, false, &[QuicklistNode::Packed(8000); 2]);
+        let lzf = m.quicklist_cost(
+            4,
+            false,
+            &[QuicklistNode::Packed(8000), QuicklistNode::Compressed(2000)],
+        );
+        assert_eq!(plain.memory_bytes - lzf.memory_bytes, 8192 - 2048);
+        // a JSON object's 3 fields as a listpack hash: 7 + (1+4+1)+(1+5+1) ... per pair
+        let json = Collection::hash(
+            8,
+            false,
+            [
+                (Scalar::bytes(b"name"), Scalar::bytes(b"alice")),
+                (Scalar::bytes(b"age"), Scalar::bytes(b"31")),
+                (Scalar::bytes(b"city"), Scalar::bytes(b"Paris")),
+            ],
+        );
+        assert_eq!(
+            json.listpack_bytes(Generation::Redis72, false),
+            7 + (6 + 7) + (5 + 2) + (6 + 7)
+        );
+        let lp = m.cost(&json, Encoding::Listpack).unwrap();
+        assert_eq!(lp.memory_bytes, 16 + 24 + 16 + 40);
+        assert!(m.cost(&json, Encoding::Intset).is_none());
+    }
+
+    #[test]
+    fn scores_as_servers_print_them() {
+        assert_eq!(printf_g17(0.1), "0.10000000000000001");
+        assert_eq!(printf_g17(-3.5), "-3.5");
+        assert_eq!(printf_g17(1e-10), "1e-10");
+        assert_eq!(printf_g17(1e300), "1.0000000000000001e+300");
+        assert_eq!(printf_g17(std::f64::consts::PI), "3.1415926535897931");
+        assert_eq!(score_scalar(0.1, Generation::Redis72), Scalar::text(3));
+        assert_eq!(score_scalar(0.1, Generation::Redis70), Scalar::text(19));
+        assert_eq!(score_scalar(-0.0, Generation::Redis62), Scalar::text(2));
+        assert_eq!(score_scalar(-0.0, Generation::Redis70).int, Some(0));
+        // 2^53 is printed in full by 6.x and then stored as an integer
+        assert_eq!(
+            score_scalar(2f64.powi(53), Generation::Redis62).int,
+            Some(1 << 53)
+        );
+    }
+
+    #[test]
+    fn intsets_and_ziplists() {
+        let set = |members: &[i64]| Collection {
+            kind: KeyType::Set,
+            key_len: 3,
+            has_expire: false,
+            members: members
+                .iter()
+                .map(|&v| Member::Plain(Scalar::of(Element::Int(v))))
+                .collect(),
+        };
+        assert_eq!(set(&[1, 2, 3]).intset_bytes(), Some(8 + 6));
+        assert_eq!(set(&[1, 70_000]).intset_bytes(), Some(8 + 8));
+        assert_eq!(set(&[1, i64::MAX]).intset_bytes(), Some(8 + 16));
+        let zset = Collection {
+            kind: KeyType::Zset,
+            key_len: 1,
+            has_expire: false,
+            members: vec![Member::Scored {
+                member: Scalar::bytes(b"a"),
+                score: 1.0,
+            }],
+        };
+        // header 10 + end 1 + "a" (1 + 1 + 1) + 1 (1 + 1)
+        assert_eq!(zset.ziplist_bytes(), 11 + 3 + 2);
+        let m62 = Model::new(Generation::Redis62, Allocator::Jemalloc);
+        assert_eq!(m62.compact_encoding(), Encoding::Ziplist);
+        assert!(m62.cost(&zset, Encoding::Listpack).is_none());
+        assert_eq!(
+            m62.cost(&zset, Encoding::Ziplist).unwrap().memory_bytes,
+            16 + 16 + 8 + 24
+        );
+    }
+}
