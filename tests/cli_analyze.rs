@@ -105,6 +105,8 @@ fn totals_equal_the_sum_of_keys_csv_and_every_output_names_the_same_pattern() {
             .sum()
     };
     assert_eq!(u(&totals["rdb_bytes"]), sum("rdb_bytes"));
+    assert_eq!(u(&totals["memory_bytes"]), sum("memory_bytes"));
+    assert_eq!(u(&totals["overhead_bytes"]), sum("overhead_bytes"));
     let elements: u64 = s["by_type"]
         .as_array()
         .unwrap()
@@ -222,6 +224,23 @@ fn top_keys_by_elements_are_a_sort_of_keys_csv() {
     assert_eq!(top[0], "list:long:20000");
     let by_memory = s["top_keys"]["by_memory"].as_array().unwrap();
     assert_eq!(by_memory.len(), 7);
+    let cost = |r: &BTreeMap<String, String>| {
+        r["memory_bytes"].parse::<u64>().unwrap() + r["overhead_bytes"].parse::<u64>().unwrap()
+    };
+    let mut by_cost = keys.clone();
+    by_cost.sort_by_key(|r| {
+        (
+            std::cmp::Reverse(cost(r)),
+            r["db"].parse::<u64>().unwrap(),
+            r["key"].clone(),
+        )
+    });
+    let expected: Vec<&str> = by_cost.iter().take(7).map(|r| r["key"].as_str()).collect();
+    let top: Vec<&str> = by_memory
+        .iter()
+        .map(|k| k["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(top, expected);
     let sizes: Vec<u64> = by_memory
         .iter()
         .map(|k| u(&k["memory_bytes"]) + u(&k["overhead_bytes"]))

@@ -288,3 +288,55 @@ fn output_file_is_complete_or_absent() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A `--target` release without the dump's encoding (a listpack priced as Redis 6.2, hash
+/// field TTLs before 7.4) prices what that release would load, never fails.
+#[test]
+fn every_target_prices_every_fixture() {
+    for target in [
+        "6.2",
+        "7.0",
+        "7.2",
+        "7.4",
+        "8.0",
+        "valkey-8.0",
+        "valkey-8.1",
+        "valkey-9.0",
+    ] {
+        for dump in common::fixture_dumps() {
+            let out = rdbscope(&["keys", dump.to_str().unwrap(), "--target", target]);
+            assert!(
+                out.status.success(),
+                "--target {target} {}: {}",
+                dump.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    // The 7.0 dump's listpack hash as 6.2 holds it: a ziplist of the same elements.
+    let dump = fixture("redis-7.0");
+    let row = |target: &str| -> Vec<String> {
+        let out = rdbscope(&[
+            "keys",
+            dump.to_str().unwrap(),
+            "--target",
+            target,
+            "--match",
+            "hash:small",
+        ]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .map(str::to_string)
+            .collect()
+    };
+    let (as_62, as_70) = (row("6.2"), row("7.0"));
+    assert_eq!(
+        as_62[3], "listpack",
+        "the encoding column stays what the dump holds"
+    );
+    let (m62, m70): (u64, u64) = (as_62[4].parse().unwrap(), as_70[4].parse().unwrap());
+    assert!(m62 > 0 && m62 != m70, "6.2 {m62} vs 7.0 {m70}");
+}

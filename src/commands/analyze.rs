@@ -12,7 +12,7 @@ use super::{ModelChoice, ScanEnd, scan, threads};
 use crate::analyze::{Aggregate, Filter, InputSummary, KeyFacts, Settings, Summary};
 use crate::error::Error;
 use crate::input::Dump;
-use crate::rdb::{self, Checksum, Item, Scratch, inspect};
+use crate::rdb::{self, Checksum, Item, Scratch};
 use crate::report::output::Output;
 use crate::report::{self, export};
 
@@ -101,8 +101,7 @@ fn analyze_dump(
             let mut agg = workers[slot].lock().expect("a worker never panics");
             let mut keys = 0;
             for record in batch.iter().filter(|r| opts.filter.accepts(r)) {
-                let stats = inspect(record, ctx, &mut scratch)?;
-                let estimate = model.estimate(record, ctx, &mut scratch)?;
+                let (stats, estimate) = model.inspect_and_estimate(record, ctx, &mut scratch)?;
                 let facts = KeyFacts {
                     db: record.db,
                     key: &record.key,

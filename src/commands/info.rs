@@ -6,7 +6,7 @@ use super::{ModelChoice, scan, threads};
 use crate::analyze::{Inventory, KeyCounts};
 use crate::error::Error;
 use crate::input::Dump;
-use crate::rdb::{self, Scratch, inspect};
+use crate::rdb::{self, Scratch};
 use crate::report::{self, output::Output};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,8 +49,8 @@ pub fn inventory(dump: &Dump, choice: &ModelChoice, threads: usize) -> Result<In
             let mut scratch = Scratch::default();
             let mut counts = KeyCounts::default();
             for record in &batch {
-                let stats = inspect(record, ctx, &mut scratch)?;
-                counts.add(record, &stats, &model.estimate(record, ctx, &mut scratch)?);
+                let (stats, estimate) = model.inspect_and_estimate(record, ctx, &mut scratch)?;
+                counts.add(record, &stats, &estimate);
             }
             Ok(counts)
         },

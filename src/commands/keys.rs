@@ -6,7 +6,7 @@ use super::{ModelChoice, scan, threads};
 use crate::analyze::Filter;
 use crate::error::Error;
 use crate::input::Dump;
-use crate::rdb::{self, Scratch, inspect};
+use crate::rdb::{self, Scratch};
 use crate::report::keys_csv;
 use crate::report::output::Output;
 
@@ -66,8 +66,8 @@ pub fn write_keys(
                 let mut scratch = Scratch::default();
                 let mut rows = keys_csv::batch_writer();
                 for record in batch.iter().filter(|r| filter.accepts(r)) {
-                    let stats = inspect(record, ctx, &mut scratch)?;
-                    let estimate = model.estimate(record, ctx, &mut scratch)?;
+                    let (stats, estimate) =
+                        model.inspect_and_estimate(record, ctx, &mut scratch)?;
                     let pattern = pattern.map(|p| p(&record.key));
                     keys_csv::write_row(&mut rows, record, &stats, &estimate, pattern.as_deref());
                 }

@@ -19,7 +19,7 @@ pub use config::{ConfigError, ServerConfig};
 pub use version::Generation;
 
 use crate::rdb::inspect::{Context, Scratch};
-use crate::rdb::{Element, Encoding, KeyType, Record, Result, ServerVersion};
+use crate::rdb::{Element, Encoding, KeyType, Record, Result, ServerVersion, ValueStats};
 use collections::DictBuild;
 use version::{DICT_ENTRY, ROBJ};
 use whatif::{Collection, Member, QuicklistNode};
@@ -221,7 +221,18 @@ impl Model {
         ctx: &Context,
         scratch: &mut Scratch,
     ) -> Result<Estimate> {
-        let (c, shape) = Collection::walk(record, ctx, scratch)?;
+        Ok(self.inspect_and_estimate(record, ctx, scratch)?.1)
+    }
+
+    /// [`inspect`](crate::rdb::inspect) and [`Model::estimate`] in one walk of the value.
+    pub fn inspect_and_estimate(
+        &self,
+        record: &Record<'_>,
+        ctx: &Context,
+        scratch: &mut Scratch,
+    ) -> Result<(ValueStats, Estimate)> {
+        let (c, stats) = Collection::walk(record, ctx, scratch)?;
+        let shape = &stats.shape;
         let encoding = shape.encoding.unwrap_or(Encoding::Raw);
         let key_len = record.key.len();
         let has_expire = record.expire_at_ms.is_some();
@@ -283,12 +294,36 @@ impl Model {
                 let blob = compact.then_some(shape.blob_bytes);
                 let (value, c) = self
                     .collection_value(&c, enc, blob)
-                    .expect("the dump's own encoding can be priced");
+                    .or_else(|| self.as_target_loads(&c, enc, compact))
+                    .unwrap_or((0, Certainty::ValueUnknown));
                 certainty = c;
                 value
             }
         };
-        Ok(self.finish(key_len, has_expire, value, certainty, encoding))
+        let estimate = self.finish(key_len, has_expire, value, certainty, encoding);
+        Ok((stats, estimate))
+    }
+
+    /// A `--target` release that has no such encoding (a listpack priced as Redis 6.2, field
+    /// TTLs before 7.4) loads the elements into what it has: its compact encoding where the
+    /// dump's was compact, else (or if that cannot hold them either) the dict form.
+    fn as_target_loads(
+        &self,
+        c: &Collection,
+        encoding: Encoding,
+        compact: bool,
+    ) -> Option<(u64, Certainty)> {
+        let dict = match c.kind {
+            KeyType::Zset => Encoding::Skiplist,
+            _ => Encoding::Hashtable,
+        };
+        let candidates = [compact.then(|| self.compact_encoding()), Some(dict)];
+        candidates
+            .into_iter()
+            .flatten()
+            .filter(|&e| e != encoding)
+            .find_map(|e| self.collection_value(c, e, None))
+            .map(|(value, _)| (value, Certainty::Expected))
     }
 
     /// Sums what the cost formulas need from a collection's elements.

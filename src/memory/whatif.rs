@@ -26,7 +26,7 @@ use super::valkey;
 use super::version::{DICT_ENTRY, QUICKLIST, ROBJ, ZSET, ZSKIPLIST};
 use super::{Certainty, Estimate, Generation, Model, Origin};
 use crate::rdb::inspect::{Context, Scratch, ValueItem, walk_value};
-use crate::rdb::{Element, Encoding, KeyType, Record, Result, Shape};
+use crate::rdb::{Element, Encoding, KeyType, Record, Result, ValueStats};
 
 /// One string element as the cost formulas see it: its length, and its value when the
 /// server would store it as an integer (`string2ll` / `lpStringToInt64`).
@@ -93,16 +93,30 @@ pub struct Collection {
 }
 
 impl Collection {
-    /// Walks a record once and collects its elements (nothing for streams and modules).
+    /// Walks a record once and collects its elements (nothing for streams and modules), with
+    /// the per-key figures the reports need ([`ValueStats`]), so a key is decoded only once.
     pub fn walk(
         record: &Record<'_>,
         ctx: &Context,
         scratch: &mut Scratch,
-    ) -> Result<(Collection, Shape)> {
+    ) -> Result<(Collection, ValueStats)> {
         let kind = record.value_type.key_type();
         let keep = !matches!(kind, KeyType::Stream | KeyType::Module);
         let mut members = Vec::new();
+        let (mut largest, mut total) = (0u64, 0u64);
+        let mut sized = |len: usize| {
+            largest = largest.max(len as u64);
+            total += len as u64;
+        };
         let shape = walk_value(record, ctx, scratch, &mut |item| {
+            match item {
+                ValueItem::Member(e) => sized(e.len()),
+                ValueItem::Scored { member, .. } => sized(member.len()),
+                ValueItem::Field { field, value, .. } => {
+                    sized(field.len());
+                    sized(value.len());
+                }
+            }
             if !keep {
                 return;
             }
@@ -129,7 +143,13 @@ impl Collection {
             has_expire: record.expire_at_ms.is_some(),
             members,
         };
-        Ok((collection, shape))
+        let stats = ValueStats {
+            key_type: Some(kind),
+            shape,
+            largest_element: largest,
+            element_bytes: total,
+        };
+        Ok((collection, stats))
     }
 
     /// A hash of these fields and values (no field TTLs).
@@ -657,7 +677,8 @@ mod tests {
                     continue;
                 }
                 let est = model.estimate(&record, &ctx, &mut scratch).unwrap();
-                let (c, shape) = Collection::walk(&record, &ctx, &mut scratch).unwrap();
+                let (c, stats) = Collection::walk(&record, &ctx, &mut scratch).unwrap();
+                let shape = stats.shape;
                 let encoding = shape.encoding.unwrap();
                 let cost = model.cost(&c, encoding).unwrap();
                 assert_eq!(
@@ -689,7 +710,8 @@ mod tests {
             };
             if record.db == 0 && (&record.key[..] == b"hash:512" || &record.key[..] == b"hash:513")
             {
-                let (c, shape) = Collection::walk(&record, &ctx, &mut scratch).unwrap();
+                let (c, stats) = Collection::walk(&record, &ctx, &mut scratch).unwrap();
+                let shape = stats.shape;
                 found.insert(record.key.to_vec(), (c, shape.encoding.unwrap()));
             }
         }
