@@ -1,7 +1,8 @@
 //! rdbscope: offline memory analysis of Redis and Valkey RDB snapshots.
 //!
 //! Data flows one way: `rdb` (the format) -> `analyze` (the pipeline) -> `report` (the
-//! outputs); `commands` wires them together for each subcommand.
+//! outputs); `commands` wires them together for each subcommand. `synth` writes dumps for
+//! tests and benchmarks.
 
 pub mod analyze;
 pub mod commands;
@@ -10,5 +11,6 @@ pub mod input;
 pub mod memory;
 pub mod rdb;
 pub mod report;
+pub mod synth;
 
 pub use error::Error;

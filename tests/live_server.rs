@@ -1,7 +1,7 @@
 //! Live-server round trip: start a private `redis-server`, fill it with a seeded dataset
 //! covering every type and encoding boundary, record what the server itself reports for each
 //! key, `SAVE`, and check that rdbscope's parser (and the built binary) read the dump back to
-//! the same facts.
+//! the same facts. And the other way: the server loads dumps written by `synth`.
 //!
 //! Skipped (and passing) where `redis-server` is not on the PATH, unless
 //! `RDBSCOPE_REQUIRE_LIVE=1`, which turns a missing or too old server into a failure.
@@ -38,21 +38,27 @@ macro_rules! cmd {
 #[test]
 fn live_server_round_trip() {
     let Some(server_bin) = find_on_path("redis-server") else {
-        skip_or_fail("redis-server was not found on the PATH");
+        skip_or_fail(
+            "live_server_round_trip",
+            "redis-server was not found on the PATH",
+        );
         return;
     };
     let started = Instant::now();
-    let server = Server::start(&server_bin);
+    let server = Server::start(&server_bin, None);
     let mut client = server.client();
 
     let version = server_version(&mut client);
     if version < (7, 0) {
-        skip_or_fail(&format!(
-            "{} is Redis {}.{}, this test needs 7.0+ (PEXPIRETIME, FUNCTION LOAD)",
-            server_bin.display(),
-            version.0,
-            version.1
-        ));
+        skip_or_fail(
+            "live_server_round_trip",
+            &format!(
+                "{} is Redis {}.{}, this test needs 7.0+ (PEXPIRETIME, FUNCTION LOAD)",
+                server_bin.display(),
+                version.0,
+                version.1
+            ),
+        );
         return;
     }
 
@@ -127,13 +133,13 @@ fn check_coverage(truth: &Facts) -> String {
 
 /// Prints a skip notice straight to stderr (past the harness' capture), or fails the test
 /// when the environment demands a live server.
-fn skip_or_fail(why: &str) {
+fn skip_or_fail(test: &str, why: &str) {
     if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") {
         panic!("{why}, and {REQUIRE_ENV}=1 requires the live-server test to run");
     }
     let _ = writeln!(
         std::io::stderr(),
-        "SKIPPED live_server_round_trip: {why} (set {REQUIRE_ENV}=1 to make this a failure)"
+        "SKIPPED {test}: {why} (set {REQUIRE_ENV}=1 to make this a failure)"
     );
 }
 
@@ -191,11 +197,15 @@ struct Server {
 }
 
 impl Server {
-    fn start(bin: &Path) -> Server {
+    /// Starts a server on a fresh directory, loading `dump` as its `dump.rdb` if given.
+    fn start(bin: &Path, dump: Option<&[u8]>) -> Server {
         const ATTEMPTS: usize = 5;
         let mut last_log = String::new();
         for _ in 0..ATTEMPTS {
             let dir = TempDir::new();
+            if let Some(dump) = dump {
+                fs::write(dir.path().join("dump.rdb"), dump).expect("write the dump to load");
+            }
             let port = free_port();
             let log_path = dir.path().join("redis.log");
             let log = File::create(&log_path).expect("create server log");
@@ -1520,4 +1530,116 @@ fn check_binary(dump: &Path, truth: &Facts, total: u64) {
         serde_json::json!([LIBRARY]),
         "info JSON functions"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic dumps: the server loads what `synth` writes
+// ---------------------------------------------------------------------------------------------
+
+/// The server loads a synthetic RDB 9 and RDB 10 dump: every key arrives (DBSIZE over all
+/// databases), sampled keys of every type and encoding have the type and encoding the writer
+/// intended, and when the server saves the RDB 10 data again, every value whose layout it
+/// keeps comes out byte for byte as the writer wrote it (LZF, listpacks, intsets, quicklist
+/// nodes, streams, skiplists in score order).
+#[test]
+fn synthetic_dumps_load_into_the_server() {
+    use rdbscope::rdb::{Encoding, Header, KeyType, Magic};
+    use rdbscope::synth::mix::{self, MixConfig, Shape};
+
+    const TEST: &str = "synthetic_dumps_load_into_the_server";
+    let Some(server_bin) = find_on_path("redis-server") else {
+        skip_or_fail(TEST, "redis-server was not found on the PATH");
+        return;
+    };
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as i64;
+    for version in [9, 10] {
+        let config = MixConfig::new(Header::new(Magic::Redis, version), Shape::Mixed, 11, now_ms);
+        let (dump, summary) = mix::generate(&config, 6 << 20);
+        let server = Server::start(&server_bin, Some(&dump));
+        let mut client = server.client();
+        let server_version = server_version(&mut client);
+        if server_version < (7, 0) {
+            skip_or_fail(TEST, "this test needs Redis 7.0+ to load RDB 10");
+            return;
+        }
+        assert_eq!(
+            dbsize_total(&mut client),
+            summary.keys,
+            "RDB {version}: keys loaded vs keys written"
+        );
+        let mut checked = BTreeSet::new();
+        for sample in &summary.samples {
+            let replies = client.run(&[
+                cmd!("SELECT", sample.db),
+                cmd!("TYPE", sample.key),
+                cmd!("OBJECT", "ENCODING", sample.key),
+            ]);
+            // Redis 7 converts the ziplists of older dumps to listpacks as it loads them.
+            let encoding = match sample.encoding {
+                Encoding::Ziplist if sample.key_type != KeyType::List => Encoding::Listpack,
+                e => e,
+            };
+            let key = shown(&sample.key);
+            assert_eq!(replies[1].text(), sample.key_type.as_str(), "type of {key}");
+            assert_eq!(replies[2].text(), encoding.as_str(), "RDB {version}: {key}");
+            checked.insert((sample.key_type, sample.encoding));
+        }
+        assert!(
+            checked.len() >= 10,
+            "RDB {version}: only {checked:?} spot-checked"
+        );
+        if version == 10 {
+            expect_ok(&client.call(&cmd!("SAVE")), "SAVE");
+            let saved = fs::read(server.dir.path().join("dump.rdb")).expect("read the saved dump");
+            compare_payloads(&dump, &saved);
+        }
+    }
+}
+
+/// Every key's value bytes in a dump, by database and key, with its type byte.
+fn payloads(dump: &[u8]) -> BTreeMap<(u64, Vec<u8>), (u8, Vec<u8>)> {
+    Records::new(dump)
+        .expect("dump header parses")
+        .filter_map(|entry| match entry.expect("dump parses") {
+            Entry::Key(r) => Some(((r.db, r.key.to_vec()), (r.type_byte, r.payload.to_vec()))),
+            Entry::Other(_) => None,
+        })
+        .collect()
+}
+
+/// Values the server re-saves must equal the written ones, except hashtable-encoded sets and
+/// hashes, whose element order is the server's hash order.
+fn compare_payloads(written: &[u8], saved: &[u8]) {
+    const SET_HASHTABLE: u8 = 2;
+    const HASH: u8 = 4;
+    let (written, saved) = (payloads(written), payloads(saved));
+    assert_eq!(written.len(), saved.len(), "keys in the re-saved dump");
+    let mut compared = BTreeMap::<u8, usize>::new();
+    for (key, (type_byte, bytes)) in &written {
+        let (saved_type, saved_bytes) = &saved[key];
+        assert_eq!(saved_type, type_byte, "type byte of {}", shown(&key.1));
+        if matches!(*type_byte, SET_HASHTABLE | HASH) {
+            continue;
+        }
+        assert!(
+            saved_bytes == bytes,
+            "{} (type {type_byte}): the server saved {} bytes, the writer wrote {}; first \
+             difference at byte {:?}",
+            shown(&key.1),
+            saved_bytes.len(),
+            bytes.len(),
+            saved_bytes.iter().zip(bytes).position(|(a, b)| a != b)
+        );
+        *compared.entry(*type_byte).or_default() += 1;
+    }
+    // Strings, intsets, listpack hashes and zsets, skiplist zsets, quicklists and streams.
+    for type_byte in [0, 5, 11, 16, 17, 18, 19] {
+        assert!(
+            compared.get(&type_byte).is_some_and(|&n| n > 0),
+            "no values of type {type_byte} compared: {compared:?}"
+        );
+    }
 }

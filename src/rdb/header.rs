@@ -26,6 +26,15 @@ pub const MAX_REDIS_VERSION: u32 = 13;
 pub const VALKEY_VERSIONS: std::ops::RangeInclusive<u32> = 80..=80;
 
 impl Header {
+    /// The header of a format: both magics take 9 bytes (`REDIS` + 4 digits, `VALKEY` + 3).
+    pub fn new(magic: Magic, version: u32) -> Header {
+        Header {
+            magic,
+            version,
+            len: 9,
+        }
+    }
+
     pub fn parse(data: &[u8]) -> Result<Header> {
         let mut c = Cursor::new(data, 0);
         let (magic, digits) = if data.starts_with(b"REDIS") {
@@ -102,6 +111,8 @@ mod tests {
         let h = Header::parse(b"VALKEY080\xff").unwrap();
         assert_eq!((h.magic, h.version, h.len), (Magic::Valkey, 80, 9));
         assert_eq!(h.display(), "VALKEY080");
+        assert_eq!(Header::new(Magic::Valkey, 80), h);
+        assert_eq!(Header::new(Magic::Redis, 9).display(), "REDIS0009");
     }
 
     #[test]

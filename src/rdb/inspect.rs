@@ -66,6 +66,24 @@ impl Context {
         }
     }
 
+    /// The encoding a string value of `len` bytes had: `int` when `is_integer` says the bytes
+    /// are one `tryObjectEncoding` stores as a long (asked only within its 20 bytes), else
+    /// embstr or raw by size.
+    pub fn string_encoding(
+        &self,
+        len: usize,
+        key_len: usize,
+        is_integer: impl FnOnce() -> bool,
+    ) -> Encoding {
+        if len <= 20 && is_integer() {
+            Encoding::Int
+        } else if self.is_embstr(len, key_len) {
+            Encoding::Embstr
+        } else {
+            Encoding::Raw
+        }
+    }
+
     /// Listpack-encoded lists exist from Redis 7.2 (RDB 11) and in every Valkey.
     fn has_listpack_lists(&self) -> bool {
         self.header.version >= 11
@@ -157,7 +175,9 @@ fn walk(
             let bytes = s.decode(outer)?;
             visit(ValueItem::Member(Element::Bytes(bytes)));
             shape.elements = 1;
-            string_encoding(s, bytes, record, ctx)
+            ctx.string_encoding(bytes.len(), record.key.len(), || {
+                matches!(s, RdbStr::Int(_)) || is_redis_integer(bytes)
+            })
         }
         ListLinked | SetHashtable => {
             let n = c.rdb_count(1, "element count")?;
@@ -549,23 +569,6 @@ fn visit_flat<'b>(
         n += 1;
     }
     Ok(n)
-}
-
-/// `int` when Redis' `tryObjectEncoding` would store the value as a long, else embstr or raw
-/// by length.
-fn string_encoding(
-    stored: RdbStr<'_>,
-    bytes: &[u8],
-    record: &Record<'_>,
-    ctx: &Context,
-) -> Encoding {
-    if matches!(stored, RdbStr::Int(_)) || is_redis_integer(bytes) {
-        Encoding::Int
-    } else if ctx.is_embstr(bytes.len(), record.key.len()) {
-        Encoding::Embstr
-    } else {
-        Encoding::Raw
-    }
 }
 
 /// Whether `string2ll` accepts the bytes exactly (no sign but '-', no leading zeros, no

@@ -120,18 +120,9 @@ impl ExactSizeIterator for IntsetIter<'_> {}
 impl FusedIterator for IntsetIter<'_> {}
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// An intset blob of `encoding`-byte members, stored in the order given.
-    pub(crate) fn intset(encoding: u32, members: &[i64]) -> Vec<u8> {
-        let mut out = encoding.to_le_bytes().to_vec();
-        out.extend_from_slice(&(members.len() as u32).to_le_bytes());
-        for v in members {
-            out.extend_from_slice(&v.to_le_bytes()[..encoding as usize]);
-        }
-        out
-    }
+    use crate::synth::blob::intset;
 
     #[test]
     fn every_width_round_trips() {

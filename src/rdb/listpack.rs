@@ -181,7 +181,7 @@ impl FusedIterator for ListpackIter<'_> {}
 
 /// Bytes of backlen Redis writes for an entry of `size` encoding+data bytes (`lpEncodeBacklen`;
 /// note the strict `<` from 16383 on).
-fn backlen_width(size: u64) -> u64 {
+pub fn backlen_width(size: u64) -> u64 {
     match size {
         0..=127 => 1,
         128..=16382 => 2,
@@ -206,83 +206,10 @@ fn decode_backlen(before: &[u8]) -> Option<u64> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::rdb::error::ErrorKind;
-
-    /// The backlen Redis writes after an entry of `size` bytes.
-    fn backlen(size: usize) -> Vec<u8> {
-        let width = backlen_width(size as u64) as usize;
-        // Most significant 7-bit group first; all but that first byte carry bit 7.
-        (0..width)
-            .rev()
-            .enumerate()
-            .map(|(i, group)| {
-                let bits = ((size >> (7 * group)) & 0x7F) as u8;
-                if i == 0 { bits } else { bits | 0x80 }
-            })
-            .collect()
-    }
-
-    /// A complete entry: encoding + data, then the matching backlen.
-    pub(crate) fn lp_entry(mut encoded: Vec<u8>) -> Vec<u8> {
-        let tail = backlen(encoded.len());
-        encoded.extend_from_slice(&tail);
-        encoded
-    }
-
-    /// A string entry with a 1-, 2- or 5-byte header.
-    pub(crate) fn lp_str(s: &[u8], header: usize) -> Vec<u8> {
-        let n = s.len();
-        let mut out = match header {
-            1 => vec![0x80 | n as u8],
-            2 => vec![0xE0 | (n >> 8) as u8, n as u8],
-            _ => {
-                let mut v = vec![0xF0];
-                v.extend_from_slice(&(n as u32).to_le_bytes());
-                v
-            }
-        };
-        out.extend_from_slice(s);
-        lp_entry(out)
-    }
-
-    /// An integer entry: `enc` 0x00 is the 7-bit uint, 0xC0 the int13, 0xF1..=0xF4 the wider
-    /// forms.
-    pub(crate) fn lp_int(enc: u8, v: i64) -> Vec<u8> {
-        let le = v.to_le_bytes();
-        let encoded = match enc {
-            0x00 => vec![v as u8],
-            0xC0 => {
-                let u = (v as u16) & 0x1FFF;
-                vec![0xC0 | (u >> 8) as u8, u as u8]
-            }
-            _ => {
-                let width = match enc {
-                    0xF1 => 2,
-                    0xF2 => 3,
-                    0xF3 => 4,
-                    _ => 8,
-                };
-                let mut out = vec![enc];
-                out.extend_from_slice(&le[..width]);
-                out
-            }
-        };
-        lp_entry(encoded)
-    }
-
-    /// A whole listpack from complete entries.
-    pub(crate) fn listpack(entries: &[Vec<u8>]) -> Vec<u8> {
-        let body: Vec<u8> = entries.concat();
-        let total = HEADER_LEN + body.len() + 1;
-        let mut out = Vec::with_capacity(total);
-        out.extend_from_slice(&(total as u32).to_le_bytes());
-        out.extend_from_slice(&(entries.len().min(65535) as u16).to_le_bytes());
-        out.extend_from_slice(&body);
-        out.push(END);
-        out
-    }
+    use crate::synth::blob::{CompactBuilder, ListpackBuilder};
 
     fn collect(blob: &[u8]) -> Result<Vec<Element<'_>>> {
         Listpack::new(blob, 0)?.iter().collect()
@@ -303,12 +230,12 @@ pub(crate) mod tests {
     }
 
     fn sample() -> Vec<u8> {
-        listpack(&[
-            lp_str(b"hello", 1),
-            lp_int(0x00, 7),
-            lp_int(0xF1, -300),
-            lp_str(b"", 1),
-        ])
+        ListpackBuilder::new()
+            .string_with_header(b"hello", 1)
+            .int_as(0x00, 7)
+            .int_as(0xF1, -300)
+            .string_with_header(b"", 1)
+            .finish()
     }
 
     #[test]
@@ -316,31 +243,38 @@ pub(crate) mod tests {
         let s63 = vec![b'a'; 63];
         let s4095 = vec![b'b'; 4095];
         let s4096 = vec![b'c'; 4096];
-        let entries = vec![
-            lp_int(0x00, 0),
-            lp_int(0x00, 127),
-            lp_int(0xC0, -4096),
-            lp_int(0xC0, 4095),
-            lp_int(0xC0, -1),
-            lp_int(0xC0, 128),
-            lp_int(0xF1, i64::from(i16::MIN)),
-            lp_int(0xF1, i64::from(i16::MAX)),
-            lp_int(0xF2, -(1 << 23)),
-            lp_int(0xF2, (1 << 23) - 1),
-            lp_int(0xF2, -2),
-            lp_int(0xF3, i64::from(i32::MIN)),
-            lp_int(0xF3, i64::from(i32::MAX)),
-            lp_int(0xF4, i64::MIN),
-            lp_int(0xF4, i64::MAX),
-            lp_int(0xF4, -1),
-            lp_str(b"", 1),
-            lp_str(&s63, 1),
-            lp_str(b"ab", 2),
-            lp_str(&s4095, 2),
-            lp_str(b"cd", 5),
-            lp_str(&s4096, 5),
-        ];
-        let blob = listpack(&entries);
+        let mut lp = ListpackBuilder::new();
+        for (enc, v) in [
+            (0x00, 0),
+            (0x00, 127),
+            (0xC0, -4096),
+            (0xC0, 4095),
+            (0xC0, -1),
+            (0xC0, 128),
+            (0xF1, i64::from(i16::MIN)),
+            (0xF1, i64::from(i16::MAX)),
+            (0xF2, -(1 << 23)),
+            (0xF2, (1 << 23) - 1),
+            (0xF2, -2),
+            (0xF3, i64::from(i32::MIN)),
+            (0xF3, i64::from(i32::MAX)),
+            (0xF4, i64::MIN),
+            (0xF4, i64::MAX),
+            (0xF4, -1),
+        ] {
+            lp.int_as(enc, v);
+        }
+        for (s, header) in [
+            (&b""[..], 1),
+            (&s63, 1),
+            (b"ab", 2),
+            (&s4095, 2),
+            (b"cd", 5),
+            (&s4096, 5),
+        ] {
+            lp.string_with_header(s, header);
+        }
+        let blob = lp.finish();
         let expected = vec![
             Element::Int(0),
             Element::Int(127),
@@ -393,10 +327,16 @@ pub(crate) mod tests {
         for len in [125usize, 126, 16377, 16378, 16383] {
             let s = vec![b'q'; len];
             let header = if len < 4096 { 2 } else { 5 };
-            let entry = lp_str(&s, header);
+            let alone = ListpackBuilder::new()
+                .string_with_header(&s, header)
+                .finish();
             let size = header + len;
-            assert_eq!(entry.len() - size, backlen_width(size as u64) as usize);
-            let blob = listpack(&[entry, lp_int(0x00, 1)]);
+            let entry_len = alone.len() - HEADER_LEN - 1;
+            assert_eq!(entry_len - size, backlen_width(size as u64) as usize);
+            let blob = ListpackBuilder::new()
+                .string_with_header(&s, header)
+                .int_as(0x00, 1)
+                .finish();
             assert_eq!(
                 collect(&blob).unwrap(),
                 vec![Element::Bytes(&s), Element::Int(1)]
@@ -412,11 +352,13 @@ pub(crate) mod tests {
         entry.extend_from_slice(&16378u32.to_le_bytes());
         entry.extend_from_slice(&s);
         entry.extend_from_slice(&[0x7F, 0xFF]);
-        let blob = listpack(&[entry]);
+        let blob = ListpackBuilder::new().verbatim(&entry).finish();
         assert!(collect(&blob).is_err());
 
         // A 2-byte backlen of 5 where 1 byte is due.
-        let blob = listpack(&[vec![0xF3, 1, 0, 0, 0, 0x00, 0x85]]);
+        let blob = ListpackBuilder::new()
+            .verbatim(&[0xF3, 1, 0, 0, 0, 0x00, 0x85])
+            .finish();
         let e = err(&blob, 0);
         assert_eq!(e.offset, 6 + 5);
         assert!(matches!(e.kind, ErrorKind::Corrupt(ref m) if m.contains("backlen is 0")));
@@ -426,7 +368,7 @@ pub(crate) mod tests {
     fn backlen_is_read_right_to_left_like_redis() {
         // Redis decodes from the last byte leftwards, so a continuation bit on a 1-byte backlen
         // followed (leftwards) by a zero byte still decodes to the right size. Redis loads this.
-        let blob = listpack(&[vec![0x00, 0x81]]);
+        let blob = ListpackBuilder::new().verbatim(&[0x00, 0x81]).finish();
         assert_eq!(collect(&blob).unwrap(), vec![Element::Int(0)]);
         assert_eq!(decode_backlen(&[0x80, 0x80, 0x80, 0x80, 0x80]), None);
         assert_eq!(decode_backlen(&[0x01, 0x80, 0x85]), Some(5 + (1 << 14)));
@@ -434,7 +376,7 @@ pub(crate) mod tests {
 
     #[test]
     fn empty_and_saturated_counts() {
-        let empty = listpack(&[]);
+        let empty = ListpackBuilder::new().finish();
         assert_eq!(empty.len(), 7);
         assert_eq!(Listpack::new(&empty, 0).unwrap().validate().unwrap(), 0);
 
@@ -497,7 +439,10 @@ pub(crate) mod tests {
     #[test]
     fn truncated_blob_with_patched_header() {
         // Cut inside the last entry but fix total_bytes and the end marker.
-        let blob = listpack(&[lp_str(b"hello", 1), lp_int(0xF4, 7)]);
+        let blob = ListpackBuilder::new()
+            .string_with_header(b"hello", 1)
+            .int_as(0xF4, 7)
+            .finish();
         let mut cut = blob[..blob.len() - 5].to_vec();
         let n = cut.len() as u32;
         cut[0..4].copy_from_slice(&n.to_le_bytes());
@@ -512,17 +457,17 @@ pub(crate) mod tests {
 
     #[test]
     fn hostile_input_never_panics() {
-        let blob = listpack(&[
-            lp_int(0x00, 5),
-            lp_int(0xC0, -5),
-            lp_int(0xF1, 300),
-            lp_int(0xF2, -70000),
-            lp_int(0xF3, 1 << 30),
-            lp_int(0xF4, -1),
-            lp_str(b"abc", 1),
-            lp_str(b"def", 2),
-            lp_str(b"ghi", 5),
-        ]);
+        let blob = ListpackBuilder::new()
+            .int_as(0x00, 5)
+            .int_as(0xC0, -5)
+            .int_as(0xF1, 300)
+            .int_as(0xF2, -70000)
+            .int_as(0xF3, 1 << 30)
+            .int_as(0xF4, -1)
+            .string_with_header(b"abc", 1)
+            .string_with_header(b"def", 2)
+            .string_with_header(b"ghi", 5)
+            .finish();
         let walk = |b: &[u8]| {
             if let Ok(lp) = Listpack::new(b, 0) {
                 lp.iter().for_each(drop);

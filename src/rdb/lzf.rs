@@ -1,5 +1,8 @@
-//! LZF decompression (rdb-format.md §7). The output cannot alias the map, so callers pass a
-//! reusable buffer; its size is bounded up front by what the compressed bytes could expand to.
+//! LZF (rdb-format.md §7): decompression for the parser, and the compressor servers use, so
+//! the synthetic writer and the advisor see exactly the bytes a server would store.
+//!
+//! The decompressor's output cannot alias the map, so callers pass a reusable buffer; its size
+//! is bounded up front by what the compressed bytes could expand to.
 
 use super::error::{Error, ErrorKind, Result};
 
@@ -110,6 +113,177 @@ pub fn decompress_into(
     Ok(())
 }
 
+/// Hash table size of the compressor: 2^16 slots, liblzf's `HLOG` as Redis and Valkey build it.
+const HASH_BITS: u32 = 16;
+/// Longest literal run one control byte can announce.
+const MAX_LITERAL: usize = 1 << 5;
+/// Farthest back a reference can point.
+const MAX_DISTANCE: usize = 1 << 13;
+/// Longest reference: 7 + 255 + 2 bytes.
+const MAX_MATCH: usize = (1 << 8) + (1 << 3);
+/// Largest input compressed; RDB strings this long are not compressed by servers either.
+const MAX_INPUT: usize = (u32::MAX / 2) as usize;
+
+/// The compressor of liblzf 3.6 with the settings servers compile it with (`HLOG` 16,
+/// `VERY_FAST`), decision for decision, so its output is the server's (liblzf started from a
+/// clean hash table) and "does it fit in `max_len`" is answered the same way. The table is
+/// reused between calls: slots hold positions in a running stream that never goes back, so
+/// entries left by earlier inputs are recognised as stale without clearing 256 KiB per call.
+pub struct Compressor {
+    slots: Box<[u32]>,
+    /// Stream position of the current input's first byte.
+    base: u32,
+}
+
+impl Default for Compressor {
+    fn default() -> Compressor {
+        Compressor {
+            slots: vec![0; 1 << HASH_BITS].into_boxed_slice(),
+            base: 1,
+        }
+    }
+}
+
+impl Compressor {
+    /// Compresses `input` into `out` (cleared first) as `lzf_compress(input, len, out,
+    /// max_len)` does; `false` when the result would not fit in `max_len` bytes (`out` then
+    /// holds a partial result).
+    pub fn compress_into(&mut self, input: &[u8], max_len: usize, out: &mut Vec<u8>) -> bool {
+        out.clear();
+        // liblzf takes 32-bit lengths; slot positions must not wrap within one input either.
+        if input.is_empty() || max_len == 0 || input.len() > MAX_INPUT {
+            return false;
+        }
+        if self.base > MAX_INPUT as u32 {
+            self.slots.fill(0);
+            self.base = 1;
+        }
+        let base = self.base;
+        self.base += input.len() as u32 + 1;
+        let end = input.len();
+        let slot_of = |h: u32| {
+            ((h >> (24 - HASH_BITS)).wrapping_sub(h.wrapping_mul(5)) & ((1 << HASH_BITS) - 1))
+                as usize
+        };
+
+        let mut literals = 0usize;
+        out.push(0); // opens a literal run; its control byte is patched when the run ends
+        let mut ip = 0usize;
+        let mut hval = match input {
+            [a, b, ..] => (u32::from(*a) << 8) | u32::from(*b),
+            _ => 0,
+        };
+        while ip + 2 < end {
+            hval = (hval << 8) | u32::from(input[ip + 2]);
+            let slot = slot_of(hval);
+            // Slots naming an earlier input hold positions below `base`.
+            let candidate = self.slots[slot].checked_sub(base).map(|p| p as usize);
+            self.slots[slot] = base + ip as u32;
+            // liblzf never refers back to the input's first byte (`ref > in_data`).
+            let found = candidate.filter(|&r| {
+                r > 0 && ip - r - 1 < MAX_DISTANCE && input[r..r + 3] == input[ip..ip + 3]
+            });
+            let Some(r) = found else {
+                if out.len() >= max_len {
+                    return false;
+                }
+                push_literal(out, &mut literals, input[ip]);
+                ip += 1;
+                continue;
+            };
+            if out.len() - usize::from(literals == 0) + 4 >= max_len {
+                return false;
+            }
+            close_run(out, literals);
+            let distance = ip - r - 1;
+            let len = match_len(input, r, ip, (end - ip - 2).min(MAX_MATCH));
+            let stored = len - 2;
+            if stored < 7 {
+                out.push(((distance >> 8) + (stored << 5)) as u8);
+            } else {
+                out.push(((distance >> 8) + (7 << 5)) as u8);
+                out.push((stored - 7) as u8);
+            }
+            out.push(distance as u8);
+            literals = 0;
+            out.push(0);
+            ip += len;
+            if ip + 2 >= end {
+                break;
+            }
+            // VERY_FAST: hash the two positions just before the new `ip`, rebuilding the rolling
+            // hash from there.
+            ip -= 2;
+            hval = (u32::from(input[ip]) << 8) | u32::from(input[ip + 1]);
+            for _ in 0..2 {
+                hval = (hval << 8) | u32::from(input[ip + 2]);
+                self.slots[slot_of(hval)] = base + ip as u32;
+                ip += 1;
+            }
+        }
+        // At most two bytes are left, plus perhaps one control byte.
+        if out.len() + 3 > max_len {
+            return false;
+        }
+        for &byte in &input[ip..] {
+            push_literal(out, &mut literals, byte);
+        }
+        close_run(out, literals);
+        true
+    }
+}
+
+/// Appends one literal byte, closing the run when it is full and opening the next.
+fn push_literal(out: &mut Vec<u8>, literals: &mut usize, byte: u8) {
+    *literals += 1;
+    out.push(byte);
+    if *literals == MAX_LITERAL {
+        close_run(out, *literals);
+        *literals = 0;
+        out.push(0);
+    }
+}
+
+/// Writes the control byte of the open literal run, or drops it if the run is empty.
+fn close_run(out: &mut Vec<u8>, literals: usize) {
+    if literals == 0 {
+        out.pop();
+    } else {
+        let run_start = out.len() - literals - 1;
+        out[run_start] = (literals - 1) as u8;
+    }
+}
+
+/// Bytes `input[r..]` and `input[ip..]` share, at least 3 (already compared), as liblzf counts
+/// them: its unrolled first 16 comparisons do not check `max_match`, so near the end of the
+/// input a match may run up to two bytes past it, still inside the input.
+fn match_len(input: &[u8], r: usize, ip: usize, max_match: usize) -> usize {
+    let mut len = 2;
+    if max_match > 16 {
+        for _ in 0..16 {
+            len += 1;
+            if input[r + len] != input[ip + len] {
+                return len;
+            }
+        }
+    }
+    loop {
+        len += 1;
+        if len >= max_match || input[r + len] != input[ip + len] {
+            return len;
+        }
+    }
+}
+
+/// Compresses `input` as a server does into a buffer of `max_len` bytes; `None` when it does
+/// not fit. Callers compressing many values should keep a [`Compressor`].
+pub fn compress(input: &[u8], max_len: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    Compressor::default()
+        .compress_into(input, max_len, &mut out)
+        .then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +304,89 @@ mod tests {
         let mut out = Vec::new();
         decompress_into(&input, 20, 0, &mut out).unwrap();
         assert_eq!(out, vec![b'a'; 20]);
+    }
+
+    /// Deterministic bytes: text-like runs (compressible) or noise, so failures reproduce.
+    fn sample(len: usize, seed: u64, compressible: bool) -> Vec<u8> {
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let words: [&[u8]; 6] = [b"user", b":", b"profile", b" ", b"\"name\":", b"0123"];
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            if compressible {
+                out.extend_from_slice(words[(next() % 6) as usize]);
+            } else {
+                out.push(next() as u8);
+            }
+        }
+        out.truncate(len);
+        out
+    }
+
+    #[test]
+    fn compress_round_trips_through_the_decompressor() {
+        let mut compressor = Compressor::default();
+        let (mut packed, mut unpacked) = (Vec::new(), Vec::new());
+        for len in (1..600).chain([4095, 8192, 8193, 70_000, 300_000]) {
+            for (seed, compressible) in [(len as u64, true), (len as u64 + 7, false)] {
+                let input = sample(len, seed, compressible);
+                let room = len + len / 32 + 16;
+                assert!(
+                    compressor.compress_into(&input, room, &mut packed),
+                    "len {len}"
+                );
+                assert!(packed.len() <= room);
+                decompress_into(&packed, len, 0, &mut unpacked).unwrap();
+                assert_eq!(unpacked, input, "len {len} compressible {compressible}");
+                if compressible && len >= 4095 {
+                    assert!(packed.len() < len / 2, "len {len}: {} bytes", packed.len());
+                }
+                // A fresh table gives the same bytes: stale slots are never used.
+                assert_eq!(compress(&input, room).unwrap(), packed);
+            }
+        }
+    }
+
+    #[test]
+    fn compress_respects_the_output_limit_like_liblzf() {
+        let input = sample(1000, 3, true);
+        let mut out = Vec::new();
+        let mut c = Compressor::default();
+        assert!(c.compress_into(&input, 1000, &mut out));
+        let needed = out.len();
+        for limit in [needed + 4, 0, 1, needed / 2] {
+            if c.compress_into(&input, limit, &mut out) {
+                assert!(out.len() <= limit);
+            } else {
+                assert!(limit < needed + 4, "limit {limit} needed {needed}");
+            }
+        }
+        // Noise does not fit in its own length minus 4, the room servers give it.
+        let noise = sample(500, 9, false);
+        assert!(compress(&noise, noise.len() - 4).is_none());
+        assert!(compress(b"", 10).is_none());
+    }
+
+    #[test]
+    fn compress_matches_liblzf_decisions() {
+        // liblzf never refers back to the first byte and keeps the last two input bytes as
+        // literals: "aa" (run of 2), a 21-byte reference at distance 1, "aa".
+        let input = [b'a'; 25];
+        assert_eq!(
+            compress(&input, 25).unwrap(),
+            [1, b'a', b'a', 0xE0, 12, 0, 1, b'a', b'a']
+        );
+        // A literal run of exactly 32 closes and the next one starts.
+        let input: Vec<u8> = (0..40u8).collect();
+        let packed = compress(&input, 100).unwrap();
+        assert_eq!(packed[0], 31);
+        assert_eq!(packed[33], 7);
+        assert_eq!(packed.len(), 42);
     }
 
     #[test]

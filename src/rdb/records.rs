@@ -12,19 +12,19 @@ use super::primitives::RdbStr;
 use super::stream;
 use super::types::{self, ValueType};
 
-const OP_KEY_META_OR_SLOT_IMPORT: u8 = 243;
-const OP_SLOT_INFO: u8 = 244;
-const OP_FUNCTION2: u8 = 245;
-const OP_FUNCTION_PRE_GA: u8 = 246;
-const OP_MODULE_AUX: u8 = 247;
-const OP_IDLE: u8 = 248;
-const OP_FREQ: u8 = 249;
-const OP_AUX: u8 = 250;
-const OP_RESIZEDB: u8 = 251;
-const OP_EXPIRETIME_MS: u8 = 252;
-const OP_EXPIRETIME: u8 = 253;
-const OP_SELECTDB: u8 = 254;
-const OP_EOF: u8 = 255;
+pub const OP_KEY_META_OR_SLOT_IMPORT: u8 = 243;
+pub const OP_SLOT_INFO: u8 = 244;
+pub const OP_FUNCTION2: u8 = 245;
+pub const OP_FUNCTION_PRE_GA: u8 = 246;
+pub const OP_MODULE_AUX: u8 = 247;
+pub const OP_IDLE: u8 = 248;
+pub const OP_FREQ: u8 = 249;
+pub const OP_AUX: u8 = 250;
+pub const OP_RESIZEDB: u8 = 251;
+pub const OP_EXPIRETIME_MS: u8 = 252;
+pub const OP_EXPIRETIME: u8 = 253;
+pub const OP_SELECTDB: u8 = 254;
+pub const OP_EOF: u8 = 255;
 
 /// One key with its value still serialized.
 #[derive(Debug, Clone)]
@@ -454,30 +454,25 @@ mod tests {
 
     use super::*;
     use crate::rdb::inspect::{Context, Scratch, ValueItem, walk_value};
-    use crate::rdb::listpack::tests::{listpack, lp_int, lp_str};
     use crate::rdb::types::Encoding;
+    use crate::synth::blob::{CompactBuilder, ListpackBuilder};
+    use crate::synth::writer::{self, put_len, put_raw_string};
 
     fn len(n: u64) -> Vec<u8> {
-        match n {
-            0..64 => vec![n as u8],
-            64..16384 => vec![0x40 | (n >> 8) as u8, n as u8],
-            _ if n <= u32::MAX as u64 => [&[0x80][..], &(n as u32).to_be_bytes()].concat(),
-            _ => [&[0x81][..], &n.to_be_bytes()].concat(),
-        }
+        let mut out = Vec::new();
+        put_len(&mut out, n);
+        out
     }
 
     fn s(bytes: &[u8]) -> Vec<u8> {
-        [len(bytes.len() as u64), bytes.to_vec()].concat()
+        let mut out = Vec::new();
+        put_raw_string(&mut out, bytes);
+        out
     }
 
     /// A whole dump: header, body, EOF, and the CRC-64 trailer from version 5 on.
     fn dump(header: &str, body: &[u8]) -> Vec<u8> {
-        let mut out = [header.as_bytes(), body, &[OP_EOF]].concat();
-        if !header.starts_with("REDIS000") || header.as_bytes()[8] >= b'5' {
-            let crc = crate::rdb::crc64::crc64(0, &out);
-            out.extend_from_slice(&crc.to_le_bytes());
-        }
-        out
+        writer::dump(Header::parse(header.as_bytes()).unwrap(), body)
     }
 
     /// A key as these tests see it: name, encoding, elements, expiry.
@@ -672,11 +667,11 @@ mod tests {
 
     #[test]
     fn redis_7_4_release_candidate_hash_types() {
-        let lp = listpack(&[
-            lp_str(b"f", 1),
-            lp_str(b"v", 1),
-            lp_int(0xF4, 1_800_000_000_000),
-        ]);
+        let lp = ListpackBuilder::new()
+            .string(b"f")
+            .string(b"v")
+            .int_as(0xF4, 1_800_000_000_000)
+            .finish();
         let body = [
             vec![OP_SELECTDB, 0, 22],
             s(b"meta"),

@@ -72,6 +72,47 @@ impl ValueType {
         })
     }
 
+    /// The type byte that selects this layout: the inverse of `from_byte`.
+    pub fn byte(self) -> u8 {
+        use ValueType::*;
+        match self {
+            String => 0,
+            ListLinked => 1,
+            SetHashtable => 2,
+            ZsetText => 3,
+            Hash => 4,
+            Zset2 => 5,
+            Module2 => 7,
+            HashZipmap => 9,
+            ListZiplist => 10,
+            SetIntset => 11,
+            ZsetZiplist => 12,
+            HashZiplist => 13,
+            ListQuicklist => 14,
+            Stream(1) => 15,
+            Stream(2) => 19,
+            Stream(3) => 21,
+            Stream(_) => 26,
+            HashListpack => 16,
+            ZsetListpack => 17,
+            ListQuicklist2 => 18,
+            SetListpack => 20,
+            HashMetadataPreGa | ValkeyHash2 => 22,
+            HashListpackExPreGa => 23,
+            HashMetadata => 24,
+            HashListpackEx => 25,
+        }
+    }
+
+    /// Hash layouts that carry an expiry per field (Redis 7.4, Valkey 9).
+    pub fn has_field_ttls(self) -> bool {
+        use ValueType::*;
+        matches!(
+            self,
+            HashMetadata | HashMetadataPreGa | HashListpackEx | HashListpackExPreGa | ValkeyHash2
+        )
+    }
+
     /// Type 6 is a real type whose values cannot be skipped; say so rather than "unknown".
     pub fn unsupported_error(byte: u8, offset: u64) -> Error {
         if byte == 6 {
@@ -183,4 +224,21 @@ impl Encoding {
 /// Looks up a value type for a byte or fails with the right error.
 pub fn value_type(byte: u8, header: &Header, offset: u64) -> Result<ValueType> {
     ValueType::from_byte(byte, header).ok_or_else(|| ValueType::unsupported_error(byte, offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_inverts_from_byte() {
+        for header in ["REDIS0012", "REDIS0013", "VALKEY080"] {
+            let header = Header::parse(header.as_bytes()).unwrap();
+            for byte in 0..=255u8 {
+                if let Some(t) = ValueType::from_byte(byte, &header) {
+                    assert_eq!(t.byte(), byte, "{t:?}");
+                }
+            }
+        }
+    }
 }

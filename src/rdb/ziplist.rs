@@ -214,72 +214,10 @@ impl<'a> Iterator for ZiplistIter<'a> {
 impl FusedIterator for ZiplistIter<'_> {}
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::rdb::error::ErrorKind;
-
-    /// Encoding + data of a string entry with a 1-, 2- or 5-byte header.
-    pub(crate) fn zl_str(s: &[u8], header: usize) -> Vec<u8> {
-        let n = s.len();
-        let mut out = match header {
-            1 => vec![n as u8],
-            2 => vec![0x40 | (n >> 8) as u8, n as u8],
-            _ => {
-                let mut v = vec![0x80];
-                v.extend_from_slice(&(n as u32).to_be_bytes());
-                v
-            }
-        };
-        out.extend_from_slice(s);
-        out
-    }
-
-    /// Encoding + data of an integer entry with the given encoding byte.
-    pub(crate) fn zl_int(enc: u8, v: i64) -> Vec<u8> {
-        let width = match enc {
-            0xC0 => 2,
-            0xD0 => 4,
-            0xE0 => 8,
-            0xF0 => 3,
-            0xFE => 1,
-            _ => 0,
-        };
-        let mut out = vec![enc];
-        out.extend_from_slice(&v.to_le_bytes()[..width]);
-        out
-    }
-
-    /// A whole ziplist from entry bodies; entries whose index is in `large` get the 5-byte
-    /// prevlen form even when the value is small.
-    pub(crate) fn ziplist_opts(bodies: &[Vec<u8>], large: &[usize]) -> Vec<u8> {
-        let mut entries = Vec::new();
-        let mut prev = 0usize;
-        let mut tail = HEADER_LEN;
-        for (i, body) in bodies.iter().enumerate() {
-            tail = HEADER_LEN + entries.len();
-            let start = entries.len();
-            if prev < 254 && !large.contains(&i) {
-                entries.push(prev as u8);
-            } else {
-                entries.push(0xFE);
-                entries.extend_from_slice(&(prev as u32).to_le_bytes());
-            }
-            entries.extend_from_slice(body);
-            prev = entries.len() - start;
-        }
-        let total = HEADER_LEN + entries.len() + 1;
-        let mut out = Vec::with_capacity(total);
-        out.extend_from_slice(&(total as u32).to_le_bytes());
-        out.extend_from_slice(&(tail as u32).to_le_bytes());
-        out.extend_from_slice(&(bodies.len().min(65535) as u16).to_le_bytes());
-        out.extend_from_slice(&entries);
-        out.push(END);
-        out
-    }
-
-    pub(crate) fn ziplist(bodies: &[Vec<u8>]) -> Vec<u8> {
-        ziplist_opts(bodies, &[])
-    }
+    use crate::synth::blob::{CompactBuilder, ZiplistBuilder};
 
     fn collect(blob: &[u8]) -> Result<Vec<Element<'_>>> {
         Ziplist::new(blob, 0)?.iter().collect()
@@ -300,41 +238,48 @@ pub(crate) mod tests {
     }
 
     fn sample() -> Vec<u8> {
-        ziplist(&[
-            zl_str(b"hello", 1),
-            zl_int(0xF3, 2),
-            zl_int(0xC0, -300),
-            zl_str(b"", 1),
-        ])
+        ZiplistBuilder::new()
+            .string_with_header(b"hello", 1)
+            .int_as(0xF3, 2)
+            .int_as(0xC0, -300)
+            .string_with_header(b"", 1)
+            .finish()
     }
 
     #[test]
     fn every_encoding_round_trips() {
         let long14 = vec![b'x'; 300];
         let long32 = vec![b'y'; 20_000];
-        let bodies = vec![
-            zl_str(b"abc", 1),
-            zl_str(b"", 1),
-            zl_str(&long14, 2),
-            zl_str(b"short-in-14", 2),
-            zl_str(&long32, 5),
-            zl_str(b"short-in-32", 5),
-            zl_int(0xC0, i64::from(i16::MIN)),
-            zl_int(0xC0, 12345),
-            zl_int(0xD0, i64::from(i32::MIN)),
-            zl_int(0xD0, 70000),
-            zl_int(0xE0, i64::MIN),
-            zl_int(0xE0, i64::MAX),
-            zl_int(0xF0, -(1 << 23)),
-            zl_int(0xF0, (1 << 23) - 1),
-            zl_int(0xF0, -2),
-            zl_int(0xFE, -128),
-            zl_int(0xFE, 127),
-            zl_int(0xF1, 0),
-            zl_int(0xFD, 12),
-            zl_int(0xF7, 6),
-        ];
-        let blob = ziplist(&bodies);
+        let mut zl = ZiplistBuilder::new();
+        for (s, header) in [
+            (&b"abc"[..], 1),
+            (b"", 1),
+            (&long14, 2),
+            (b"short-in-14", 2),
+            (&long32, 5),
+            (b"short-in-32", 5),
+        ] {
+            zl.string_with_header(s, header);
+        }
+        for (enc, v) in [
+            (0xC0, i64::from(i16::MIN)),
+            (0xC0, 12345),
+            (0xD0, i64::from(i32::MIN)),
+            (0xD0, 70000),
+            (0xE0, i64::MIN),
+            (0xE0, i64::MAX),
+            (0xF0, -(1 << 23)),
+            (0xF0, (1 << 23) - 1),
+            (0xF0, -2),
+            (0xFE, -128),
+            (0xFE, 127),
+            (0xF1, 0),
+            (0xFD, 12),
+            (0xF7, 6),
+        ] {
+            zl.int_as(enc, v);
+        }
+        let blob = zl.finish();
         let expected = vec![
             Element::Bytes(b"abc"),
             Element::Bytes(b""),
@@ -369,7 +314,11 @@ pub(crate) mod tests {
         // Entry 1 follows a 20003-byte entry, so it needs the 5-byte form; entry 2 uses it for
         // a small value, as a cascade update leaves it.
         let big = vec![b'z'; 20_000];
-        let blob = ziplist_opts(&[zl_str(&big, 5), zl_int(0xF2, 1), zl_str(b"v", 1)], &[2]);
+        let blob = ZiplistBuilder::new()
+            .string_with_header(&big, 5)
+            .int_as(0xF2, 1)
+            .entry_with_large_prevlen(&[1, b'v'])
+            .finish();
         assert_eq!(blob[HEADER_LEN + 1 + 5 + 20_000], 0xFE);
         let got = collect(&blob).unwrap();
         assert_eq!(
@@ -377,13 +326,15 @@ pub(crate) mod tests {
             vec![Element::Bytes(&big), Element::Int(1), Element::Bytes(b"v")]
         );
         // Even the first entry may carry a large-form zero.
-        let blob = ziplist_opts(&[zl_str(b"a", 1)], &[0]);
+        let blob = ZiplistBuilder::new()
+            .entry_with_large_prevlen(&[1, b'a'])
+            .finish();
         assert_eq!(collect(&blob).unwrap(), vec![Element::Bytes(b"a")]);
     }
 
     #[test]
     fn empty_and_saturated_counts() {
-        let empty = ziplist(&[]);
+        let empty = ZiplistBuilder::new().finish();
         assert_eq!(empty.len(), 11);
         assert_eq!(Ziplist::new(&empty, 0).unwrap().validate().unwrap(), 0);
 
@@ -453,7 +404,10 @@ pub(crate) mod tests {
         assert!(matches!(e.kind, ErrorKind::Corrupt(ref m) if m.contains("zllen 5")));
 
         // An early end marker with bytes after it: walk must end exactly at the blob's end.
-        let mut bad = ziplist(&[zl_str(b"a", 1), zl_str(b"b", 1)]);
+        let mut bad = ZiplistBuilder::new()
+            .string_with_header(b"a", 1)
+            .string_with_header(b"b", 1)
+            .finish();
         bad[13] = END;
         assert_eq!(err(&bad, 0).offset, 13);
     }
@@ -462,7 +416,10 @@ pub(crate) mod tests {
     fn truncated_blob_with_patched_header() {
         // Cut inside the last entry but fix zlbytes and the end marker, so only the entry walk
         // can notice.
-        let blob = ziplist(&[zl_str(b"hello", 1), zl_int(0xE0, 7)]);
+        let blob = ZiplistBuilder::new()
+            .string_with_header(b"hello", 1)
+            .int_as(0xE0, 7)
+            .finish();
         let mut cut = blob[..blob.len() - 4].to_vec();
         let n = cut.len() as u32;
         cut[0..4].copy_from_slice(&n.to_le_bytes());
@@ -477,17 +434,17 @@ pub(crate) mod tests {
 
     #[test]
     fn hostile_input_never_panics() {
-        let blob = ziplist(&[
-            zl_str(b"abc", 1),
-            zl_str(b"def", 2),
-            zl_str(b"ghi", 5),
-            zl_int(0xC0, -5),
-            zl_int(0xD0, 9),
-            zl_int(0xE0, -9),
-            zl_int(0xF0, 77),
-            zl_int(0xFE, 3),
-            zl_int(0xF4, 3),
-        ]);
+        let blob = ZiplistBuilder::new()
+            .string_with_header(b"abc", 1)
+            .string_with_header(b"def", 2)
+            .string_with_header(b"ghi", 5)
+            .int_as(0xC0, -5)
+            .int_as(0xD0, 9)
+            .int_as(0xE0, -9)
+            .int_as(0xF0, 77)
+            .int_as(0xFE, 3)
+            .int_as(0xF4, 3)
+            .finish();
         let walk = |b: &[u8]| {
             if let Ok(z) = Ziplist::new(b, 0) {
                 z.iter().for_each(drop);

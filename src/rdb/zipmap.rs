@@ -148,33 +148,21 @@ impl<'a> Iterator for ZipmapIter<'a> {
 impl FusedIterator for ZipmapIter<'_> {}
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::rdb::error::ErrorKind;
+    use crate::synth::blob::ZipmapBuilder;
 
-    fn length(n: usize, big: bool) -> Vec<u8> {
-        if n < 254 && !big {
-            vec![n as u8]
-        } else {
-            let mut v = vec![BIGLEN];
-            v.extend_from_slice(&(n as u32).to_le_bytes());
-            v
-        }
-    }
-
-    /// A zipmap blob; each pair is (field, value, free bytes, use 5-byte lengths).
-    pub(crate) fn zipmap(count: u8, pairs: &[(&[u8], &[u8], u8, bool)]) -> Vec<u8> {
-        let mut out = vec![count];
+    /// A zipmap blob; each pair is (field, value, free bytes, use 5-byte lengths), and the count
+    /// byte is `count` whatever the pairs.
+    fn zipmap(count: u8, pairs: &[(&[u8], &[u8], u8, bool)]) -> Vec<u8> {
+        let mut map = ZipmapBuilder::new();
         for &(field, value, free, big) in pairs {
-            out.extend(length(field.len(), big));
-            out.extend_from_slice(field);
-            out.extend(length(value.len(), big));
-            out.push(free);
-            out.extend_from_slice(value);
-            out.extend(std::iter::repeat_n(0xAA, usize::from(free)));
+            map.pair_with(field, value, free, big);
         }
-        out.push(END);
-        out
+        let mut blob = map.finish();
+        blob[0] = count;
+        blob
     }
 
     fn err(blob: &[u8], base: u64) -> Error {
