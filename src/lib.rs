@@ -4,6 +4,7 @@
 //! outputs); `commands` wires them together for each subcommand.
 
 pub mod analyze;
+pub mod cleanup;
 pub mod commands;
 pub mod error;
 pub mod input;

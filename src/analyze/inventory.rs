@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::Gaps;
 use crate::rdb::{Checksum, Encoding, Header, Item, KeyType, Record, ValueStats, escape_key};
 
 /// Key counts of one database.
@@ -75,9 +76,15 @@ pub struct Inventory {
     pub aux: Vec<(String, String)>,
     pub functions: Vec<String>,
     pub module_aux: Vec<String>,
-    pub checksum: Checksum,
+    /// `None`: not verified, because a `--keep-going` scan stopped before the trailer or the
+    /// trailer did not match (then `gaps` says why).
+    pub checksum: Option<Checksum>,
     pub trailing_bytes: u64,
+    /// The bytes after the RDB data are AOF commands: the file is an RDB-preamble AOF.
+    pub aof_tail: bool,
     pub counts: KeyCounts,
+    /// What a `--keep-going` scan missed; the counts cover everything else.
+    pub gaps: Gaps,
     current_db: Option<u64>,
 }
 
@@ -89,9 +96,11 @@ impl Inventory {
             aux: Vec::new(),
             functions: Vec::new(),
             module_aux: Vec::new(),
-            checksum: Checksum::Absent,
+            checksum: None,
             trailing_bytes: 0,
+            aof_tail: false,
             counts: KeyCounts::default(),
+            gaps: Gaps::default(),
             current_db: None,
         }
     }

@@ -1,12 +1,10 @@
 //! `rdbscope info DUMP`
 
-use std::path::Path;
-
-use super::{scan, threads};
+use super::{Gaps, Input, ScanOptions, scan};
 use crate::analyze::{Inventory, KeyCounts};
 use crate::error::Error;
 use crate::input::Dump;
-use crate::rdb::{self, Scratch, inspect};
+use crate::rdb::inspect;
 use crate::report::{self, output::Output};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,10 +13,11 @@ pub enum Format {
     Json,
 }
 
-pub fn run(path: &Path, format: Format, thread_count: Option<usize>) -> Result<(), Error> {
-    let dump = Dump::open(path)?;
-    let inventory = inventory(&dump, threads(thread_count))?;
-    let name = path.display().to_string();
+/// Prints the report; returns what a `--keep-going` scan missed (it is in the report too).
+pub fn run(input: &Input, format: Format) -> Result<Gaps, Error> {
+    let dump = input.open()?;
+    let inventory = inventory(&dump, input.scan)?;
+    let name = input.path.display().to_string();
     let mut out = Output::create(None)?;
     let written = match format {
         Format::Table => report::info::table(out.writer(), &name, &inventory),
@@ -30,37 +29,34 @@ pub fn run(path: &Path, format: Format, thread_count: Option<usize>) -> Result<(
         }
     };
     written.map_err(|e| out.io_error(e))?;
-    out.finish()
+    out.finish()?;
+    Ok(inventory.gaps)
 }
 
 /// Counts every key of the dump by database, type and encoding.
-pub fn inventory(dump: &Dump, threads: usize) -> Result<Inventory, Error> {
+pub fn inventory(dump: &Dump, options: ScanOptions) -> Result<Inventory, Error> {
     let mut counts = KeyCounts::default();
     let end = scan(
         dump,
-        threads,
-        |ctx, batch| -> rdb::Result<KeyCounts> {
-            let mut scratch = Scratch::default();
-            let mut counts = KeyCounts::default();
-            for record in &batch {
-                counts.add(record, &inspect(record, ctx, &mut scratch)?);
-            }
-            Ok(counts)
+        options,
+        |batch: &mut KeyCounts, ctx, scratch, record| {
+            batch.add(record, &inspect(record, ctx, scratch)?);
+            Ok(())
         },
         |batch| {
-            let batch = batch.map_err(|source| Error::Rdb {
-                path: dump.path().to_path_buf(),
-                source,
-            })?;
             counts.merge(batch);
             Ok(())
         },
     )?;
-    let mut inv = Inventory::new(end.header, dump.bytes().len() as u64);
+    let data = dump.bytes();
+    let mut inv = Inventory::new(end.header, data.len() as u64);
     for item in &end.items {
         inv.add_item(item);
     }
+    let trailing = &data[data.len() - inv.trailing_bytes as usize..];
+    inv.aof_tail = trailing.starts_with(b"*");
     inv.counts.merge(counts);
     inv.checksum = end.checksum;
+    inv.gaps = end.gaps;
     Ok(inv)
 }

@@ -2,25 +2,24 @@
 
 use std::path::Path;
 
-use super::{scan, threads};
+use super::{Gaps, Input, scan};
 use crate::analyze::Filter;
 use crate::error::Error;
 use crate::input::Dump;
-use crate::rdb::{self, Scratch, inspect};
-use crate::report::keys_csv;
+use crate::rdb::inspect;
+use crate::report::keys_csv::{self, Rows};
 use crate::report::output::Output;
 
-pub fn run(
-    path: &Path,
-    out_path: Option<&Path>,
-    filter: &Filter,
-    thread_count: Option<usize>,
-) -> Result<(), Error> {
-    let dump = Dump::open(path)?;
+/// Writes the CSV; with `--keep-going` it holds every key before the damage but the skipped
+/// ones, and the returned gaps say what is missing.
+pub fn run(input: &Input, out_path: Option<&Path>, filter: &Filter) -> Result<Gaps, Error> {
+    // The output first: an unwritable destination fails before a long decompression.
     let mut out = Output::create(out_path)?;
-    let written = write_keys(&dump, filter, threads(thread_count), &mut out);
+    let written = input
+        .open()
+        .and_then(|dump| write_keys(&dump, input, filter, &mut out));
     match written {
-        Ok(()) => out.finish(),
+        Ok(gaps) => out.finish().map(|()| gaps),
         Err(e) => {
             out.abandon();
             Err(e)
@@ -28,27 +27,27 @@ pub fn run(
     }
 }
 
-fn write_keys(dump: &Dump, filter: &Filter, threads: usize, out: &mut Output) -> Result<(), Error> {
+fn write_keys(
+    dump: &Dump,
+    input: &Input,
+    filter: &Filter,
+    out: &mut Output,
+) -> Result<Gaps, Error> {
     writeln!(out.writer(), "{}", keys_csv::HEADER).map_err(|e| out.io_error(e))?;
-    let rdb_error = |source| Error::Rdb {
-        path: dump.path().to_path_buf(),
-        source,
-    };
-    scan(
+    let end = scan(
         dump,
-        threads,
-        |ctx, batch| -> rdb::Result<Vec<u8>> {
-            let mut scratch = Scratch::default();
-            let mut rows = keys_csv::batch_writer();
-            for record in batch.iter().filter(|r| filter.accepts(r)) {
-                keys_csv::write_row(&mut rows, record, &inspect(record, ctx, &mut scratch)?);
+        input.scan,
+        |rows: &mut Rows, ctx, scratch, record| {
+            if filter.accepts(record) {
+                rows.push(record, &inspect(record, ctx, scratch)?);
             }
-            Ok(rows.into_inner().expect("flushing to a Vec cannot fail"))
+            Ok(())
         },
         |rows| {
-            let rows = rows.map_err(rdb_error)?;
-            out.writer().write_all(&rows).map_err(|e| out.io_error(e))
+            out.writer()
+                .write_all(&rows.into_bytes())
+                .map_err(|e| out.io_error(e))
         },
     )?;
-    Ok(())
+    Ok(end.gaps)
 }
