@@ -19,19 +19,24 @@ pub struct Cli {
 pub enum Command {
     /// Format version, AUX fields, checksum, and key counts per database, type and encoding.
     Info {
-        /// The dump file (what SAVE/BGSAVE writes).
+        /// The dump: an RDB file (gzip or zstd compressed too), an RDB-preamble AOF, a
+        /// multi-part AOF directory or its manifest, or - for stdin.
+        #[arg(value_name = "DUMP")]
         dump: PathBuf,
+        #[command(flatten)]
+        read: ReadArgs,
         #[arg(long, value_enum, default_value_t = InfoFormat::Table)]
         format: InfoFormat,
         #[command(flatten)]
         model: ModelArgs,
-        /// Worker threads (default: all cores).
-        #[arg(long)]
-        threads: Option<usize>,
     },
     /// One CSV row per key, in file order.
     Keys {
+        /// The dump, as for `info`.
+        #[arg(value_name = "DUMP")]
         dump: PathBuf,
+        #[command(flatten)]
+        read: ReadArgs,
         /// Write to FILE instead of stdout (written to a temporary name, renamed when complete).
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
@@ -39,14 +44,15 @@ pub enum Command {
         filter: FilterArgs,
         #[command(flatten)]
         model: ModelArgs,
-        #[arg(long)]
-        threads: Option<usize>,
     },
     /// Where the memory goes: totals by type, encoding and database, key patterns, TTLs and
     /// the largest keys. Several dumps (a cluster's shards) are reported together.
     Analyze {
+        /// The dumps, as for `info` (several: a cluster's shards, reported together).
         #[arg(required = true, value_name = "DUMP")]
         dumps: Vec<PathBuf>,
+        #[command(flatten)]
+        read: ReadArgs,
         /// Write summary.json, patterns.csv and top-keys.csv (and keys.csv with --keys) to DIR.
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
@@ -80,11 +86,6 @@ pub enum Command {
         min_bytes: u64,
         #[command(flatten)]
         model: ModelArgs,
-        #[arg(long)]
-        threads: Option<usize>,
-        /// No progress bar.
-        #[arg(short, long)]
-        quiet: bool,
     },
     /// Combines summary.json files of separate runs (shards analysed on different machines)
     /// into the summary one run over all their dumps would have written.
@@ -111,6 +112,56 @@ pub struct FilterArgs {
     /// Only keys matching a Redis glob pattern (SCAN MATCH syntax).
     #[arg(long = "match", value_name = "GLOB")]
     pub pattern: Option<String>,
+}
+
+/// How to read the input; every subcommand that reads dumps takes these.
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// On damage, analyse what precedes it (and skip keys whose values are corrupt) instead
+    /// of stopping; the output is marked incomplete and the exit code is 3.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Where compressed input and stdin are decompressed to [default: $TMPDIR].
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
+    /// The most that temporary copy may take, e.g. 500M or 40G [default: 90% of the free
+    /// space in the temporary directory].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_temp_size: Option<u64>,
+    /// No notes or progress bar on stderr (where a temporary copy goes, which AOF file is
+    /// read).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// A byte count with an optional binary suffix: `1048576`, `512K`, `40G`.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, suffix) = text.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 500M, 40G)"))?;
+    let shift = match suffix.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {suffix:?} (use K, M, G or T)"
+            ));
+        }
+    };
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// How keys are priced (`memory_bytes`, `overhead_bytes`); every subcommand that estimates
@@ -168,4 +219,21 @@ pub enum TypeArg {
     Hash,
     Stream,
     Module,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_with_binary_suffixes() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("512K"), Ok(512 << 10));
+        assert_eq!(parse_size("40G"), Ok(40 << 30));
+        assert_eq!(parse_size("3GiB"), Ok(3 << 30));
+        assert_eq!(parse_size("2t"), Ok(2 << 40));
+        assert!(parse_size("G").is_err());
+        assert!(parse_size("5X").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
 }

@@ -19,7 +19,7 @@ pub enum Error {
 }
 
 impl Error {
-    /// 0 ok, 1 bad input or I/O, 2 usage.
+    /// 1 bad input or I/O, 2 usage (0 and 3, complete and partial, are not errors).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,

@@ -5,6 +5,7 @@
 //! tests and benchmarks.
 
 pub mod analyze;
+pub mod cleanup;
 pub mod commands;
 pub mod error;
 pub mod input;

@@ -1,43 +1,59 @@
-//! Entry point: parse arguments, run the subcommand, map errors to exit codes
-//! (0 ok, 1 bad input or I/O, 2 usage).
+//! Entry point: parse arguments, run the subcommand, map the outcome to an exit code
+//! (0 complete, 1 bad input or I/O, 2 usage, 3 partial: analysed around damage with
+//! `--keep-going`).
 
 mod cli;
 
+use std::path::PathBuf;
+
 use clap::Parser;
 
-use cli::{AllocatorArg, Cli, Command, FilterArgs, InfoFormat, ModelArgs, OriginArg, TypeArg};
-use rdbscope::analyze::{Filter, Glob, PatternSettings, Rule, Settings};
-use rdbscope::commands::{self, ModelChoice};
+use cli::{
+    AllocatorArg, Cli, Command, FilterArgs, InfoFormat, ModelArgs, OriginArg, ReadArgs, TypeArg,
+};
+use rdbscope::analyze::{Filter, Gaps, Glob, PatternSettings, Rule, Settings};
+use rdbscope::commands::{self, Input, ModelChoice, ScanOptions};
 use rdbscope::error::Error;
+use rdbscope::input::OpenOptions;
 use rdbscope::memory::{Allocator, Origin};
 use rdbscope::rdb::KeyType;
 
+/// A `--keep-going` run whose output misses what the damage hid.
+const EXIT_PARTIAL: i32 = 3;
+
 fn main() {
+    rdbscope::cleanup::install();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info {
             dump,
+            read,
             format,
             model,
-            threads,
         } => {
             let format = match format {
                 InfoFormat::Table => commands::info::Format::Table,
                 InfoFormat::Json => commands::info::Format::Json,
             };
-            model_choice(&model).and_then(|m| commands::info::run(&dump, format, &m, threads))
+            model_choice(&model).and_then(|m| commands::info::run(&input(dump, &read), format, &m))
         }
         Command::Keys {
             dump,
+            read,
             output,
             filter,
             model,
-            threads,
         } => model_choice(&model).and_then(|m| {
-            commands::keys::run(&dump, output.as_deref(), &filter_of(filter), &m, threads)
+            commands::keys::run(
+                &input(dump, &read),
+                output.as_deref(),
+                &filter_of(filter),
+                &m,
+            )
         }),
         Command::Analyze {
             dumps,
+            read,
             out_dir,
             format,
             top,
@@ -49,8 +65,6 @@ fn main() {
             filter,
             min_bytes,
             model,
-            threads,
-            quiet,
         } => rules
             .iter()
             .map(|r| Rule::parse(r))
@@ -59,7 +73,7 @@ fn main() {
             .and_then(|rules| Ok((rules, model_choice(&model)?)))
             .and_then(|(rules, model)| {
                 commands::analyze::run(&commands::analyze::Options {
-                    dumps,
+                    inputs: dumps.into_iter().map(|d| input(d, &read)).collect(),
                     out_dir,
                     format: match format {
                         InfoFormat::Table => commands::analyze::Format::Table,
@@ -78,8 +92,7 @@ fn main() {
                     },
                     filter: filter_of(filter),
                     model,
-                    threads,
-                    quiet,
+                    quiet: read.quiet,
                 })
             }),
         Command::Merge {
@@ -93,14 +106,38 @@ fn main() {
                 InfoFormat::Table => commands::analyze::Format::Table,
                 InfoFormat::Json => commands::analyze::Format::Json,
             },
-        ),
+        )
+        .map(|()| Gaps::default()),
     };
-    if let Err(e) = result {
-        if rdbscope::report::output::is_broken_pipe(&e) {
-            std::process::exit(0);
+    match result {
+        Ok(gaps) if gaps.is_complete() => {}
+        Ok(gaps) => {
+            for line in gaps.to_string().lines() {
+                eprintln!("rdbscope: warning: {line}");
+            }
+            std::process::exit(EXIT_PARTIAL);
         }
-        eprintln!("rdbscope: {e}");
-        std::process::exit(e.exit_code());
+        Err(e) if rdbscope::report::output::is_broken_pipe(&e) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("rdbscope: {e}");
+            std::process::exit(e.exit_code());
+        }
+    }
+}
+
+fn input(path: PathBuf, args: &ReadArgs) -> Input {
+    Input {
+        path,
+        open: OpenOptions {
+            temp_dir: args.temp_dir.clone(),
+            max_temp_size: args.max_temp_size,
+            quiet: args.quiet,
+            keep_going: args.keep_going,
+        },
+        scan: ScanOptions {
+            threads: args.threads,
+            keep_going: args.keep_going,
+        },
     }
 }
 

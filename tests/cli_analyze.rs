@@ -462,3 +462,45 @@ fn terminal_summary_names_totals_patterns_and_top_keys() {
         "no progress bar when stderr is not a terminal"
     );
 }
+
+/// `--keep-going` on a truncated dump: everything before the damage is analysed, every
+/// output says it is incomplete and where it stopped, and the exit code is 3.
+#[test]
+fn keep_going_marks_the_summary_incomplete() {
+    let dir = temp_dir("keep-going");
+    let mut bytes = std::fs::read(dump("redis-7.0")).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    let cut = dir.join("cut.rdb");
+    std::fs::write(&cut, &bytes).unwrap();
+    let out_dir = dir.join("out");
+    let out = rdbscope(&[
+        "analyze",
+        "--quiet",
+        "--keep-going",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+        cut.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("incomplete"));
+    let s = json(&out_dir.join("summary.json"));
+    assert_eq!(s["complete"], false);
+    let input = &s["inputs"][0];
+    assert_eq!(input["complete"], false);
+    let offset = u(&input["damage_offset"]);
+    assert!(offset > 0 && offset < bytes.len() as u64);
+    assert!(input["damage"].as_str().unwrap().contains("truncated"));
+    // The keys before the damage, as `keys --keep-going` lists them.
+    let listed = rdbscope(&["keys", "--keep-going", cut.to_str().unwrap()]);
+    assert_eq!(listed.status.code(), Some(3));
+    let rows = String::from_utf8(listed.stdout).unwrap().lines().count() as u64 - 1;
+    let keys = u(&s["totals"]["keys"]);
+    assert!(keys > 50 && keys < 520, "{keys} keys before the damage");
+    assert_eq!(keys, rows);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("WARNING: incomplete"));
+}

@@ -150,8 +150,14 @@ fn bad_inputs_get_one_line_and_exit_1() {
         (&truncated, "truncated:"),
         (&empty, "is empty"),
         (&dir, "is a directory"),
-        (&aof, "not an RDB file"),
-        (&newer, "unsupported RDB format version REDIS 99"),
+        (
+            &aof,
+            "is an append-only file (Redis commands, no RDB snapshot inside)",
+        ),
+        (
+            &newer,
+            "unsupported RDB format version REDIS 99, written by a newer server",
+        ),
         (&dir.join("missing.rdb"), "No such file"),
     ];
     for (path, expected) in cases {

@@ -340,3 +340,89 @@ fn every_target_prices_every_fixture() {
     let (m62, m70): (u64, u64) = (as_62[4].parse().unwrap(), as_70[4].parse().unwrap());
     assert!(m62 > 0 && m62 != m70, "6.2 {m62} vs 7.0 {m70}");
 }
+
+#[test]
+fn unwritable_destinations_fail_before_reading_and_leave_nothing() {
+    let dir = temp_dir("unwritable");
+    let dump = fixture("redis-6.2");
+    let not_a_dir = dir.join("file");
+    std::fs::write(&not_a_dir, b"x").unwrap();
+    for dest in [
+        not_a_dir.join("keys.csv"),
+        dir.join("missing").join("keys.csv"),
+    ] {
+        let out = rdbscope(&["keys", dump.to_str().unwrap(), "-o", dest.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", dest.display());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.starts_with("rdbscope: ") && err.contains(".keys.csv.rdbscope-"),
+            "{err}"
+        );
+    }
+    assert_eq!(common::listing(&dir), ["file"]);
+    assert_eq!(std::fs::read(&not_a_dir).unwrap(), b"x");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Ctrl-C while the report is being written: the temporary file goes, the old report stays.
+/// The input is a FIFO that nobody writes to yet, so the run is reliably caught with its
+/// output file open (it is created before the input is opened).
+#[test]
+fn interrupted_runs_leave_no_temporary_file() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = temp_dir("sigint");
+    let fifo = dir.join("dump.fifo");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a plain libc call with a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let out = dir.join("keys.csv");
+    std::fs::write(&out, "old report\n").unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_rdbscope"))
+        .args(["keys", fifo.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while common::listing(&dir).len() < 3 {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "no temporary file appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(
+        common::listing(&dir)
+            .iter()
+            .any(|n| n.starts_with(".keys.csv.rdbscope-"))
+    );
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let status = child.wait_with_output().unwrap().status;
+    assert_eq!(status.signal(), Some(libc::SIGINT));
+    assert_eq!(common::listing(&dir), ["dump.fifo", "keys.csv"]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "old report\n");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn keep_going_output_is_renamed_into_place_with_every_key_before_the_damage() {
+    let dir = temp_dir("partial-out");
+    let data = std::fs::read(fixture("redis-6.2")).unwrap();
+    let broken = dir.join("broken.rdb");
+    std::fs::write(&broken, &data[..data.len() - 100]).unwrap();
+    let out = dir.join("keys.csv");
+    let run = rdbscope(&[
+        "keys",
+        broken.to_str().unwrap(),
+        "--keep-going",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(3));
+    let full = rdbscope(&["keys", fixture("redis-6.2").to_str().unwrap()]);
+    let full = String::from_utf8(full.stdout).unwrap();
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(full.starts_with(&written) && written.lines().count() > 100);
+    assert_eq!(common::listing(&dir), ["broken.rdb", "keys.csv"]);
+    std::fs::remove_dir_all(dir).unwrap();
+}

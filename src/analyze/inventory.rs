@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::Gaps;
 use crate::memory::{Estimate, Model};
 use crate::rdb::{Checksum, Encoding, Header, Item, KeyType, Record, ValueStats, escape_key};
 
@@ -84,11 +85,17 @@ pub struct Inventory {
     pub aux: Vec<(String, String)>,
     pub functions: Vec<String>,
     pub module_aux: Vec<String>,
-    pub checksum: Checksum,
+    /// `None`: not verified, because a `--keep-going` scan stopped before the trailer or the
+    /// trailer did not match (then `gaps` says why).
+    pub checksum: Option<Checksum>,
     pub trailing_bytes: u64,
+    /// The bytes after the RDB data are AOF commands: the file is an RDB-preamble AOF.
+    pub aof_tail: bool,
     pub counts: KeyCounts,
     /// The model the estimates come from.
     pub model: Option<Model>,
+    /// What a `--keep-going` scan missed; the counts cover everything else.
+    pub gaps: Gaps,
     current_db: Option<u64>,
 }
 
@@ -100,10 +107,12 @@ impl Inventory {
             aux: Vec::new(),
             functions: Vec::new(),
             module_aux: Vec::new(),
-            checksum: Checksum::Absent,
+            checksum: None,
             trailing_bytes: 0,
+            aof_tail: false,
             counts: KeyCounts::default(),
             model: None,
+            gaps: Gaps::default(),
             current_db: None,
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 pub mod filter;
+pub mod gaps;
 pub mod glob;
 pub mod inventory;
 pub mod patterns;
@@ -11,6 +12,7 @@ pub mod summary;
 
 pub use aggregate::{Aggregate, KeyFacts, Settings, Stats};
 pub use filter::Filter;
+pub use gaps::{Damage, Gaps, SkippedKeys};
 pub use glob::Glob;
 pub use inventory::{Inventory, KeyCounts};
 pub use patterns::{PatternSettings, PatternTree, Rule};

@@ -15,8 +15,12 @@ const BATCH_BYTES: usize = 4 << 20;
 /// Why a pipeline run stopped early.
 #[derive(Debug)]
 pub enum PipelineError<E> {
-    /// The splitter met malformed input.
-    Rdb(rdb::Error),
+    /// The splitter met malformed input in the entry starting at `entry_offset`; every
+    /// entry before it was delivered.
+    Rdb {
+        error: rdb::Error,
+        entry_offset: u64,
+    },
     /// The sink failed (a worker's error, or writing output).
     Sink(E),
 }
@@ -63,6 +67,7 @@ where
         let mut batch = Vec::new();
         let mut batch_bytes = 0;
         let outcome = loop {
+            let entry_offset = records.offset();
             match records.next() {
                 Some(Ok(Entry::Key(record))) => {
                     batch_bytes += record.payload.len();
@@ -75,7 +80,12 @@ where
                     on_item(&item);
                     continue;
                 }
-                Some(Err(e)) => break Err(PipelineError::Rdb(e)),
+                Some(Err(error)) => {
+                    break Err(PipelineError::Rdb {
+                        error,
+                        entry_offset,
+                    });
+                }
                 None => break Ok(()),
             }
             batch_bytes = 0;

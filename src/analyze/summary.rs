@@ -45,7 +45,12 @@ pub struct InputSummary {
     /// The writer's `used-mem` AUX field: its `used_memory` when it saved.
     pub used_mem: Option<u64>,
     pub checksum: String,
+    /// False when a `--keep-going` scan missed part of the dump; then `damage_offset` and
+    /// `damage` say where it stopped and why, and `skipped_keys` counts corrupt values.
     pub complete: bool,
+    pub damage_offset: Option<u64>,
+    pub damage: Option<String>,
+    pub skipped_keys: u64,
     pub totals: Stats,
 }
 

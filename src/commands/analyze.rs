@@ -8,11 +8,11 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{ModelChoice, ScanEnd, scan, threads};
+use super::{Gaps, Input, ModelChoice, ScanEnd, scan, threads};
 use crate::analyze::{Aggregate, Filter, InputSummary, KeyFacts, Settings, Summary};
 use crate::error::Error;
 use crate::input::Dump;
-use crate::rdb::{self, Checksum, Item, Scratch};
+use crate::rdb::{self, Checksum, Item};
 use crate::report::output::Output;
 use crate::report::{self, export};
 
@@ -23,7 +23,7 @@ pub enum Format {
 }
 
 pub struct Options {
-    pub dumps: Vec<PathBuf>,
+    pub inputs: Vec<Input>,
     pub out_dir: Option<PathBuf>,
     pub format: Format,
     /// Also write `keys.csv` (needs `out_dir`).
@@ -31,35 +31,37 @@ pub struct Options {
     pub settings: Settings,
     pub filter: Filter,
     pub model: ModelChoice,
-    pub threads: Option<usize>,
+    /// No progress bar.
     pub quiet: bool,
 }
 
-pub fn run(opts: &Options) -> Result<(), Error> {
+/// Prints the summary (and writes `--out-dir`); returns what `--keep-going` scans missed.
+pub fn run(opts: &Options) -> Result<Gaps, Error> {
     if opts.keys && opts.out_dir.is_none() {
         return Err(Error::Usage(
             "--keys writes keys.csv: it needs --out-dir".into(),
         ));
     }
     let dumps = opts
-        .dumps
+        .inputs
         .iter()
-        .map(|p| Dump::open(p))
+        .map(Input::open)
         .collect::<Result<Vec<_>, _>>()?;
-    let threads = threads(opts.threads);
     let progress = Progress::new(&dumps, opts.quiet);
     let mut combined = Aggregate::new(&opts.settings);
     let mut inputs = Vec::new();
-    for dump in &dumps {
-        let (agg, input) = analyze_dump(dump, opts, threads, &progress)?;
-        inputs.push(input);
+    let mut gaps = Gaps::default();
+    for (dump, input) in dumps.iter().zip(&opts.inputs) {
+        let (agg, summary, dump_gaps) = analyze_dump(dump, input, opts, &progress)?;
+        inputs.push(summary);
         combined.merge(agg);
+        gaps.merge(dump_gaps);
     }
     progress.finish();
     let summary = combined.summary(&opts.settings, inputs);
 
     if let Some(dir) = &opts.out_dir {
-        write_out_dir(dir, &summary, &combined, &dumps, opts, threads)?;
+        write_out_dir(dir, &summary, &combined, &dumps, opts)?;
     }
     let mut out = Output::create(None)?;
     let written = match opts.format {
@@ -67,16 +69,24 @@ pub fn run(opts: &Options) -> Result<(), Error> {
         Format::Json => report::summary_json::write(out.writer(), &summary),
     };
     written.map_err(|e| out.io_error(e))?;
-    out.finish()
+    out.finish()?;
+    Ok(gaps)
+}
+
+/// Batch progress: keys folded and where the batch ends in the file.
+#[derive(Default)]
+struct Done {
+    keys: u64,
+    end: u64,
 }
 
 /// Scans one dump, folding its keys into per-worker aggregates merged at the end.
 fn analyze_dump(
     dump: &Dump,
+    input: &Input,
     opts: &Options,
-    threads: usize,
     progress: &Progress,
-) -> Result<(Aggregate, InputSummary), Error> {
+) -> Result<(Aggregate, InputSummary, Gaps), Error> {
     let data = dump.bytes();
     let head = rdb::records::head_aux(data);
     let aux = |name: &[u8]| {
@@ -87,47 +97,41 @@ fn analyze_dump(
     let ctime = aux(b"ctime");
     let now_ms = ctime.map(|s| s.saturating_mul(1000));
     let settings = &opts.settings;
-    // One aggregate per worker thread: a batch locks only its own, so workers never wait.
-    let workers: Vec<Mutex<Aggregate>> = (0..threads)
+    // One aggregate per worker thread: a key locks only its worker's, so nobody waits.
+    let workers: Vec<Mutex<Aggregate>> = (0..threads(input.scan.threads))
         .map(|_| Mutex::new(Aggregate::new(settings)))
         .collect();
     let end = scan(
         dump,
-        threads,
+        input.scan,
         &opts.model,
-        |ctx, model, batch| -> rdb::Result<(u64, u64)> {
-            let mut scratch = Scratch::default();
-            let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
-            let mut agg = workers[slot].lock().expect("a worker never panics");
-            let mut keys = 0;
-            for record in batch.iter().filter(|r| opts.filter.accepts(r)) {
-                let (stats, estimate) = model.inspect_and_estimate(record, ctx, &mut scratch)?;
-                let facts = KeyFacts {
-                    db: record.db,
-                    key: &record.key,
-                    key_type: record.value_type.key_type(),
-                    encoding: stats.encoding(),
-                    memory_bytes: estimate.memory_bytes,
-                    overhead_bytes: estimate.overhead_bytes,
-                    rdb_bytes: record.rdb_bytes,
-                    elements: stats.shape.elements,
-                    expire_at_ms: record.expire_at_ms,
-                };
-                if facts.total_bytes() < settings.min_bytes {
-                    continue;
-                }
-                agg.add(&facts, &settings.rules, now_ms);
-                keys += 1;
+        |done: &mut Done, ctx, model, scratch, record| {
+            done.end = record.offset + record.rdb_bytes;
+            if !opts.filter.accepts(record) {
+                return Ok(());
             }
-            let end = batch.last().map_or(0, |r| r.offset + r.rdb_bytes);
-            Ok((keys, end))
+            let (stats, estimate) = model.inspect_and_estimate(record, ctx, scratch)?;
+            let facts = KeyFacts {
+                db: record.db,
+                key: &record.key,
+                key_type: record.value_type.key_type(),
+                encoding: stats.encoding(),
+                memory_bytes: estimate.memory_bytes,
+                overhead_bytes: estimate.overhead_bytes,
+                rdb_bytes: record.rdb_bytes,
+                elements: stats.shape.elements,
+                expire_at_ms: record.expire_at_ms,
+            };
+            if facts.total_bytes() >= settings.min_bytes {
+                let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
+                let mut agg = workers[slot].lock().expect("a worker never panics");
+                agg.add(&facts, &settings.rules, now_ms);
+                done.keys += 1;
+            }
+            Ok(())
         },
         |done| {
-            let (keys, end) = done.map_err(|source| Error::Rdb {
-                path: dump.path().to_path_buf(),
-                source,
-            })?;
-            progress.advance(keys, end);
+            progress.advance(done.keys, done.end);
             Ok(())
         },
     )?;
@@ -136,21 +140,24 @@ fn analyze_dump(
     for worker in workers {
         agg.merge(worker.into_inner().expect("a worker never panics"));
     }
-    let model = end.model;
+    let damage = end.gaps.damage.as_ref();
     let input = InputSummary {
-        path: dump.path().display().to_string(),
+        path: input.path.display().to_string(),
         file_bytes: data.len() as u64,
         rdb_version: end.header.version,
         server: end.ctx.server.map(|s| s.to_string()),
-        model: model.generation.name().to_string(),
-        allocator: model.allocator.name().to_string(),
+        model: end.model.generation.name().to_string(),
+        allocator: end.model.allocator.name().to_string(),
         ctime,
         used_mem: aux(b"used-mem").and_then(|v| u64::try_from(v).ok()),
         checksum: checksum_text(&end),
-        complete: true,
+        complete: end.gaps.is_complete(),
+        damage_offset: damage.map(|d| d.entry_offset),
+        damage: damage.map(|d| d.error.to_string()),
+        skipped_keys: end.gaps.skipped.count,
         totals: agg.totals,
     };
-    Ok((agg, input))
+    Ok((agg, input, end.gaps))
 }
 
 fn checksum_text(end: &ScanEnd<'_>) -> String {
@@ -159,9 +166,10 @@ fn checksum_text(end: &ScanEnd<'_>) -> String {
         .iter()
         .any(|i| matches!(i, Item::Eof { trailing_bytes, .. } if *trailing_bytes > 0));
     let text = match end.checksum {
-        Checksum::Valid(_) => "valid",
-        Checksum::NotComputed => "not computed",
-        Checksum::Absent => "absent",
+        Some(Checksum::Valid(_)) => "valid",
+        Some(Checksum::NotComputed) => "not computed",
+        Some(Checksum::Absent) => "absent",
+        None => "not verified (damaged dump)",
     };
     if trailing {
         format!("{text} (bytes after the end of the RDB data)")
@@ -178,7 +186,6 @@ fn write_out_dir(
     agg: &Aggregate,
     dumps: &[Dump],
     opts: &Options,
-    threads: usize,
 ) -> Result<(), Error> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
         path: dir.to_path_buf(),
@@ -196,11 +203,13 @@ fn write_out_dir(
         if opts.keys {
             let mut out = Output::create(Some(&dir.join("keys.csv")))?;
             let pattern = |key: &[u8]| agg.pattern_of(key, &opts.settings.rules);
+            // The same damage as the first pass: its gaps are already reported.
+            let options = opts.inputs.first().map(|i| i.scan).unwrap_or_default();
             let written = super::keys::write_keys(
                 dumps,
+                options,
                 &opts.filter,
                 &opts.model,
-                threads,
                 &mut out,
                 Some(&pattern),
             );

@@ -1,12 +1,9 @@
 //! `rdbscope info DUMP`
 
-use std::path::Path;
-
-use super::{ModelChoice, scan, threads};
+use super::{Gaps, Input, ModelChoice, ScanOptions, scan};
 use crate::analyze::{Inventory, KeyCounts};
 use crate::error::Error;
 use crate::input::Dump;
-use crate::rdb::{self, Scratch};
 use crate::report::{self, output::Output};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,15 +12,11 @@ pub enum Format {
     Json,
 }
 
-pub fn run(
-    path: &Path,
-    format: Format,
-    choice: &ModelChoice,
-    thread_count: Option<usize>,
-) -> Result<(), Error> {
-    let dump = Dump::open(path)?;
-    let inventory = inventory(&dump, choice, threads(thread_count))?;
-    let name = path.display().to_string();
+/// Prints the report; returns what a `--keep-going` scan missed (it is in the report too).
+pub fn run(input: &Input, format: Format, choice: &ModelChoice) -> Result<Gaps, Error> {
+    let dump = input.open()?;
+    let inventory = inventory(&dump, input.scan, choice)?;
+    let name = input.path.display().to_string();
     let mut out = Output::create(None)?;
     let written = match format {
         Format::Table => report::info::table(out.writer(), &name, &inventory),
@@ -35,40 +28,41 @@ pub fn run(
         }
     };
     written.map_err(|e| out.io_error(e))?;
-    out.finish()
+    out.finish()?;
+    Ok(inventory.gaps)
 }
 
 /// Counts every key of the dump by database, type and encoding, and adds up its estimates.
-pub fn inventory(dump: &Dump, choice: &ModelChoice, threads: usize) -> Result<Inventory, Error> {
+pub fn inventory(
+    dump: &Dump,
+    options: ScanOptions,
+    choice: &ModelChoice,
+) -> Result<Inventory, Error> {
     let mut counts = KeyCounts::default();
     let end = scan(
         dump,
-        threads,
+        options,
         choice,
-        |ctx, model, batch| -> rdb::Result<KeyCounts> {
-            let mut scratch = Scratch::default();
-            let mut counts = KeyCounts::default();
-            for record in &batch {
-                let (stats, estimate) = model.inspect_and_estimate(record, ctx, &mut scratch)?;
-                counts.add(record, &stats, &estimate);
-            }
-            Ok(counts)
+        |batch: &mut KeyCounts, ctx, model, scratch, record| {
+            let (stats, estimate) = model.inspect_and_estimate(record, ctx, scratch)?;
+            batch.add(record, &stats, &estimate);
+            Ok(())
         },
         |batch| {
-            let batch = batch.map_err(|source| Error::Rdb {
-                path: dump.path().to_path_buf(),
-                source,
-            })?;
             counts.merge(batch);
             Ok(())
         },
     )?;
-    let mut inv = Inventory::new(end.header, dump.bytes().len() as u64);
+    let data = dump.bytes();
+    let mut inv = Inventory::new(end.header, data.len() as u64);
     for item in &end.items {
         inv.add_item(item);
     }
+    let trailing = &data[data.len() - inv.trailing_bytes as usize..];
+    inv.aof_tail = trailing.starts_with(b"*");
     inv.counts.merge(counts);
     inv.checksum = end.checksum;
     inv.model = Some(end.model);
+    inv.gaps = end.gaps;
     Ok(inv)
 }

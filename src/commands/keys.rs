@@ -2,33 +2,35 @@
 
 use std::path::Path;
 
-use super::{ModelChoice, scan, threads};
+use super::{Gaps, Input, ModelChoice, ScanOptions, scan};
 use crate::analyze::Filter;
 use crate::error::Error;
 use crate::input::Dump;
-use crate::rdb::{self, Scratch};
-use crate::report::keys_csv;
+use crate::report::keys_csv::{self, Rows};
 use crate::report::output::Output;
 
+/// Writes the CSV; with `--keep-going` it holds every key before the damage but the skipped
+/// ones, and the returned gaps say what is missing.
 pub fn run(
-    path: &Path,
+    input: &Input,
     out_path: Option<&Path>,
     filter: &Filter,
     choice: &ModelChoice,
-    thread_count: Option<usize>,
-) -> Result<(), Error> {
-    let dump = Dump::open(path)?;
+) -> Result<Gaps, Error> {
+    // The output first: an unwritable destination fails before a long decompression.
     let mut out = Output::create(out_path)?;
-    let written = write_keys(
-        std::slice::from_ref(&dump),
-        filter,
-        choice,
-        threads(thread_count),
-        &mut out,
-        None,
-    );
+    let written = input.open().and_then(|dump| {
+        write_keys(
+            std::slice::from_ref(&dump),
+            input.scan,
+            filter,
+            choice,
+            &mut out,
+            None,
+        )
+    });
     match written {
-        Ok(()) => out.finish(),
+        Ok(gaps) => out.finish().map(|()| gaps),
         Err(e) => {
             out.abandon();
             Err(e)
@@ -39,45 +41,42 @@ pub fn run(
 /// Names a key's pattern for the `pattern` column of `analyze --keys`.
 pub type PatternOf<'p> = &'p (dyn Fn(&[u8]) -> String + Sync);
 
-/// Writes the header and one row per key of every dump, in file order.
+/// Writes the header and one row per key of every dump, in file order; returns what a
+/// `--keep-going` scan missed.
 pub fn write_keys(
     dumps: &[Dump],
+    options: ScanOptions,
     filter: &Filter,
     choice: &ModelChoice,
-    threads: usize,
     out: &mut Output,
     pattern: Option<PatternOf<'_>>,
-) -> Result<(), Error> {
+) -> Result<Gaps, Error> {
     let header = match pattern {
         Some(_) => format!("{},pattern", keys_csv::HEADER),
         None => keys_csv::HEADER.to_string(),
     };
     writeln!(out.writer(), "{header}").map_err(|e| out.io_error(e))?;
+    let mut gaps = Gaps::default();
     for dump in dumps {
-        let rdb_error = |source| Error::Rdb {
-            path: dump.path().to_path_buf(),
-            source,
-        };
-        scan(
+        let end = scan(
             dump,
-            threads,
+            options,
             choice,
-            |ctx, model, batch| -> rdb::Result<Vec<u8>> {
-                let mut scratch = Scratch::default();
-                let mut rows = keys_csv::batch_writer();
-                for record in batch.iter().filter(|r| filter.accepts(r)) {
-                    let (stats, estimate) =
-                        model.inspect_and_estimate(record, ctx, &mut scratch)?;
+            |rows: &mut Rows, ctx, model, scratch, record| {
+                if filter.accepts(record) {
+                    let (stats, estimate) = model.inspect_and_estimate(record, ctx, scratch)?;
                     let pattern = pattern.map(|p| p(&record.key));
-                    keys_csv::write_row(&mut rows, record, &stats, &estimate, pattern.as_deref());
+                    rows.push(record, &stats, &estimate, pattern.as_deref());
                 }
-                Ok(rows.into_inner().expect("flushing to a Vec cannot fail"))
+                Ok(())
             },
             |rows| {
-                let rows = rows.map_err(rdb_error)?;
-                out.writer().write_all(&rows).map_err(|e| out.io_error(e))
+                out.writer()
+                    .write_all(&rows.into_bytes())
+                    .map_err(|e| out.io_error(e))
             },
         )?;
+        gaps.merge(end.gaps);
     }
-    Ok(())
+    Ok(gaps)
 }

@@ -1,18 +1,45 @@
-//! One module per subcommand: each opens its inputs, runs the pipeline and hands the result
-//! to `report`.
+//! One module per subcommand: each opens its inputs, runs the pipeline through `scan` and
+//! hands the result to `report`. `scan` is where every subcommand gets the same treatment of
+//! damage: stop at it, or with `--keep-going` analyse around it and say what is missing.
 
 pub mod analyze;
 pub mod info;
 pub mod keys;
 pub mod merge;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+pub use crate::analyze::{Damage, Gaps, SkippedKeys};
 
 use crate::analyze::pipeline::{self, PipelineError};
 use crate::error::Error;
-use crate::input::Dump;
+use crate::input::{Dump, OpenOptions};
 use crate::memory::{Allocator, ConfigError, Generation, Model, Origin, ServerConfig};
-use crate::rdb::{self, Checksum, Item, Record, Records};
+use crate::rdb::{self, Checksum, Item, Record, Records, Scratch};
+
+/// What every subcommand is told about its input.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The dump, `-` for stdin (see `input::Dump::open` for what else is accepted).
+    pub path: PathBuf,
+    pub open: OpenOptions,
+    pub scan: ScanOptions,
+}
+
+impl Input {
+    pub fn open(&self) -> Result<Dump, Error> {
+        Dump::open(&self.path, &self.open)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScanOptions {
+    /// Worker threads; `None` means every core.
+    pub threads: Option<usize>,
+    /// Analyse what can be analysed instead of stopping at the first damage; what was
+    /// missed is reported as `Gaps`.
+    pub keep_going: bool,
+}
 
 /// How keys are priced: the memory-model options every subcommand takes (`ModelArgs` on the
 /// command line), resolved once by [`ModelChoice::new`].
@@ -86,18 +113,33 @@ pub struct ScanEnd<'a> {
     pub model: Model,
     /// Non-key items in file order.
     pub items: Vec<Item<'a>>,
-    pub checksum: Checksum,
+    /// `None` when the scan stopped before the trailer, or the trailer did not match (both
+    /// only with `keep_going`; the reason is then in `gaps`).
+    pub checksum: Option<Checksum>,
+    /// What a `keep_going` scan could not analyse; empty when the output is complete.
+    pub gaps: Gaps,
 }
 
-/// Runs the pipeline over a whole dump and verifies its checksum. The CRC of everything but
-/// the last 8 bytes, where the trailer of a plain dump sits, is computed on a thread of its
-/// own beside the pipeline; only a file with bytes after its trailer needs a second pass.
-pub fn scan<'a, T: Send>(
+/// Runs the pipeline over a whole dump and verifies its checksum. `per_record` runs on the
+/// workers for every key record, folding it into the batch's accumulator `A` (with the
+/// model `choice` resolves for this dump); `sink` receives the accumulators in file order.
+///
+/// Without `keep_going` the first error ends the scan. With it, a record `per_record` fails
+/// on is skipped and listed in `Gaps::skipped` (so `per_record` must leave the accumulator
+/// as it was when it fails: inspect first, then fold), and an error of the splitter, which
+/// cannot find where the next record starts, ends the scan with everything before the
+/// damaged entry delivered and the damage in `Gaps::damage`.
+///
+/// The CRC of everything but the last 8 bytes, where the trailer of a plain dump sits, is
+/// computed on a thread of its own beside the pipeline; only a file with bytes after its
+/// trailer (an RDB-preamble AOF) needs a second pass.
+pub fn scan<'a, A: Default + Send>(
     dump: &'a Dump,
-    threads: usize,
+    options: ScanOptions,
     choice: &ModelChoice,
-    work: impl Fn(&rdb::Context, &Model, Vec<Record<'a>>) -> T + Sync,
-    sink: impl FnMut(T) -> Result<(), Error>,
+    per_record: impl Fn(&mut A, &rdb::Context, &Model, &mut Scratch, &Record<'a>) -> rdb::Result<()>
+    + Sync,
+    mut sink: impl FnMut(A) -> Result<(), Error>,
 ) -> Result<ScanEnd<'a>, Error> {
     let data = dump.bytes();
     let rdb_error = |source| Error::Rdb {
@@ -106,22 +148,39 @@ pub fn scan<'a, T: Send>(
     };
     let records = Records::new(data).map_err(rdb_error)?;
     let header = *records.header();
-    let mut ctx = rdb::Context::new(header, rdb::ServerVersion::from_dump(data));
-    if let Some(size) = choice.config.list_max_listpack_size {
-        ctx.list_max_listpack_size = size;
-    }
+    let ctx = rdb::Context::new(header, rdb::ServerVersion::from_dump(data));
     let model = choice.model(&ctx);
     let mut items = Vec::new();
+    let mut skipped = SkippedKeys::default();
     let guess_len = data.len().saturating_sub(8);
+    let work = |batch: Vec<Record<'a>>| -> rdb::Result<(A, SkippedKeys)> {
+        let mut scratch = Scratch::default();
+        let mut acc = A::default();
+        let mut skipped = SkippedKeys::default();
+        for record in &batch {
+            if let Err(e) = per_record(&mut acc, &ctx, &model, &mut scratch, record) {
+                let e = e.in_key(&record.key);
+                if !options.keep_going {
+                    return Err(e);
+                }
+                skipped.add(e);
+            }
+        }
+        Ok((acc, skipped))
+    };
     let (outcome, guess) = std::thread::scope(|s| {
         let guess = header
             .has_checksum()
             .then(|| s.spawn(|| rdb::crc64::crc64(0, &data[..guess_len])));
         let outcome = pipeline::run(
             records,
-            threads,
-            |batch| work(&ctx, &model, batch),
-            sink,
+            threads(options.threads),
+            work,
+            |batch| {
+                let (acc, batch_skipped) = batch.map_err(rdb_error)?;
+                skipped.merge(batch_skipped);
+                sink(acc)
+            },
             |item| items.push(item.clone()),
         );
         (
@@ -129,10 +188,20 @@ pub fn scan<'a, T: Send>(
             guess.map(|g| g.join().expect("checksum thread does not panic")),
         )
     });
-    outcome.map_err(|e| match e {
-        PipelineError::Rdb(source) => rdb_error(source),
-        PipelineError::Sink(e) => e,
-    })?;
+    // A file that changed under the map explains any error it caused, so it is said first.
+    dump.verify_unchanged()?;
+    let mut damage = match outcome {
+        Ok(()) => None,
+        Err(PipelineError::Rdb {
+            error,
+            entry_offset,
+        }) if options.keep_going => Some(Damage {
+            entry_offset,
+            error,
+        }),
+        Err(PipelineError::Rdb { error, .. }) => return Err(rdb_error(error)),
+        Err(PipelineError::Sink(e)) => return Err(e),
+    };
     let checksum = match items.last() {
         Some(&Item::Eof {
             offset,
@@ -140,9 +209,20 @@ pub fn scan<'a, T: Send>(
             ..
         }) => {
             let computed = guess.filter(|_| offset as usize + 1 == guess_len);
-            rdb::records::verify_checksum(data, offset, stored, computed).map_err(rdb_error)?
+            match rdb::records::verify_checksum(data, offset, stored, computed) {
+                Ok(checksum) => Some(checksum),
+                Err(error) if options.keep_going => {
+                    damage = Some(Damage {
+                        entry_offset: offset,
+                        error,
+                    });
+                    None
+                }
+                Err(error) => return Err(rdb_error(error)),
+            }
         }
-        _ => Checksum::Absent,
+        Some(Item::Eof { .. }) => Some(Checksum::Absent),
+        _ => None,
     };
     Ok(ScanEnd {
         header,
@@ -150,5 +230,6 @@ pub fn scan<'a, T: Send>(
         model,
         items,
         checksum,
+        gaps: Gaps { damage, skipped },
     })
 }

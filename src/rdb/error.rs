@@ -81,7 +81,23 @@ impl fmt::Display for ErrorKind {
             ),
             ErrorKind::BadMagic => f.write_str("not an RDB file (no REDIS or VALKEY header)"),
             ErrorKind::UnsupportedVersion { magic, version } => {
-                write!(f, "unsupported RDB format version {magic} {version}")
+                use crate::rdb::header::{MAX_REDIS_VERSION, VALKEY_VERSIONS};
+                let newest = match *magic {
+                    "VALKEY" => *VALKEY_VERSIONS.end(),
+                    _ => MAX_REDIS_VERSION,
+                };
+                write!(f, "unsupported RDB format version {magic} {version}")?;
+                if *version > newest {
+                    f.write_str(", written by a newer server than this build knows")?;
+                }
+                let valkey = match (VALKEY_VERSIONS.start(), VALKEY_VERSIONS.end()) {
+                    (first, last) if first == last => format!("{first}"),
+                    (first, last) => format!("{first} to {last}"),
+                };
+                write!(
+                    f,
+                    " (it reads REDIS 1 to {MAX_REDIS_VERSION} and VALKEY {valkey})"
+                )
             }
             ErrorKind::BadLength(b) => write!(f, "invalid length encoding byte 0x{b:02x}"),
             ErrorKind::BadStringEncoding(b) => write!(f, "invalid string encoding 0x{b:02x}"),

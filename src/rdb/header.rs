@@ -127,8 +127,24 @@ mod tests {
         );
         assert_eq!(
             e.to_string(),
-            "at byte 5: unsupported RDB format version REDIS 14"
+            "at byte 5: unsupported RDB format version REDIS 14, written by a newer server \
+             than this build knows (it reads REDIS 1 to 13 and VALKEY 80)"
         );
+        let e = Header::parse(b"VALKEY081").unwrap_err();
+        assert_eq!(
+            e.kind,
+            ErrorKind::UnsupportedVersion {
+                magic: "VALKEY",
+                version: 81
+            }
+        );
+        assert!(
+            e.to_string()
+                .contains("VALKEY 81, written by a newer server")
+        );
+        // Valkey 9 refuses REDIS 12..79 ("foreign"); Redis has no 79 either: not newer, unknown.
+        let e = Header::parse(b"VALKEY079").unwrap_err();
+        assert!(!e.to_string().contains("newer"), "{e}");
         assert_eq!(Header::parse(b"REDIS0000").unwrap_err().offset, 5);
         assert_eq!(
             Header::parse(b"REDIS00x1").unwrap_err().kind,

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::units;
 use crate::analyze::Inventory;
-use crate::rdb::{Checksum, KeyType};
+use crate::rdb::{self, Checksum, KeyType};
 
 pub fn json(path: &str, inv: &Inventory) -> Value {
     let aux: serde_json::Map<String, Value> = inv
@@ -55,6 +55,18 @@ pub fn json(path: &str, inv: &Inventory) -> Value {
         "aux": aux,
         "checksum": checksum_json(inv.checksum),
         "trailing_bytes": inv.trailing_bytes,
+        "aof_preamble": inv.aof_tail,
+        "complete": inv.gaps.is_complete(),
+        "damage": inv.gaps.damage.as_ref().map(|d| json!({
+            "offset": d.error.offset,
+            "entry_offset": d.entry_offset,
+            "key": d.error.key,
+            "reason": d.error.kind.to_string(),
+        })),
+        "skipped_keys": {
+            "count": inv.gaps.skipped.count,
+            "first": inv.gaps.skipped.first.iter().map(error_json).collect::<Vec<_>>(),
+        },
         "keys": inv.counts.keys,
         "rdb_bytes": inv.counts.rdb_bytes,
         "databases": databases,
@@ -90,16 +102,26 @@ fn server_version(inv: &Inventory) -> Option<String> {
         .map(str::to_string)
 }
 
-fn checksum_json(c: Checksum) -> Value {
+fn checksum_json(c: Option<Checksum>) -> Value {
     match c {
-        Checksum::Valid(v) => json!({"status": "valid", "value": format!("0x{v:016x}")}),
-        Checksum::NotComputed => json!({"status": "not computed"}),
-        Checksum::Absent => json!({"status": "absent"}),
+        Some(Checksum::Valid(v)) => json!({"status": "valid", "value": format!("0x{v:016x}")}),
+        Some(Checksum::NotComputed) => json!({"status": "not computed"}),
+        Some(Checksum::Absent) => json!({"status": "absent"}),
+        None => json!({"status": "not verified"}),
     }
+}
+
+fn error_json(e: &rdb::Error) -> Value {
+    json!({"offset": e.offset, "key": e.key, "reason": e.kind.to_string()})
 }
 
 pub fn table(out: &mut dyn Write, path: &str, inv: &Inventory) -> io::Result<()> {
     writeln!(out, "{path}")?;
+    if !inv.gaps.is_complete() {
+        for line in inv.gaps.to_string().lines() {
+            writeln!(out, "  WARNING      {line}")?;
+        }
+    }
     writeln!(
         out,
         "  format       {} ({} bytes)",
@@ -143,12 +165,19 @@ pub fn table(out: &mut dyn Write, path: &str, inv: &Inventory) -> io::Result<()>
         )?;
     }
     let checksum = match inv.checksum {
-        Checksum::Valid(v) => format!("valid (0x{v:016x})"),
-        Checksum::NotComputed => "not computed (saved with rdbchecksum no)".into(),
-        Checksum::Absent => "none (format version before 5)".into(),
+        Some(Checksum::Valid(v)) => format!("valid (0x{v:016x})"),
+        Some(Checksum::NotComputed) => "not computed (saved with rdbchecksum no)".into(),
+        Some(Checksum::Absent) => "none (format version before 5)".into(),
+        None => "not verified (see the warning above)".into(),
     };
     writeln!(out, "  checksum     {checksum}")?;
-    if inv.trailing_bytes > 0 {
+    if inv.aof_tail {
+        writeln!(
+            out,
+            "  trailing     {} bytes of AOF commands after the RDB preamble (not analysed)",
+            inv.trailing_bytes
+        )?;
+    } else if inv.trailing_bytes > 0 {
         writeln!(
             out,
             "  trailing     {} bytes after the end of the RDB data",

@@ -1,10 +1,13 @@
 //! Where reports go: stdout, or a file written under a temporary name and renamed into place
 //! when complete, so a failed run never leaves a half-written report or clobbers an old one.
+//! A run ended by a signal leaves nothing either: the temporary name is registered with
+//! `cleanup` until the rename.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::cleanup::{self, RemoveOnSignal};
 use crate::error::Error;
 
 pub enum Output {
@@ -13,6 +16,8 @@ pub enum Output {
         tmp: PathBuf,
         dest: PathBuf,
         file: BufWriter<File>,
+        /// Removes `tmp` if a signal ends the process first.
+        _on_signal: RemoveOnSignal,
     },
 }
 
@@ -32,6 +37,7 @@ impl Output {
         tmp_name.push(name);
         tmp_name.push(format!(".rdbscope-{}.tmp", std::process::id()));
         let tmp = dest.with_file_name(tmp_name);
+        let on_signal = cleanup::remove_on_signal(&tmp);
         let file = File::create(&tmp).map_err(|source| Error::Io {
             path: tmp.clone(),
             source,
@@ -40,6 +46,7 @@ impl Output {
             tmp,
             dest: dest.to_path_buf(),
             file: BufWriter::with_capacity(1 << 16, file),
+            _on_signal: on_signal,
         })
     }
 
@@ -54,7 +61,9 @@ impl Output {
     pub fn finish(self) -> Result<(), Error> {
         match self {
             Output::Stdout(mut w) => w.flush().or_else(ignore_broken_pipe).map_err(stdout_error),
-            Output::File { tmp, dest, file } => {
+            Output::File {
+                tmp, dest, file, ..
+            } => {
                 let done = file
                     .into_inner()
                     .map_err(|e| e.into_error())

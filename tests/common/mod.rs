@@ -91,3 +91,48 @@ pub fn rdb_crate_dumps() -> Vec<PathBuf> {
     dumps.sort();
     dumps
 }
+
+/// Runs the built `rdbscope` binary with `input` on its stdin.
+pub fn rdbscope_with_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rdbscope"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // A writer thread, so that a child that stops reading early cannot deadlock the test.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+/// A REDIS0011 dump of `body` (records after SELECTDB 0) with a valid CRC-64 trailer.
+pub fn dump_with(body: &[u8]) -> Vec<u8> {
+    let mut data = [b"REDIS0011\xfe\x00", body, b"\xff"].concat();
+    let crc = rdbscope::rdb::crc64::crc64(0, &data);
+    data.extend_from_slice(&crc.to_le_bytes());
+    data
+}
+
+/// A string record: type 0, key, value (both shorter than 64 bytes).
+pub fn string_record(key: &[u8], value: &[u8]) -> Vec<u8> {
+    assert!(key.len() < 64 && value.len() < 64);
+    [&[0, key.len() as u8][..], key, &[value.len() as u8], value].concat()
+}
+
+/// The names of the entries in `dir`, sorted.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
