@@ -1,0 +1,90 @@
+//! Throughput of each stage over synthetic dumps of each shape (strings, small collections,
+//! big collections), generated at start — tens of MB each, so a run takes a couple of minutes:
+//!
+//! - `split`: the splitter alone (`rdb::Records`), the pipeline's only sequential stage;
+//! - `split+inspect`: the `info` path (`commands::info::inventory`): splitter, `inspect` of
+//!   every record on the workers, CRC-64 on its own thread; 1 and 2 worker threads;
+//! - `end-to-end`: the slot for the full `analyze`; until that command lands it is its
+//!   stand-in `rdbscope keys` writing the per-key CSV to a file.
+//!
+//! `cargo bench --bench throughput [-- FILTER]`; throughput is in bytes of dump per second.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rdbscope::analyze::Filter;
+use rdbscope::commands::{info, keys};
+use rdbscope::input::Dump;
+use rdbscope::rdb::{Entry, Header, Magic, Records};
+use rdbscope::synth::mix::{self, MixConfig, Shape};
+
+/// Dump size per shape.
+const DUMP_BYTES: u64 = 48 << 20;
+/// 2030-01-01T00:00:00Z: fixed, so every run reads the same bytes.
+const CLOCK_MS: i64 = 1_893_456_000_000;
+const SHAPES: [Shape; 3] = [
+    Shape::Strings,
+    Shape::SmallCollections,
+    Shape::BigCollections,
+];
+
+/// Writes each shape's dump (Redis 7.2's format) under the target directory's temp area.
+fn dumps() -> Vec<(Shape, PathBuf)> {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    SHAPES
+        .iter()
+        .map(|&shape| {
+            let config = MixConfig::new(Header::new(Magic::Redis, 11), shape, 1, CLOCK_MS);
+            let (bytes, _) = mix::generate(&config, DUMP_BYTES);
+            let path = dir.join(format!("bench-{}.rdb", shape.name()));
+            std::fs::write(&path, bytes).expect("write the benchmark dump");
+            (shape, path)
+        })
+        .collect()
+}
+
+fn stages(c: &mut Criterion) {
+    let dumps = dumps();
+    let csv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-keys.csv");
+    for (shape, path) in &dumps {
+        let dump = Dump::open(path).expect("open the benchmark dump");
+        let mut group = c.benchmark_group(shape.name());
+        group.throughput(Throughput::Bytes(dump.bytes().len() as u64));
+        group.bench_function("split", |b| {
+            b.iter(|| {
+                let mut keys = 0u64;
+                for entry in Records::new(dump.bytes()).unwrap() {
+                    keys += u64::from(matches!(entry.unwrap(), Entry::Key(_)));
+                }
+                keys
+            })
+        });
+        for threads in [1, 2] {
+            group.bench_with_input(
+                BenchmarkId::new("split+inspect", threads),
+                &threads,
+                |b, &threads| b.iter(|| info::inventory(&dump, threads).unwrap().counts),
+            );
+            group.bench_with_input(
+                BenchmarkId::new("end-to-end (keys csv)", threads),
+                &threads,
+                |b, &threads| {
+                    b.iter(|| keys::run(path, Some(&csv), &Filter::default(), Some(threads)))
+                },
+            );
+        }
+        group.finish();
+    }
+    let _ = std::fs::remove_file(csv);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    targets = stages
+}
+criterion_main!(benches);
