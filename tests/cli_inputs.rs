@@ -110,6 +110,13 @@ fn stdin_gives_the_plain_files_results() {
         .unwrap();
     assert_eq!(info_json(&redirected), plain_info);
     assert_eq!(stderr(&redirected), "");
+    // Refused from its first bytes, before anything is copied: no note.
+    let garbage = rdbscope_with_stdin(&["info", "-"], b"hello world");
+    assert_eq!(garbage.status.code(), Some(1));
+    assert_eq!(
+        stderr(&garbage),
+        "rdbscope: <stdin>: at byte 0: not an RDB file (no REDIS or VALKEY header)\n"
+    );
     let empty = rdbscope_with_stdin(&["info", "-"], b"");
     assert_eq!(empty.status.code(), Some(1));
     assert_eq!(stderr(&empty), "rdbscope: <stdin> is empty (0 bytes)\n");

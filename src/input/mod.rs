@@ -178,6 +178,11 @@ impl Dump {
             Shape::Compressed(compression) => decompress::spool(path, compression, stream, options),
             other => {
                 other.explain(path)?;
+                // Not an RDB, or a version this build does not read: say so before copying.
+                crate::rdb::Header::parse(&head).map_err(|source| Error::Rdb {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
                 let map = spool::copy(path, stream, None, options)?;
                 Dump::spooled(path, map, None)
             }
