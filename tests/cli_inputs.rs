@@ -298,6 +298,19 @@ fn aof_without_rdb_is_explained() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+    // A manifest that names itself as the base is not followed round in circles.
+    let manifest = dir.join("appendonly.aof.manifest");
+    std::fs::write(&manifest, "file appendonly.aof.manifest seq 1 type b\n").unwrap();
+    let out = rdbscope(&["info", s(&manifest)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "rdbscope: {} names appendonly.aof.manifest as the AOF base, which is not an RDB \
+             file\n",
+            manifest.display()
+        )
+    );
     let single = dir.join("appendonly.aof.1.incr.aof");
     let out = rdbscope(&["info", s(&single)]);
     assert_eq!(out.status.code(), Some(1));
