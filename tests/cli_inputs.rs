@@ -110,6 +110,13 @@ fn stdin_gives_the_plain_files_results() {
         .unwrap();
     assert_eq!(info_json(&redirected), plain_info);
     assert_eq!(stderr(&redirected), "");
+    // Refused from its first bytes, before anything is copied: no note.
+    let garbage = rdbscope_with_stdin(&["info", "-"], b"hello world");
+    assert_eq!(garbage.status.code(), Some(1));
+    assert_eq!(
+        stderr(&garbage),
+        "rdbscope: <stdin>: at byte 0: not an RDB file (no REDIS or VALKEY header)\n"
+    );
     let empty = rdbscope_with_stdin(&["info", "-"], b"");
     assert_eq!(empty.status.code(), Some(1));
     assert_eq!(stderr(&empty), "rdbscope: <stdin> is empty (0 bytes)\n");
@@ -291,6 +298,19 @@ fn aof_without_rdb_is_explained() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+    // A manifest that names itself as the base is not followed round in circles.
+    let manifest = dir.join("appendonly.aof.manifest");
+    std::fs::write(&manifest, "file appendonly.aof.manifest seq 1 type b\n").unwrap();
+    let out = rdbscope(&["info", s(&manifest)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "rdbscope: {} names appendonly.aof.manifest as the AOF base, which is not an RDB \
+             file\n",
+            manifest.display()
+        )
+    );
     let single = dir.join("appendonly.aof.1.incr.aof");
     let out = rdbscope(&["info", s(&single)]);
     assert_eq!(out.status.code(), Some(1));

@@ -121,13 +121,25 @@ pub fn base_of_manifest(path: &Path, text: &[u8], options: &OpenOptions) -> Resu
             path: base_path.clone(),
             source,
         })?;
-    if sniff::shape(&head) == Shape::Aof {
-        return Err(Error::Input(format!(
-            "the AOF in {} has an AOF base, {} (commands, no RDB snapshot: the server runs with \
-             aof-use-rdb-preamble no); rdbscope reads RDB snapshots: take one with BGSAVE",
-            dir.display(),
-            base.file
-        )));
+    match sniff::shape(&head) {
+        Shape::Rdb | Shape::Compressed(_) => {}
+        Shape::Aof => {
+            return Err(Error::Input(format!(
+                "the AOF in {} has an AOF base, {} (commands, no RDB snapshot: the server runs \
+                 with aof-use-rdb-preamble no); rdbscope reads RDB snapshots: take one with \
+                 BGSAVE",
+                dir.display(),
+                base.file
+            )));
+        }
+        // Anything else, a manifest naming itself included, is not a base to follow.
+        _ => {
+            return Err(Error::Input(format!(
+                "{} names {} as the AOF base, which is not an RDB file",
+                path.display(),
+                base.file
+            )));
+        }
     }
     options.note(&format!(
         "{} is a multi-part AOF: analysing its base snapshot {} ({incremental} incremental \

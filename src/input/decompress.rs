@@ -10,8 +10,7 @@ use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
 use super::{Dump, OpenOptions, spool};
 use crate::error::Error;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
     Gzip,
     Zstd,
@@ -48,7 +47,7 @@ pub fn spool(
             options,
         )?,
     };
-    Dump::spooled(path, map, Some(compression))
+    Dump::spooled(path, map)
 }
 
 /// Every frame of a zstd stream in turn, skipping skippable frames, as `zstd -d` does.

@@ -24,8 +24,6 @@ use memmap2::Mmap;
 use crate::error::Error;
 use sniff::Shape;
 
-pub use decompress::Compression;
-
 /// How to open inputs that cannot be mapped in place.
 #[derive(Debug, Clone, Default)]
 pub struct OpenOptions {
@@ -57,7 +55,6 @@ pub struct Dump {
     map: Mmap,
     /// Set when the file is mapped in place: the file and what it looked like when mapped.
     in_place: Option<(File, Snapshot)>,
-    compression: Option<Compression>,
 }
 
 /// What a mapped file looked like; if it changes while mapped, pages may vanish (SIGBUS) or
@@ -79,7 +76,7 @@ impl Snapshot {
 }
 
 /// `-` names stdin, as for output files.
-pub fn is_stdin(path: &Path) -> bool {
+fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
@@ -158,7 +155,6 @@ impl Dump {
             path: path.to_path_buf(),
             map,
             in_place: Some((file, before)),
-            compression: None,
         })
     }
 
@@ -178,14 +174,19 @@ impl Dump {
             Shape::Compressed(compression) => decompress::spool(path, compression, stream, options),
             other => {
                 other.explain(path)?;
+                // Not an RDB, or a version this build does not read: say so before copying.
+                crate::rdb::Header::parse(&head).map_err(|source| Error::Rdb {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
                 let map = spool::copy(path, stream, None, options)?;
-                Dump::spooled(path, map, None)
+                Dump::spooled(path, map)
             }
         }
     }
 
     /// A dump whose bytes are in our own temporary file: checks what the data is.
-    fn spooled(path: &Path, map: Mmap, compression: Option<Compression>) -> Result<Dump, Error> {
+    fn spooled(path: &Path, map: Mmap) -> Result<Dump, Error> {
         match sniff::shape(&map) {
             Shape::Compressed(inner) => {
                 return Err(Error::Input(format!(
@@ -206,7 +207,6 @@ impl Dump {
             path: path.to_path_buf(),
             map,
             in_place: None,
-            compression,
         })
     }
 
@@ -216,11 +216,6 @@ impl Dump {
 
     pub fn bytes(&self) -> &[u8] {
         &self.map
-    }
-
-    /// The compression the dump was decompressed from, if any.
-    pub fn compression(&self) -> Option<Compression> {
-        self.compression
     }
 
     /// Fails if a dump mapped in place changed size or modification time since it was
