@@ -4,8 +4,8 @@
 #
 #   cat DUMP >/dev/null              the machine's limit for reading the file
 #   rdb --format nil DUMP            the rdb crate's CLI (decodes everything, prints nothing)
-#   rdbscope info --threads 1|2      splitter + inspect of every key + CRC-64
-#   rdbscope keys --threads 1|2      per-key CSV to /dev/null: stand-in for `analyze`
+#   rdbscope info --threads 1|2      splitter + inspect and price every key + CRC-64
+#   rdbscope analyze --threads 1|2   the main job: inspect, price, classify, aggregate, report
 #
 # Prints a markdown table (MB/s, ratios to cat and to rdb, peak RSS and peak anonymous RSS,
 # i.e. resident memory apart from the file mapping) and the machine's description.
@@ -53,10 +53,10 @@ measure() {
 }
 
 names=("cat" "rdb --format nil" "rdbscope info --threads 1" "rdbscope info --threads 2"
-    "rdbscope keys --threads 1" "rdbscope keys --threads 2")
+    "rdbscope analyze --threads 1" "rdbscope analyze --threads 2")
 commands=("cat $dump" "$rdb_cli --format nil $dump"
     "$rdbscope info $dump --threads 1" "$rdbscope info $dump --threads 2"
-    "$rdbscope keys $dump --threads 1" "$rdbscope keys $dump --threads 2")
+    "$rdbscope analyze -q $dump --threads 1" "$rdbscope analyze -q $dump --threads 2")
 
 cat "$dump" >/dev/null # warm the page cache
 declare -A best peak anon
@@ -87,7 +87,7 @@ for i in "${!names[@]}"; do
         "$(numfmt --to=iec --from-unit=1024 "${anon[$i]}")"
 done
 echo
-echo "threads 2 vs 1: info $(echo "${best[2]} / ${best[3]}" | bc -l | cut -c1-4)x, keys $(echo "${best[4]} / ${best[5]}" | bc -l | cut -c1-4)x"
+echo "threads 2 vs 1: info $(echo "${best[2]} / ${best[3]}" | bc -l | cut -c1-4)x, analyze $(echo "${best[4]} / ${best[5]}" | bc -l | cut -c1-4)x"
 echo
 echo "Machine: $(nproc) cores ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), \
 $(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) memory, Linux $(uname -r | cut -d- -f1), \

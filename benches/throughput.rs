@@ -2,10 +2,10 @@
 //! big collections), generated at start — tens of MB each, so a run takes a couple of minutes:
 //!
 //! - `split`: the splitter alone (`rdb::Records`), the pipeline's only sequential stage;
-//! - `split+inspect`: the `info` path (`commands::info::inventory`): splitter, `inspect` of
-//!   every record on the workers, CRC-64 on its own thread; 1 and 2 worker threads;
-//! - `end-to-end`: the slot for the full `analyze`; until that command lands it is its
-//!   stand-in `rdbscope keys` writing the per-key CSV to a file.
+//! - `split+inspect`: parse-only: the splitter and `inspect` of every record on the workers
+//!   (`commands::scan`, CRC-64 on its own thread); 1 and 2 worker threads;
+//! - `analyze`: the full `rdbscope analyze` without `--keys` (inspect, price, classify, fold,
+//!   summarise); 1 and 2 worker threads.
 //!
 //! `cargo bench --bench throughput [-- FILTER]`; throughput is in bytes of dump per second.
 
@@ -13,10 +13,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use rdbscope::analyze::Filter;
-use rdbscope::commands::{info, keys};
-use rdbscope::input::Dump;
-use rdbscope::rdb::{Entry, Header, Magic, Records};
+use rdbscope::analyze::{Filter, PatternSettings, Settings};
+use rdbscope::commands::analyze::{self, Format, Options};
+use rdbscope::commands::{Input, ModelChoice, ScanOptions, scan};
+use rdbscope::input::{Dump, OpenOptions};
+use rdbscope::memory::{Allocator, Origin};
+use rdbscope::rdb::{Entry, Header, Magic, Records, inspect};
 use rdbscope::synth::mix::{self, MixConfig, Shape};
 
 /// Dump size per shape.
@@ -46,9 +48,10 @@ fn dumps() -> Vec<(Shape, PathBuf)> {
 
 fn stages(c: &mut Criterion) {
     let dumps = dumps();
-    let csv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-keys.csv");
+    let choice = ModelChoice::new(None, Allocator::Jemalloc, None, Origin::Commands)
+        .expect("the default model");
     for (shape, path) in &dumps {
-        let dump = Dump::open(path).expect("open the benchmark dump");
+        let dump = Dump::open(path, &OpenOptions::default()).expect("open the benchmark dump");
         let mut group = c.benchmark_group(shape.name());
         group.throughput(Throughput::Bytes(dump.bytes().len() as u64));
         group.bench_function("split", |b| {
@@ -61,22 +64,60 @@ fn stages(c: &mut Criterion) {
             })
         });
         for threads in [1, 2] {
+            let scan_options = ScanOptions {
+                threads: Some(threads),
+                keep_going: false,
+            };
             group.bench_with_input(
                 BenchmarkId::new("split+inspect", threads),
                 &threads,
-                |b, &threads| b.iter(|| info::inventory(&dump, threads).unwrap().counts),
-            );
-            group.bench_with_input(
-                BenchmarkId::new("end-to-end (keys csv)", threads),
-                &threads,
-                |b, &threads| {
-                    b.iter(|| keys::run(path, Some(&csv), &Filter::default(), Some(threads)))
+                |b, _| {
+                    b.iter(|| {
+                        let mut keys = 0u64;
+                        scan(
+                            &dump,
+                            scan_options,
+                            &choice,
+                            |n: &mut u64, ctx, _, scratch, record| {
+                                inspect(record, ctx, scratch)?;
+                                *n += 1;
+                                Ok(())
+                            },
+                            |n| {
+                                keys += n;
+                                Ok(())
+                            },
+                        )
+                        .unwrap();
+                        keys
+                    })
                 },
             );
+            let options = Options {
+                inputs: vec![Input {
+                    path: path.clone(),
+                    open: OpenOptions::default(),
+                    scan: scan_options,
+                }],
+                out_dir: None,
+                format: Format::Json,
+                keys: false,
+                settings: Settings {
+                    patterns: PatternSettings::default(),
+                    rules: Vec::new(),
+                    top: 100,
+                    min_bytes: 0,
+                },
+                filter: Filter::default(),
+                model: choice.clone(),
+                quiet: true,
+            };
+            group.bench_with_input(BenchmarkId::new("analyze", threads), &threads, |b, _| {
+                b.iter(|| analyze::analyze(&options).unwrap().summary.totals)
+            });
         }
         group.finish();
     }
-    let _ = std::fs::remove_file(csv);
 }
 
 criterion_group! {

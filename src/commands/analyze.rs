@@ -37,6 +37,31 @@ pub struct Options {
 
 /// Prints the summary (and writes `--out-dir`); returns what `--keep-going` scans missed.
 pub fn run(opts: &Options) -> Result<Gaps, Error> {
+    let analysis = analyze(opts)?;
+    if let Some(dir) = &opts.out_dir {
+        write_out_dir(dir, &analysis, opts)?;
+    }
+    let mut out = Output::create(None)?;
+    let written = match opts.format {
+        Format::Table => report::summary_table::write(out.writer(), &analysis.summary),
+        Format::Json => report::summary_json::write(out.writer(), &analysis.summary),
+    };
+    written.map_err(|e| out.io_error(e))?;
+    out.finish()?;
+    Ok(analysis.gaps)
+}
+
+/// What one `analyze` run computed, before anything is written.
+pub struct Analysis {
+    pub summary: Summary,
+    /// The settled aggregate: it names each key's pattern for `keys.csv`.
+    pub aggregate: Aggregate,
+    pub dumps: Vec<Dump>,
+    pub gaps: Gaps,
+}
+
+/// Scans every input and summarises them together.
+pub fn analyze(opts: &Options) -> Result<Analysis, Error> {
     if opts.keys && opts.out_dir.is_none() {
         return Err(Error::Usage(
             "--keys writes keys.csv: it needs --out-dir".into(),
@@ -48,29 +73,23 @@ pub fn run(opts: &Options) -> Result<Gaps, Error> {
         .map(Input::open)
         .collect::<Result<Vec<_>, _>>()?;
     let progress = Progress::new(&dumps, opts.quiet);
-    let mut combined = Aggregate::new(&opts.settings);
+    let mut aggregate = Aggregate::new(&opts.settings);
     let mut inputs = Vec::new();
     let mut gaps = Gaps::default();
     for (dump, input) in dumps.iter().zip(&opts.inputs) {
         let (agg, summary, dump_gaps) = analyze_dump(dump, input, opts, &progress)?;
         inputs.push(summary);
-        combined.merge(agg);
+        aggregate.merge(agg);
         gaps.merge(dump_gaps);
     }
     progress.finish();
-    let summary = combined.summary(&opts.settings, inputs);
-
-    if let Some(dir) = &opts.out_dir {
-        write_out_dir(dir, &summary, &combined, &dumps, opts)?;
-    }
-    let mut out = Output::create(None)?;
-    let written = match opts.format {
-        Format::Table => report::summary_table::write(out.writer(), &summary),
-        Format::Json => report::summary_json::write(out.writer(), &summary),
-    };
-    written.map_err(|e| out.io_error(e))?;
-    out.finish()?;
-    Ok(gaps)
+    let summary = aggregate.summary(&opts.settings, inputs);
+    Ok(Analysis {
+        summary,
+        aggregate,
+        dumps,
+        gaps,
+    })
 }
 
 /// Batch progress: keys folded and where the batch ends in the file.
@@ -180,13 +199,8 @@ fn checksum_text(end: &ScanEnd<'_>) -> String {
 
 /// Writes every report of `--out-dir` under temporary names, then renames them all: a
 /// failure part-way leaves none of the new files and the old ones untouched.
-fn write_out_dir(
-    dir: &Path,
-    summary: &Summary,
-    agg: &Aggregate,
-    dumps: &[Dump],
-    opts: &Options,
-) -> Result<(), Error> {
+fn write_out_dir(dir: &Path, analysis: &Analysis, opts: &Options) -> Result<(), Error> {
+    let (summary, agg, dumps) = (&analysis.summary, &analysis.aggregate, &analysis.dumps);
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
         path: dir.to_path_buf(),
         source,
