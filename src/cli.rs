@@ -40,6 +40,10 @@ pub enum Command {
         /// Write to FILE instead of stdout (written to a temporary name, renamed when complete).
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// redis-rdb-tools' memory CSV columns instead (database,type,key,size_in_bytes,
+        /// encoding,num_elements,len_largest_element,expiry), for existing spreadsheets.
+        #[arg(long)]
+        rdbtools: bool,
         #[command(flatten)]
         filter: FilterArgs,
         #[command(flatten)]

@@ -17,6 +17,7 @@ use rdbscope::error::Error;
 use rdbscope::input::OpenOptions;
 use rdbscope::memory::{Allocator, Origin};
 use rdbscope::rdb::KeyType;
+use rdbscope::report::keys_csv::Columns;
 
 /// A `--keep-going` run whose output misses what the damage hid.
 const EXIT_PARTIAL: i32 = 3;
@@ -41,14 +42,20 @@ fn main() {
             dump,
             read,
             output,
+            rdbtools,
             filter,
             model,
         } => model_choice(&model).and_then(|m| {
+            let columns = match rdbtools {
+                true => Columns::RdbTools,
+                false => Columns::Standard,
+            };
             commands::keys::run(
                 &input(dump, &read),
                 output.as_deref(),
                 &filter_of(filter),
                 &m,
+                columns,
             )
         }),
         Command::Analyze {

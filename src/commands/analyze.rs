@@ -13,6 +13,7 @@ use crate::analyze::{Aggregate, Filter, InputSummary, KeyFacts, Settings, Summar
 use crate::error::Error;
 use crate::input::Dump;
 use crate::rdb::{self, Checksum, Item};
+use crate::report::keys_csv::Columns;
 use crate::report::output::Output;
 use crate::report::{self, export};
 
@@ -225,7 +226,7 @@ fn write_out_dir(dir: &Path, analysis: &Analysis, opts: &Options) -> Result<(), 
                 &opts.filter,
                 &opts.model,
                 &mut out,
-                Some(&pattern),
+                Columns::WithPattern(&pattern),
             );
             outputs.push(out);
             written?;

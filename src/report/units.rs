@@ -18,6 +18,30 @@ pub fn bytes(n: u64) -> String {
 
 /// Unix seconds as a UTC date and time, `2024-05-01 12:00:00 UTC`.
 pub fn unix_time(secs: i64) -> String {
+    let (date, rem) = civil(secs);
+    format!(
+        "{date} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Unix milliseconds as Python's `datetime.isoformat()` prints a UTC time with
+/// microseconds, `2024-05-01T12:00:00.123000`: redis-rdb-tools' `expiry` column.
+pub fn iso_millis(ms: i64) -> String {
+    let (date, rem) = civil(ms.div_euclid(1000));
+    format!(
+        "{date}T{:02}:{:02}:{:02}.{:06}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ms.rem_euclid(1000) * 1000
+    )
+}
+
+/// The UTC date (`YYYY-MM-DD`) of Unix seconds, and the seconds into that day.
+fn civil(secs: i64) -> (String, i64) {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Civil-from-days (Howard Hinnant's algorithm).
@@ -30,12 +54,7 @@ pub fn unix_time(secs: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    (format!("{year:04}-{month:02}-{day:02}"), rem)
 }
 
 #[cfg(test)]
@@ -48,5 +67,10 @@ mod tests {
         assert_eq!(super::unix_time(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(super::unix_time(1_700_000_000), "2023-11-14 22:13:20 UTC");
         assert_eq!(super::unix_time(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(
+            super::iso_millis(1_700_000_000_123),
+            "2023-11-14T22:13:20.123000"
+        );
+        assert_eq!(super::iso_millis(0), "1970-01-01T00:00:00.000000");
     }
 }
