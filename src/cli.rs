@@ -74,6 +74,10 @@ pub enum Command {
         /// Only keys that cost at least N bytes (memory plus overhead).
         #[arg(long, value_name = "N", default_value_t = 0)]
         min_bytes: u64,
+        /// Plan a cluster of N masters: the memory each would hold with slots split as
+        /// `redis-cli --cluster create` splits them, hot slots and hash tags, big keys.
+        #[arg(long, value_name = "N", value_parser = shard_count)]
+        shards: Option<usize>,
         #[arg(long)]
         threads: Option<usize>,
         /// No progress bar.
@@ -90,7 +94,19 @@ pub enum Command {
         output: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = InfoFormat::Json)]
         format: InfoFormat,
+        /// Plan N masters (default: the count the summaries were planned for, if any).
+        #[arg(long, value_name = "N", value_parser = shard_count)]
+        shards: Option<usize>,
     },
+}
+
+/// 1 to 16384 masters: a master needs at least one slot.
+fn shard_count(text: &str) -> Result<usize, String> {
+    let slots = rdbscope::analyze::slots::SLOTS;
+    match text.parse::<usize>() {
+        Ok(n) if (1..=slots).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number of masters from 1 to {slots}")),
+    }
 }
 
 /// Which keys a command looks at.

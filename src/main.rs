@@ -42,6 +42,7 @@ fn main() {
             fanout,
             filter,
             min_bytes,
+            shards,
             threads,
             quiet,
         } => rules
@@ -69,6 +70,7 @@ fn main() {
                         min_bytes,
                     },
                     filter: filter_of(filter),
+                    shards,
                     threads,
                     quiet,
                 })
@@ -77,6 +79,7 @@ fn main() {
             summaries,
             output,
             format,
+            shards,
         } => commands::merge::run(
             &summaries,
             output.as_deref(),
@@ -84,6 +87,7 @@ fn main() {
                 InfoFormat::Table => commands::analyze::Format::Table,
                 InfoFormat::Json => commands::analyze::Format::Json,
             },
+            shards,
         ),
     };
     if let Err(e) = result {

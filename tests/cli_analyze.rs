@@ -5,52 +5,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-use common::{fixture, fixture_dumps, rdbscope, temp_dir};
+use common::{analyze, csv_rows, dump, fixture, fixture_dumps, json, rdbscope, temp_dir, u};
 use serde_json::Value;
-
-fn dump(name: &str) -> String {
-    fixture(name).to_str().unwrap().to_string()
-}
-
-/// Runs `analyze` with `args`, asserting success, and returns the out-dir.
-fn analyze(tag: &str, args: &[&str]) -> PathBuf {
-    let dir = temp_dir(tag);
-    let mut all = vec!["analyze", "--quiet", "--out-dir", dir.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let out = rdbscope(&all);
-    assert!(
-        out.status.success(),
-        "analyze {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.stderr.is_empty(), "--quiet keeps stderr clean");
-    dir
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|row| {
-            let row = row.unwrap();
-            headers
-                .iter()
-                .zip(row.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
-fn u(v: &Value) -> u64 {
-    v.as_u64().unwrap_or_else(|| panic!("{v} is a count"))
-}
 
 fn pattern<'a>(summary: &'a Value, name: &str) -> &'a Value {
     summary["patterns"]

@@ -4,9 +4,12 @@
 pub mod aggregate;
 pub mod filter;
 pub mod glob;
+pub mod hash_tags;
 pub mod inventory;
 pub mod patterns;
 pub mod pipeline;
+pub mod shards;
+pub mod slots;
 pub mod summary;
 
 pub use aggregate::{Aggregate, KeyFacts, Settings, Stats};

@@ -9,12 +9,14 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{ScanEnd, scan, threads};
+use crate::analyze::shards::ShardPlan;
+use crate::analyze::slots::SlotRange;
 use crate::analyze::{Aggregate, Filter, InputSummary, KeyFacts, Settings, Summary};
 use crate::error::Error;
 use crate::input::Dump;
 use crate::memory::{Allocator, Model};
 use crate::rdb::{self, Checksum, Item, Scratch, inspect};
-use crate::report::output::Output;
+use crate::report::output::{self, Output};
 use crate::report::{self, export};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,8 @@ pub struct Options {
     pub keys: bool,
     pub settings: Settings,
     pub filter: Filter,
+    /// Masters to plan (`--shards`).
+    pub shards: Option<usize>,
     pub threads: Option<usize>,
     pub quiet: bool,
 }
@@ -56,7 +60,8 @@ pub fn run(opts: &Options) -> Result<(), Error> {
         combined.merge(agg);
     }
     progress.finish();
-    let summary = combined.summary(&opts.settings, inputs);
+    let mut summary = combined.summary(&opts.settings, inputs);
+    summary.shards = opts.shards.map(|n| ShardPlan::of(&summary, n));
 
     if let Some(dir) = &opts.out_dir {
         write_out_dir(dir, &summary, &combined, &dumps, opts, threads)?;
@@ -150,6 +155,7 @@ fn analyze_dump(
         checksum: checksum_text(&end),
         complete: true,
         totals: agg.totals,
+        slots: SlotRange::of(&agg.slots),
     };
     Ok((agg, input))
 }
@@ -171,8 +177,7 @@ fn checksum_text(end: &ScanEnd<'_>) -> String {
     }
 }
 
-/// Writes every report of `--out-dir` under temporary names, then renames them all: a
-/// failure part-way leaves none of the new files and the old ones untouched.
+/// Writes every report of `--out-dir`, all or none.
 fn write_out_dir(
     dir: &Path,
     summary: &Summary,
@@ -181,36 +186,18 @@ fn write_out_dir(
     opts: &Options,
     threads: usize,
 ) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut outputs: Vec<Output> = Vec::new();
-    let result = (|| {
-        for file in &export::FILES {
-            let mut out = Output::create(Some(&dir.join(file.name)))?;
-            let written = (file.write)(out.writer(), summary);
-            outputs.push(out);
-            let out = outputs.last().expect("just pushed");
-            written.map_err(|e| out.io_error(e))?;
+    output::write_dir(dir, |files| {
+        for file in export::FILES.iter().filter(|f| (f.applies)(summary)) {
+            files.render(file.name, |out| (file.write)(out, summary))?;
         }
         if opts.keys {
-            let mut out = Output::create(Some(&dir.join("keys.csv")))?;
-            let pattern = |key: &[u8]| agg.pattern_of(key, &opts.settings.rules);
-            let written =
-                super::keys::write_keys(dumps, &opts.filter, threads, &mut out, Some(&pattern));
-            outputs.push(out);
-            written?;
+            files.file("keys.csv", |out| {
+                let pattern = |key: &[u8]| agg.pattern_of(key, &opts.settings.rules);
+                super::keys::write_keys(dumps, &opts.filter, threads, out, Some(&pattern))
+            })?;
         }
         Ok(())
-    })();
-    match result {
-        Ok(()) => outputs.into_iter().try_for_each(Output::finish),
-        Err(e) => {
-            outputs.into_iter().for_each(Output::abandon);
-            Err(e)
-        }
-    }
+    })
 }
 
 /// The progress bar: bytes of all inputs, keys, throughput, ETA. Drawn only when stderr is

@@ -87,6 +87,62 @@ impl Output {
     }
 }
 
+/// Writes a set of files into `dir`, each under a temporary name, and renames them all only
+/// when every one is complete: a failure part-way leaves none of the new files and the old
+/// ones untouched.
+pub fn write_dir(
+    dir: &Path,
+    write: impl FnOnce(&mut DirFiles<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut files = DirFiles {
+        dir,
+        outputs: Vec::new(),
+    };
+    match write(&mut files) {
+        Ok(()) => files.outputs.into_iter().try_for_each(Output::finish),
+        Err(e) => {
+            files.outputs.into_iter().for_each(Output::abandon);
+            Err(e)
+        }
+    }
+}
+
+/// The files of one [`write_dir`].
+pub struct DirFiles<'d> {
+    dir: &'d Path,
+    outputs: Vec<Output>,
+}
+
+impl DirFiles<'_> {
+    /// Adds the file `name`, written by `write`.
+    pub fn file(
+        &mut self,
+        name: &str,
+        write: impl FnOnce(&mut Output) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut out = Output::create(Some(&self.dir.join(name)))?;
+        let written = write(&mut out);
+        self.outputs.push(out);
+        written
+    }
+
+    /// Adds the file `name`, rendered by a report function.
+    pub fn render(
+        &mut self,
+        name: &str,
+        render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), Error> {
+        self.file(name, |out| {
+            let written = render(out.writer());
+            written.map_err(|e| out.io_error(e))
+        })
+    }
+}
+
 /// A closed pipe (`rdbscope keys dump.rdb | head`) is the reader's choice, not a failure.
 fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
     if e.kind() == io::ErrorKind::BrokenPipe {
