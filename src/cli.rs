@@ -50,7 +50,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = InfoFormat::Table)]
         format: InfoFormat,
         /// Keys in each top-keys ranking.
-        #[arg(long, value_name = "N", default_value_t = 100)]
+        #[arg(long, value_name = "N", default_value_t = rdbscope::analyze::aggregate::DEFAULT_TOP)]
         top: usize,
         /// Also write keys.csv (one row per key with its pattern) to --out-dir; costs a
         /// second pass over the dumps.
@@ -97,6 +97,33 @@ pub enum Command {
         /// Plan N masters (default: the count the summaries were planned for, if any).
         #[arg(long, value_name = "N", value_parser = shard_count)]
         shards: Option<usize>,
+    },
+    /// What grew between two snapshots (dumps or summary.json files): keys and memory per
+    /// pattern and in total, the growth rate, and the headroom under maxmemory.
+    Diff {
+        /// The older snapshot: a dump (analysed with default settings) or a summary.json.
+        old: PathBuf,
+        /// The newer snapshot.
+        new: PathBuf,
+        #[arg(long, value_enum, default_value_t = InfoFormat::Table)]
+        format: InfoFormat,
+        /// Write diff.json and diff.csv to DIR.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// Exit with code 4 when total memory grew by more than PCT percent (`10%` or `10`).
+        #[arg(long, value_name = "PCT", value_parser = rdbscope::analyze::diff::parse_percent)]
+        fail_if_growth: Option<f64>,
+        /// The memory limit for the headroom, as redis.conf writes it (`4gb`, `512mb`).
+        #[arg(long, value_name = "BYTES", value_parser = rdbscope::analyze::headroom::parse_memory_size, conflicts_with = "config")]
+        maxmemory: Option<u64>,
+        /// A redis.conf to read the memory limit from (its `maxmemory` line).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        threads: Option<usize>,
+        /// No progress bar.
+        #[arg(short, long)]
+        quiet: bool,
     },
 }
 

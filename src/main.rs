@@ -1,5 +1,5 @@
 //! Entry point: parse arguments, run the subcommand, map errors to exit codes
-//! (0 ok, 1 bad input or I/O, 2 usage).
+//! (0 ok, 1 bad input or I/O, 2 usage, 4 a threshold crossed).
 
 mod cli;
 
@@ -8,6 +8,7 @@ use clap::Parser;
 use cli::{Cli, Command, FilterArgs, InfoFormat, TypeArg};
 use rdbscope::analyze::{Filter, Glob, PatternSettings, Rule, Settings};
 use rdbscope::commands;
+use rdbscope::commands::diff::MaxMemory;
 use rdbscope::rdb::KeyType;
 
 fn main() {
@@ -54,10 +55,7 @@ fn main() {
                 commands::analyze::run(&commands::analyze::Options {
                     dumps,
                     out_dir,
-                    format: match format {
-                        InfoFormat::Table => commands::analyze::Format::Table,
-                        InfoFormat::Json => commands::analyze::Format::Json,
-                    },
+                    format: analyze_format(format),
                     keys,
                     settings: Settings {
                         patterns: PatternSettings {
@@ -83,12 +81,33 @@ fn main() {
         } => commands::merge::run(
             &summaries,
             output.as_deref(),
-            match format {
-                InfoFormat::Table => commands::analyze::Format::Table,
-                InfoFormat::Json => commands::analyze::Format::Json,
-            },
+            analyze_format(format),
             shards,
         ),
+        Command::Diff {
+            old,
+            new,
+            format,
+            out_dir,
+            fail_if_growth,
+            maxmemory,
+            config,
+            threads,
+            quiet,
+        } => commands::diff::run(&commands::diff::Options {
+            old,
+            new,
+            format: analyze_format(format),
+            out_dir,
+            fail_if_growth,
+            maxmemory: match (maxmemory, config) {
+                (Some(bytes), _) => Some(MaxMemory::Bytes(bytes)),
+                (None, Some(path)) => Some(MaxMemory::Config(path)),
+                (None, None) => None,
+            },
+            threads,
+            quiet,
+        }),
     };
     if let Err(e) = result {
         if rdbscope::report::output::is_broken_pipe(&e) {
@@ -96,6 +115,13 @@ fn main() {
         }
         eprintln!("rdbscope: {e}");
         std::process::exit(e.exit_code());
+    }
+}
+
+fn analyze_format(format: InfoFormat) -> commands::analyze::Format {
+    match format {
+        InfoFormat::Table => commands::analyze::Format::Table,
+        InfoFormat::Json => commands::analyze::Format::Json,
     }
 }
 

@@ -6,7 +6,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{analyze, csv_rows, dump, fixture, fixture_dumps, json, rdbscope, temp_dir, u};
+use common::{
+    analyze, csv_rows, dump, file_names, fixture, fixture_dumps, json, rdbscope, temp_dir, u,
+};
 use serde_json::Value;
 
 fn pattern<'a>(summary: &'a Value, name: &str) -> &'a Value {
@@ -363,11 +365,7 @@ fn failed_runs_leave_no_report_and_old_reports_untouched() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at byte"));
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
+    let names = file_names(&dir);
     assert_eq!(names, ["garbage.rdb", "summary.json"]);
     assert_eq!(
         std::fs::read_to_string(dir.join("summary.json")).unwrap(),

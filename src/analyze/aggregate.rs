@@ -341,6 +341,21 @@ pub struct Settings {
     pub min_bytes: u64,
 }
 
+/// Keys per top-keys ranking unless `--top` says otherwise.
+pub const DEFAULT_TOP: usize = 100;
+
+impl Default for Settings {
+    /// `analyze` without options; what `diff` analyses dumps with.
+    fn default() -> Settings {
+        Settings {
+            patterns: PatternSettings::default(),
+            rules: Vec::new(),
+            top: DEFAULT_TOP,
+            min_bytes: 0,
+        }
+    }
+}
+
 /// Everything an analysis folds keys into.
 #[derive(Debug, Clone)]
 pub struct Aggregate {

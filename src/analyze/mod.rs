@@ -2,9 +2,11 @@
 //! workers and folded into mergeable aggregates.
 
 pub mod aggregate;
+pub mod diff;
 pub mod filter;
 pub mod glob;
 pub mod hash_tags;
+pub mod headroom;
 pub mod inventory;
 pub mod patterns;
 pub mod pipeline;

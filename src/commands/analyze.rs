@@ -51,16 +51,8 @@ pub fn run(opts: &Options) -> Result<(), Error> {
         .map(|p| Dump::open(p))
         .collect::<Result<Vec<_>, _>>()?;
     let threads = threads(opts.threads);
-    let progress = Progress::new(&dumps, opts.quiet);
-    let mut combined = Aggregate::new(&opts.settings);
-    let mut inputs = Vec::new();
-    for dump in &dumps {
-        let (agg, input) = analyze_dump(dump, opts, threads, &progress)?;
-        inputs.push(input);
-        combined.merge(agg);
-    }
-    progress.finish();
-    let mut summary = combined.summary(&opts.settings, inputs);
+    let (combined, mut summary) =
+        summarize(&dumps, &opts.settings, &opts.filter, threads, opts.quiet)?;
     summary.shards = opts.shards.map(|n| ShardPlan::of(&summary, n));
 
     if let Some(dir) = &opts.out_dir {
@@ -75,10 +67,33 @@ pub fn run(opts: &Options) -> Result<(), Error> {
     out.finish()
 }
 
+/// Analyses the dumps into one aggregate (it still names keys' patterns for keys.csv) and
+/// its summary.
+pub fn summarize(
+    dumps: &[Dump],
+    settings: &Settings,
+    filter: &Filter,
+    threads: usize,
+    quiet: bool,
+) -> Result<(Aggregate, Summary), Error> {
+    let progress = Progress::new(dumps, quiet);
+    let mut combined = Aggregate::new(settings);
+    let mut inputs = Vec::new();
+    for dump in dumps {
+        let (agg, input) = analyze_dump(dump, settings, filter, threads, &progress)?;
+        inputs.push(input);
+        combined.merge(agg);
+    }
+    progress.finish();
+    let summary = combined.summary(settings, inputs);
+    Ok((combined, summary))
+}
+
 /// Scans one dump, folding its keys into per-worker aggregates merged at the end.
 fn analyze_dump(
     dump: &Dump,
-    opts: &Options,
+    settings: &Settings,
+    filter: &Filter,
     threads: usize,
     progress: &Progress,
 ) -> Result<(Aggregate, InputSummary), Error> {
@@ -91,7 +106,6 @@ fn analyze_dump(
     };
     let ctime = aux(b"ctime");
     let now_ms = ctime.map(|s| s.saturating_mul(1000));
-    let settings = &opts.settings;
     // One aggregate per worker thread: a batch locks only its own, so workers never wait.
     let workers: Vec<Mutex<Aggregate>> = (0..threads)
         .map(|_| Mutex::new(Aggregate::new(settings)))
@@ -105,7 +119,7 @@ fn analyze_dump(
             let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
             let mut agg = workers[slot].lock().expect("a worker never panics");
             let mut keys = 0;
-            for record in batch.iter().filter(|r| opts.filter.accepts(r)) {
+            for record in batch.iter().filter(|r| filter.accepts(r)) {
                 let stats = inspect(record, ctx, &mut scratch)?;
                 let estimate = model.estimate(record, ctx, &mut scratch)?;
                 let facts = KeyFacts {

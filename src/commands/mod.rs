@@ -2,6 +2,7 @@
 //! to `report`.
 
 pub mod analyze;
+pub mod diff;
 pub mod info;
 pub mod keys;
 pub mod merge;

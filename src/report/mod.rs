@@ -1,5 +1,8 @@
 //! Outputs: one file per format. Nothing here computes; it only renders what `analyze` made.
 
+pub mod diff_csv;
+pub mod diff_json;
+pub mod diff_table;
 pub mod export;
 pub mod info;
 pub mod keys_csv;
