@@ -1,12 +1,14 @@
 //! `rdbscope diff OLD NEW`: per-pattern and total changes against the two summaries' own
 //! numbers, the same diff from dumps and from summaries, the CSV and JSON outputs, the
-//! growth threshold's exit code, and the headroom date from the snapshots' ctime.
+//! growth threshold's exit code, the headroom date from the snapshots' ctime, and changes
+//! planted on a live server (skipped without `redis-server` unless `RDBSCOPE_REQUIRE_LIVE=1`).
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use common::live::{Server, cmd, expect_ok, server_binary};
 use common::{analyze, csv_rows, dump, file_names, json, rdbscope, rdbscope_ok, temp_dir, u};
 use serde_json::Value;
 
@@ -327,4 +329,113 @@ fn a_failed_diff_leaves_old_reports_untouched() {
         std::fs::read_to_string(dir.join("diff.json")).unwrap(),
         "old"
     );
+}
+
+/// The fixture loaded into a real server, changed there (100 new `planted:N` strings, the
+/// `tags:*` sets deleted, the one `hash:big:*` hash grown) and saved: the diff shows those
+/// three patterns and nothing else.
+#[test]
+fn diff_shows_exactly_the_changes_planted_on_a_live_server() {
+    const TEST: &str = "diff_shows_exactly_the_changes_planted_on_a_live_server";
+    let Some(bin) = server_binary(TEST) else {
+        return;
+    };
+    let fixture = common::fixture("redis-7.0");
+    let server = Server::start(&bin, &[], Some(&fixture));
+    let mut client = server.client();
+    let saved = server.dir.path().join("dump.rdb");
+    let dir = temp_dir("diff-live");
+    let (baseline, changed) = (dir.join("baseline.rdb"), dir.join("changed.rdb"));
+    expect_ok(&client.call(&cmd!("SAVE")), "SAVE");
+    std::fs::copy(&saved, &baseline).unwrap();
+
+    let value = vec![b'v'; 100];
+    let mut plant = vec![cmd!("SELECT", "0")];
+    plant.extend((0..100).map(|i| cmd!("SET", format!("planted:{i}"), value)));
+    client.run(&plant);
+    let mut deleted = 0;
+    for db in 0..16 {
+        client.run(&[cmd!("SELECT", db)]);
+        let keys = client.call(&cmd!("KEYS", "tags:*"));
+        for key in keys.array() {
+            deleted += client.call(&cmd!("DEL", key.bytes())).int();
+        }
+    }
+    assert_eq!(deleted, 20);
+    let fields: Vec<Vec<u8>> = (0..1000)
+        .flat_map(|i| [format!("grown-{i}").into_bytes(), b"x".repeat(20)])
+        .collect();
+    let mut grow = cmd!("HSET", "hash:big:5000");
+    grow.extend(fields);
+    client.run(&[cmd!("SELECT", "0"), grow]);
+    let usage: i64 = client
+        .run(
+            &(0..100)
+                .map(|i| cmd!("MEMORY", "USAGE", format!("planted:{i}"), "SAMPLES", "0"))
+                .collect::<Vec<_>>(),
+        )
+        .iter()
+        .map(|r| r.int())
+        .sum();
+    expect_ok(&client.call(&cmd!("SAVE")), "SAVE");
+    std::fs::copy(&saved, &changed).unwrap();
+
+    let status = |d: &Value| -> BTreeMap<String, String> {
+        d["patterns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["status"] != "unchanged")
+            .map(|p| {
+                let name = p["pattern"].as_str().unwrap().to_string();
+                (name, p["status"].as_str().unwrap().to_string())
+            })
+            .collect()
+    };
+    let planted: BTreeMap<String, String> = [
+        ("hash:big:*", "grown"),
+        ("planted:*", "new"),
+        ("tags:*", "vanished"),
+    ]
+    .iter()
+    .map(|(p, s)| (p.to_string(), s.to_string()))
+    .collect();
+
+    // Against the fixture itself, and against the server's own save before the changes.
+    for old in [fixture.as_path(), baseline.as_path()] {
+        let d = diff_json(old, &changed, &[]);
+        assert_eq!(status(&d), planted, "diff {}", old.display());
+        assert_eq!(d["total"]["keys_change"], 80);
+        let row = |name: &str| {
+            d["patterns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["pattern"] == name)
+                .unwrap()
+                .clone()
+        };
+        let new = row("planted:*");
+        assert_eq!((u(&new["keys_old"]), u(&new["keys_new"])), (0, 100));
+        let gone = row("tags:*");
+        assert_eq!((u(&gone["keys_old"]), u(&gone["keys_new"])), (20, 0));
+        assert_eq!(u(&gone["bytes_new"]), 0);
+        let grown = row("hash:big:*");
+        assert_eq!((u(&grown["keys_old"]), u(&grown["keys_new"])), (1, 1));
+        assert!(grown["bytes_change"].as_i64().unwrap() > 1000 * 20);
+        // The fastest grower leads.
+        assert_eq!(d["patterns"][0]["pattern"], "hash:big:*");
+    }
+    // The planted keys' memory is what the server reported for them.
+    let summary: Value = serde_json::from_slice(
+        &rdbscope_ok(&["analyze", "--format", "json", changed.to_str().unwrap()]).stdout,
+    )
+    .unwrap();
+    let row = summary["patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pattern"] == "planted:*")
+        .unwrap();
+    assert_eq!(u(&row["memory_bytes"]) as i64, usage);
 }

@@ -1,14 +1,17 @@
 //! `rdbscope analyze --shards N`: per-slot tallies against slots computed here, bit by bit,
 //! from keys.csv; shard totals that add up to the dump's; the ranges redis-cli gives; the
-//! merge law with a plan; the documented schema.
+//! merge law with a plan; the documented schema; slots against a live cluster node's
+//! `CLUSTER KEYSLOT` (skipped without `redis-server` unless `RDBSCOPE_REQUIRE_LIVE=1`).
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use common::live::{Server, cmd, free_port, server_binary};
 use common::{analyze, csv_rows, dump, json, rdbscope, rdbscope_ok, u};
-use rdbscope::rdb::unescape_key;
+use rdbscope::analyze::slots::key_slot;
+use rdbscope::rdb::{escape_key, unescape_key};
 use serde_json::Value;
 
 /// CRC-16/XMODEM a bit at a time and the hash-tag rule, written from the cluster spec
@@ -255,4 +258,76 @@ fn planned_summaries_validate_against_the_documented_schema() {
     let mut bad = doc.clone();
     bad["slots"][0][0] = Value::from(16384);
     assert!(!validator.is_valid(&bad));
+}
+
+/// Keys of every shape: the fixture's names, binary bytes, and braces at every position
+/// (none, empty tags, nested, unclosed, several).
+fn tricky_keys() -> Vec<Vec<u8>> {
+    let mut keys: Vec<Vec<u8>> = [
+        "foo",
+        "{user1000}.following",
+        "foo{}{bar}",
+        "foo{{bar}}zap",
+        "}{",
+        "{",
+        "}",
+        "{}",
+        "{{}}",
+        "a{b}c{d}",
+        "",
+    ]
+    .iter()
+    .map(|k| k.as_bytes().to_vec())
+    .collect();
+    for i in 0..4000usize {
+        let mut key: Vec<u8> = (0..i % 23)
+            .map(|j| ((i * 7 + j * 13) % 256) as u8)
+            .collect();
+        for (at, brace) in [(i % 5, b'{'), (i % 11, b'}'), (i % 3 + 4, b'}')] {
+            if i % (at + 2) != 0 {
+                key.insert(at.min(key.len()), brace);
+            }
+        }
+        keys.push(key);
+    }
+    let dir = analyze("live-keys", &["--keys", &dump("redis-7.0")]);
+    let mut r = csv::Reader::from_path(dir.join("keys.csv")).unwrap();
+    for row in r.records() {
+        keys.push(unescape_key(&row.unwrap()[1]));
+    }
+    keys
+}
+
+#[test]
+fn slots_are_what_a_live_cluster_node_answers() {
+    const TEST: &str = "slots_are_what_a_live_cluster_node_answers";
+    let Some(bin) = server_binary(TEST) else {
+        return;
+    };
+    let bus_port = free_port().to_string();
+    let server = Server::start(
+        &bin,
+        &[
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-port",
+            &bus_port,
+        ],
+        None,
+    );
+    let mut client = server.client();
+    let keys = tricky_keys();
+    let commands: Vec<_> = keys.iter().map(|k| cmd!("CLUSTER", "KEYSLOT", k)).collect();
+    let answers = client.run(&commands);
+    for (key, answer) in keys.iter().zip(&answers) {
+        assert_eq!(
+            i64::from(u16::from(key_slot(key))),
+            answer.int(),
+            "CLUSTER KEYSLOT {:?}",
+            escape_key(key)
+        );
+    }
+    assert!(keys.len() > 4500);
 }
