@@ -165,6 +165,13 @@ fn dumps_and_their_summaries_diff_the_same() {
     let out = rdbscope(&["diff", &dump(a), garbage.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("notes.txt"));
+    let mut other = json(&summary_a);
+    other["schema"] = Value::from("rdbscope.summary/0");
+    let other_path = dir.join("other.json");
+    std::fs::write(&other_path, serde_json::to_vec(&other).unwrap()).unwrap();
+    let out = rdbscope(&["diff", other_path.to_str().unwrap(), &dump(b)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another version of rdbscope"));
 }
 
 #[test]

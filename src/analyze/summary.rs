@@ -112,6 +112,20 @@ pub struct TopKeys {
     pub by_elements: Vec<KeyRef>,
 }
 
+impl Summary {
+    /// Refuses a summary written by another version of rdbscope.
+    pub fn check_schema(&self) -> Result<(), String> {
+        if self.schema == SCHEMA {
+            Ok(())
+        } else {
+            Err(format!(
+                "schema {:?} is not {SCHEMA:?}: written by another version of rdbscope",
+                self.schema
+            ))
+        }
+    }
+}
+
 impl SummarySettings {
     pub fn of(settings: &Settings) -> SummarySettings {
         SummarySettings {
@@ -291,12 +305,7 @@ impl Aggregate {
 pub fn merge(summaries: &[Summary]) -> Result<Summary, String> {
     let first = summaries.first().ok_or("nothing to merge")?;
     for s in summaries {
-        if s.schema != SCHEMA {
-            return Err(format!(
-                "schema {:?} is not {SCHEMA:?}: written by another version of rdbscope",
-                s.schema
-            ));
-        }
+        s.check_schema()?;
         if s.settings != first.settings {
             return Err(
                 "the summaries were made with different settings (--delimiters, --max-patterns, --top, --pattern, --min-bytes)"

@@ -78,7 +78,11 @@ fn load(path: &Path, threads: usize, quiet: bool) -> Result<Summary, Error> {
             source,
         })?;
     if head[..read].trim_ascii_start().starts_with(b"{") {
-        return merge::read(path);
+        let summary = merge::read(path)?;
+        summary
+            .check_schema()
+            .map_err(|e| Error::Input(format!("{}: {e}", path.display())))?;
+        return Ok(summary);
     }
     let dump = Dump::open(path)?;
     let settings = Settings::default();
