@@ -462,3 +462,22 @@ fn rdbtools_columns() {
         }
     }
 }
+
+/// `-o /dev/null` (or a FIFO) is written in place: renaming a temporary file over it would
+/// replace the device when run as root.
+#[test]
+fn output_to_a_device_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dump = fixture("redis-7.0");
+    let out = rdbscope(&["keys", dump.to_str().unwrap(), "-o", "/dev/null"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let null = std::fs::metadata("/dev/null").unwrap();
+    assert!(
+        null.file_type().is_char_device(),
+        "/dev/null is still a device"
+    );
+}

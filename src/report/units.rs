@@ -16,6 +16,32 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// A change in bytes with its sign: `+1.5 KiB`, `-512 B`, `0 B`.
+pub fn signed_bytes(n: i64) -> String {
+    let sign = match n.signum() {
+        1 => "+",
+        -1 => "-",
+        _ => "",
+    };
+    format!("{sign}{}", bytes(n.unsigned_abs()))
+}
+
+/// A span of seconds in the two largest units: `3d 4h`, `5h 0m`, `42s`.
+pub fn duration(secs: i64) -> String {
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m {s}s"),
+        (0, _, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
 /// Unix seconds as a UTC date and time, `2024-05-01 12:00:00 UTC`.
 pub fn unix_time(secs: i64) -> String {
     let (date, rem) = civil(secs);
@@ -72,5 +98,11 @@ mod tests {
             "2023-11-14T22:13:20.123000"
         );
         assert_eq!(super::iso_millis(0), "1970-01-01T00:00:00.000000");
+        assert_eq!(super::signed_bytes(1536), "+1.5 KiB");
+        assert_eq!(super::signed_bytes(-512), "-512 B");
+        assert_eq!(super::signed_bytes(0), "0 B");
+        assert_eq!(super::duration(42), "42s");
+        assert_eq!(super::duration(3 * 86_400 + 4 * 3600 + 59), "3d 4h");
+        assert_eq!(super::duration(5 * 3600), "5h 0m");
     }
 }
