@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::patterns::{PatternSettings, PatternTree, Rule, Tally, match_rule};
+use crate::advise::evidence::{Evidence, GlobalEvidence, GlobalKey, KeyAdvice};
 use crate::rdb::{Encoding, KeyType, escape_key};
 
 /// What the pipeline knows of one key once it is inspected and priced.
@@ -24,6 +25,8 @@ pub struct KeyFacts<'a> {
     pub rdb_bytes: u64,
     pub elements: u64,
     pub expire_at_ms: Option<i64>,
+    /// What the advisor's probe found: alternatives and their savings.
+    pub advice: KeyAdvice,
 }
 
 impl KeyFacts<'_> {
@@ -223,6 +226,9 @@ pub struct PatternStats {
     pub max_elements: u64,
     pub ttl: TtlHistogram,
     pub largest_key: Option<KeyRef>,
+    /// What the advisor's rules need to know of the pattern.
+    #[serde(default, skip_serializing_if = "Evidence::is_empty")]
+    pub advice: Evidence,
 }
 
 impl PatternStats {
@@ -232,6 +238,7 @@ impl PatternStats {
         *self.encodings.entry(k.encoding).or_default() += 1;
         self.max_elements = self.max_elements.max(k.elements);
         self.ttl.add(k, now_ms);
+        self.advice.add(k.db, k.key, k.memory_bytes, &k.advice);
         let larger = self.largest_key.as_ref().is_none_or(|l| {
             let (mine, theirs) = (k.total_bytes(), l.total_bytes());
             mine > theirs || (mine == theirs && (k.db, escape_key(k.key)) < (l.db, l.key.clone()))
@@ -261,6 +268,7 @@ impl Tally for PatternStats {
         }
         self.max_elements = self.max_elements.max(o.max_elements);
         self.ttl.merge(&o.ttl);
+        self.advice.merge(&o.advice);
         if let Some(l) = o.largest_key {
             let larger = self
                 .largest_key
@@ -352,6 +360,8 @@ pub struct Aggregate {
     pub rules: Vec<(String, PatternStats)>,
     pub top_by_memory: TopN,
     pub top_by_elements: TopN,
+    /// The advisor's evidence about the dataset as a whole.
+    pub evidence: GlobalEvidence,
 }
 
 impl Aggregate {
@@ -370,6 +380,7 @@ impl Aggregate {
                 .collect(),
             top_by_memory: TopN::new(settings.top, KeyRef::total_bytes),
             top_by_elements: TopN::new(settings.top, |k| k.elements),
+            evidence: GlobalEvidence::default(),
         }
     }
 
@@ -394,6 +405,14 @@ impl Aggregate {
         if self.top_by_elements.admits(k.elements) {
             self.top_by_elements.push(KeyRef::of(k));
         }
+        let global = GlobalKey {
+            db: k.db,
+            key: k.key,
+            key_type: k.key_type,
+            memory_bytes: k.memory_bytes,
+            elements: k.elements,
+        };
+        self.evidence.add(&global, &k.advice);
     }
 
     pub fn merge(&mut self, o: Aggregate) {
@@ -417,6 +436,7 @@ impl Aggregate {
         }
         self.top_by_memory.merge(o.top_by_memory);
         self.top_by_elements.merge(o.top_by_elements);
+        self.evidence.merge(&o.evidence);
     }
 }
 
@@ -435,6 +455,7 @@ mod tests {
             rdb_bytes: memory / 2,
             elements,
             expire_at_ms: ttl,
+            advice: KeyAdvice::default(),
         }
     }
 

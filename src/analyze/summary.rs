@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::aggregate::{Aggregate, KeyRef, PatternStats, Settings, Stats, TopN, TtlHistogram};
 use super::patterns::{PatternSettings, PatternTree, Rule, Tally, match_rule};
+use crate::advise::Suggestion;
+use crate::advise::evidence::GlobalEvidence;
 use crate::rdb::{Encoding, KeyType, escape_key, unescape_key};
 
 pub const SCHEMA: &str = "rdbscope.summary/1";
@@ -27,6 +29,14 @@ pub struct Summary {
     /// Prefixes whose literal children collapsed into `*` (needed to merge summaries).
     pub collapsed_prefixes: Vec<String>,
     pub top_keys: TopKeys,
+    /// What the advisor's rules know of the dataset as a whole (per-pattern evidence is in
+    /// `patterns`).
+    #[serde(default)]
+    pub evidence: GlobalEvidence,
+    /// The advisor's suggestions, largest saving first; made from the rest of the summary
+    /// (so `merge` makes them again rather than combining them).
+    #[serde(default)]
+    pub suggestions: Vec<Suggestion>,
 }
 
 /// One analysed dump.
@@ -222,6 +232,8 @@ impl Aggregate {
                 .map(|p| escape_key(p))
                 .collect(),
             top_keys,
+            evidence: self.evidence.clone(),
+            suggestions: Vec::new(),
         }
     }
 
@@ -266,6 +278,7 @@ impl Aggregate {
         for k in &s.top_keys.by_elements {
             agg.top_by_elements.push(k.clone());
         }
+        agg.evidence = s.evidence.clone();
         agg
     }
 }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::analyze::Format;
+use crate::advise;
 use crate::analyze::{Summary, summary};
 use crate::error::Error;
 use crate::report::{self, output::Output};
@@ -12,7 +13,8 @@ pub fn run(paths: &[PathBuf], out_path: Option<&Path>, format: Format) -> Result
         .iter()
         .map(|p| read(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let merged = summary::merge(&summaries).map_err(Error::Input)?;
+    let mut merged = summary::merge(&summaries).map_err(Error::Input)?;
+    merged.suggestions = advise::suggest(&merged, &advise::Settings::default());
     let mut out = Output::create(out_path)?;
     let written = match format {
         Format::Table => report::summary_table::write(out.writer(), &merged),

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{patterns_csv, summary_json, top_keys_csv};
+use super::{patterns_csv, suggestions_csv, summary_json, top_keys_csv};
 use crate::analyze::Summary;
 
 /// One report file rendered from a summary.
@@ -11,7 +11,7 @@ pub struct Export {
     pub write: fn(&mut dyn Write, &Summary) -> io::Result<()>,
 }
 
-pub const FILES: [Export; 3] = [
+pub const FILES: [Export; 4] = [
     Export {
         name: "summary.json",
         write: summary_json::write,
@@ -23,5 +23,9 @@ pub const FILES: [Export; 3] = [
     Export {
         name: "top-keys.csv",
         write: top_keys_csv::write,
+    },
+    Export {
+        name: "suggestions.csv",
+        write: suggestions_csv::write,
     },
 ];

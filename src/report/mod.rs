@@ -5,6 +5,7 @@ pub mod info;
 pub mod keys_csv;
 pub mod output;
 pub mod patterns_csv;
+pub mod suggestions_csv;
 pub mod summary_json;
 pub mod summary_table;
 pub mod top_keys_csv;

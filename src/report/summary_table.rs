@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use super::units::bytes;
+use crate::advise::Suggestion;
 use crate::analyze::Summary;
 use crate::analyze::aggregate::{KeyRef, Stats, TtlHistogram};
 
@@ -162,5 +163,38 @@ pub fn write(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
     };
     ranking(out, "Largest keys by memory", &s.top_keys.by_memory)?;
     ranking(out, "Largest keys by elements", &s.top_keys.by_elements)?;
+    suggestions(out, &s.suggestions)?;
     out.flush()
+}
+
+/// The advisor's suggestions, largest saving first, each with its action and evidence.
+fn suggestions(out: &mut dyn Write, list: &[Suggestion]) -> io::Result<()> {
+    if list.is_empty() {
+        return writeln!(out, "\nSuggestions: none");
+    }
+    writeln!(
+        out,
+        "\nSuggestions ({} of {}, largest saving first; all in suggestions.csv)",
+        list.len().min(ROWS),
+        list.len()
+    )?;
+    for s in list.iter().take(ROWS) {
+        let saving = s.estimated_savings_bytes;
+        let amount = if saving >= 0 {
+            format!("saves {}", bytes(saving.unsigned_abs()))
+        } else {
+            format!("costs {}", bytes(saving.unsigned_abs()))
+        };
+        writeln!(
+            out,
+            "  {:<19} {:<40} {:>16}  {} confidence",
+            s.kind.as_str(),
+            s.target,
+            amount,
+            s.confidence.as_str()
+        )?;
+        writeln!(out, "      do:  {}", s.action)?;
+        writeln!(out, "      why: {}", s.evidence)?;
+    }
+    Ok(())
 }
