@@ -4,6 +4,7 @@
 //! outputs); `commands` wires them together for each subcommand. `synth` writes dumps for
 //! tests and benchmarks.
 
+pub mod advise;
 pub mod analyze;
 pub mod cleanup;
 pub mod commands;

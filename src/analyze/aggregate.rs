@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::hash_tags::TagSample;
 use super::patterns::{PatternSettings, PatternTree, Rule, Tally, match_rule};
 use super::slots::{SlotTable, hash_tag, key_slot};
+use crate::advise::evidence::{Evidence, GlobalEvidence, GlobalKey, KeyAdvice};
 use crate::rdb::{Encoding, KeyType, escape_key};
 
 /// What the pipeline knows of one key once it is inspected and priced.
@@ -26,6 +27,8 @@ pub struct KeyFacts<'a> {
     pub rdb_bytes: u64,
     pub elements: u64,
     pub expire_at_ms: Option<i64>,
+    /// What the advisor's probe found: alternatives and their savings.
+    pub advice: KeyAdvice,
 }
 
 impl KeyFacts<'_> {
@@ -225,6 +228,9 @@ pub struct PatternStats {
     pub max_elements: u64,
     pub ttl: TtlHistogram,
     pub largest_key: Option<KeyRef>,
+    /// What the advisor's rules need to know of the pattern.
+    #[serde(default, skip_serializing_if = "Evidence::is_empty")]
+    pub advice: Evidence,
 }
 
 impl PatternStats {
@@ -234,6 +240,7 @@ impl PatternStats {
         *self.encodings.entry(k.encoding).or_default() += 1;
         self.max_elements = self.max_elements.max(k.elements);
         self.ttl.add(k, now_ms);
+        self.advice.add(k.db, k.key, k.memory_bytes, &k.advice);
         let larger = self.largest_key.as_ref().is_none_or(|l| {
             let (mine, theirs) = (k.total_bytes(), l.total_bytes());
             mine > theirs || (mine == theirs && (k.db, escape_key(k.key)) < (l.db, l.key.clone()))
@@ -263,6 +270,7 @@ impl Tally for PatternStats {
         }
         self.max_elements = self.max_elements.max(o.max_elements);
         self.ttl.merge(&o.ttl);
+        self.advice.merge(&o.advice);
         if let Some(l) = o.largest_key {
             let larger = self
                 .largest_key
@@ -372,6 +380,8 @@ pub struct Aggregate {
     /// Keys and bytes per Redis Cluster hash slot.
     pub slots: SlotTable,
     pub hash_tags: TagSample,
+    /// The advisor's evidence about the dataset as a whole.
+    pub evidence: GlobalEvidence,
 }
 
 impl Aggregate {
@@ -392,6 +402,7 @@ impl Aggregate {
             top_by_elements: TopN::new(settings.top, |k| k.elements),
             slots: SlotTable::default(),
             hash_tags: TagSample::default(),
+            evidence: GlobalEvidence::default(),
         }
     }
 
@@ -420,6 +431,14 @@ impl Aggregate {
         if let Some(tag) = hash_tag(k.key) {
             self.hash_tags.add(tag, k.key, k.total_bytes());
         }
+        let global = GlobalKey {
+            db: k.db,
+            key: k.key,
+            key_type: k.key_type,
+            memory_bytes: k.memory_bytes,
+            elements: k.elements,
+        };
+        self.evidence.add(&global, &k.advice);
     }
 
     pub fn merge(&mut self, o: Aggregate) {
@@ -445,6 +464,7 @@ impl Aggregate {
         self.top_by_elements.merge(o.top_by_elements);
         self.slots.merge(&o.slots);
         self.hash_tags.merge(o.hash_tags);
+        self.evidence.merge(&o.evidence);
     }
 }
 
@@ -463,6 +483,7 @@ mod tests {
             rdb_bytes: memory / 2,
             elements,
             expire_at_ms: ttl,
+            advice: KeyAdvice::default(),
         }
     }
 

@@ -9,6 +9,8 @@ use super::hash_tags::TagSample;
 use super::patterns::{PatternSettings, PatternTree, Rule, Tally, match_rule};
 use super::shards::ShardPlan;
 use super::slots::{SlotRange, SlotRow, SlotTable};
+use crate::advise::Suggestion;
+use crate::advise::evidence::GlobalEvidence;
 use crate::rdb::{Encoding, KeyType, escape_key, unescape_key};
 
 pub const SCHEMA: &str = "rdbscope.summary/1";
@@ -36,6 +38,14 @@ pub struct Summary {
     pub hash_tag_sample: TagSample,
     /// With `--shards N`: the memory of N masters, computed from `slots`.
     pub shards: Option<ShardPlan>,
+    /// What the advisor's rules know of the dataset as a whole (per-pattern evidence is in
+    /// `patterns`).
+    #[serde(default)]
+    pub evidence: GlobalEvidence,
+    /// The advisor's suggestions, largest saving first; made from the rest of the summary
+    /// (so `merge` makes them again rather than combining them).
+    #[serde(default)]
+    pub suggestions: Vec<Suggestion>,
 }
 
 /// One analysed dump.
@@ -255,6 +265,8 @@ impl Aggregate {
                 sample
             },
             shards: None,
+            evidence: self.evidence.clone(),
+            suggestions: Vec::new(),
         }
     }
 
@@ -301,6 +313,7 @@ impl Aggregate {
         }
         agg.slots = SlotTable::from_rows(&s.slots);
         agg.hash_tags = s.hash_tag_sample.clone();
+        agg.evidence = s.evidence.clone();
         agg
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Gaps, Input, ModelChoice, ScanEnd, scan, threads};
+use crate::advise::{self, probe::Probe};
 use crate::analyze::shards::ShardPlan;
 use crate::analyze::slots::SlotRange;
 use crate::analyze::{Aggregate, Filter, InputSummary, KeyFacts, Settings, Summary};
@@ -90,6 +91,7 @@ pub fn analyze(opts: &Options) -> Result<Analysis, Error> {
     progress.finish();
     let mut summary = aggregate.summary(&opts.settings, inputs);
     summary.shards = opts.shards.map(|n| ShardPlan::of(&summary, n));
+    summary.suggestions = advise::suggest(&summary, &advise::Settings::default());
     Ok(Analysis {
         summary,
         aggregate,
@@ -98,11 +100,13 @@ pub fn analyze(opts: &Options) -> Result<Analysis, Error> {
     })
 }
 
-/// Batch progress: keys folded and where the batch ends in the file.
+/// Batch progress: keys folded and where the batch ends in the file; and the advisor's
+/// probe with its buffers.
 #[derive(Default)]
 struct Done {
     keys: u64,
     end: u64,
+    probe: Probe,
 }
 
 /// Scans one dump, folding its keys into per-worker aggregates merged at the end.
@@ -136,6 +140,12 @@ fn analyze_dump(
                 return Ok(());
             }
             let (stats, estimate) = model.inspect_and_estimate(record, ctx, scratch)?;
+            if estimate.memory_bytes + estimate.overhead_bytes < settings.min_bytes {
+                return Ok(());
+            }
+            let advice = done
+                .probe
+                .observe(model, ctx, record, &stats, &estimate, scratch)?;
             let facts = KeyFacts {
                 db: record.db,
                 key: &record.key,
@@ -146,13 +156,12 @@ fn analyze_dump(
                 rdb_bytes: record.rdb_bytes,
                 elements: stats.shape.elements,
                 expire_at_ms: record.expire_at_ms,
+                advice,
             };
-            if facts.total_bytes() >= settings.min_bytes {
-                let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
-                let mut agg = workers[slot].lock().expect("a worker never panics");
-                agg.add(&facts, &settings.rules, now_ms);
-                done.keys += 1;
-            }
+            let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
+            let mut agg = workers[slot].lock().expect("a worker never panics");
+            agg.add(&facts, &settings.rules, now_ms);
+            done.keys += 1;
             Ok(())
         },
         |done| {

@@ -90,7 +90,7 @@ impl Context {
     }
 
     /// Size and count limits of a listpack list node (`quicklistNodeLimit`).
-    fn list_node_limits(&self) -> (u64, u64) {
+    pub fn list_node_limits(&self) -> (u64, u64) {
         let fill = self.list_max_listpack_size;
         if fill >= 0 {
             (u64::MAX, fill.max(1) as u64)

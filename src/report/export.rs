@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{patterns_csv, shards_csv, summary_json, top_keys_csv};
+use super::{patterns_csv, shards_csv, suggestions_csv, summary_json, top_keys_csv};
 use crate::analyze::Summary;
 
 /// One report file rendered from a summary.
@@ -17,7 +17,7 @@ fn always(_: &Summary) -> bool {
     true
 }
 
-pub const FILES: [Export; 4] = [
+pub const FILES: [Export; 5] = [
     Export {
         name: "summary.json",
         write: summary_json::write,
@@ -37,5 +37,10 @@ pub const FILES: [Export; 4] = [
         name: "shards.csv",
         write: shards_csv::write,
         applies: |s| s.shards.is_some(),
+    },
+    Export {
+        name: "suggestions.csv",
+        write: suggestions_csv::write,
+        applies: always,
     },
 ];

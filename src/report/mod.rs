@@ -9,6 +9,7 @@ pub mod keys_csv;
 pub mod output;
 pub mod patterns_csv;
 pub mod shards_csv;
+pub mod suggestions_csv;
 pub mod summary_json;
 pub mod summary_table;
 pub mod top_keys_csv;

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use super::units::bytes;
+use crate::advise::Suggestion;
 use crate::analyze::Summary;
 use crate::analyze::aggregate::{KeyRef, Stats, TtlHistogram};
 use crate::analyze::shards::{BIG_KEY_PERCENT_OF_MEAN, ShardPlan};
@@ -166,6 +167,7 @@ pub fn write(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
     if let Some(plan) = &s.shards {
         shard_plan(out, s, plan)?;
     }
+    suggestions(out, &s.suggestions)?;
     out.flush()
 }
 
@@ -297,6 +299,38 @@ fn shard_plan(out: &mut dyn Write, s: &Summary, plan: &ShardPlan) -> io::Result<
                 percent(i.totals.total_bytes(), s.totals.total_bytes()),
             )?;
         }
+    }
+    Ok(())
+}
+
+/// The advisor's suggestions, largest saving first, each with its action and evidence.
+fn suggestions(out: &mut dyn Write, list: &[Suggestion]) -> io::Result<()> {
+    if list.is_empty() {
+        return writeln!(out, "\nSuggestions: none");
+    }
+    writeln!(
+        out,
+        "\nSuggestions ({} of {}, largest saving first; all in suggestions.csv)",
+        list.len().min(ROWS),
+        list.len()
+    )?;
+    for s in list.iter().take(ROWS) {
+        let saving = s.estimated_savings_bytes;
+        let amount = if saving >= 0 {
+            format!("saves {}", bytes(saving.unsigned_abs()))
+        } else {
+            format!("costs {}", bytes(saving.unsigned_abs()))
+        };
+        writeln!(
+            out,
+            "  {:<19} {:<40} {:>16}  {} confidence",
+            s.kind.as_str(),
+            s.target,
+            amount,
+            s.confidence.as_str()
+        )?;
+        writeln!(out, "      do:  {}", s.action)?;
+        writeln!(out, "      why: {}", s.evidence)?;
     }
     Ok(())
 }

@@ -1,0 +1,481 @@
+//! What the rules need to know, gathered while the keys are analysed: per pattern (JSON and
+//! numeric strings, compressible values, collections just over a compact-encoding threshold)
+//! and for the whole dataset (compact encodings seen, big keys, keys outside db 0).
+//!
+//! Every saving is priced per key on the worker that holds the key's elements ([`super::probe`])
+//! and only summed here. Everything merges like the `Aggregate`: sums, maxima, fixed buckets,
+//! and example lists ordered by (saving, db, key) and cut to a fixed length, so workers, files
+//! and merged summaries give the same evidence.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::rdb::{KeyType, escape_key};
+
+/// Example keys kept per finding.
+const EXAMPLES: usize = 3;
+/// Big keys kept for the whole dataset.
+pub const BIG_KEYS_LISTED: usize = 20;
+
+/// A key named as an example of a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Example {
+    pub db: u64,
+    /// Escaped like every key rdbscope prints.
+    pub key: String,
+    pub savings_bytes: u64,
+}
+
+/// Ranking order of listed keys: larger first, then by db and key, so any merge order gives
+/// the same list.
+fn rank(metric: u64, db: u64, key: &str) -> (std::cmp::Reverse<u64>, u64, &str) {
+    (std::cmp::Reverse(metric), db, key)
+}
+
+/// Keys for which one alternative layout is cheaper, and what it saves.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub keys: u64,
+    /// Σ `MEMORY USAGE` of those keys as they are.
+    pub memory_bytes: u64,
+    /// Σ bytes the alternative saves, priced per key by the memory model.
+    pub savings_bytes: u64,
+    /// The keys that save most (ties by db and key).
+    pub examples: Vec<Example>,
+}
+
+impl Finding {
+    pub fn is_empty(&self) -> bool {
+        self.keys == 0
+    }
+
+    pub fn add(&mut self, db: u64, key: &[u8], memory_bytes: u64, savings_bytes: u64) {
+        self.keys += 1;
+        self.memory_bytes += memory_bytes;
+        self.savings_bytes += savings_bytes;
+        let full = self.examples.len() >= EXAMPLES;
+        if full
+            && self
+                .examples
+                .last()
+                .is_some_and(|l| l.savings_bytes > savings_bytes)
+        {
+            return;
+        }
+        self.push_examples(std::iter::once(Example {
+            db,
+            key: escape_key(key),
+            savings_bytes,
+        }));
+    }
+
+    pub fn merge(&mut self, o: &Finding) {
+        self.keys += o.keys;
+        self.memory_bytes += o.memory_bytes;
+        self.savings_bytes += o.savings_bytes;
+        self.push_examples(o.examples.iter().cloned());
+    }
+
+    fn push_examples(&mut self, more: impl Iterator<Item = Example>) {
+        self.examples.extend(more);
+        self.examples.sort_by(|a, b| {
+            rank(a.savings_bytes, a.db, &a.key).cmp(&rank(b.savings_bytes, b.db, &b.key))
+        });
+        self.examples.dedup();
+        self.examples.truncate(EXAMPLES);
+    }
+
+    /// The example keys, for a report.
+    pub fn example_keys(&self) -> Vec<String> {
+        self.examples.iter().map(|e| e.key.clone()).collect()
+    }
+}
+
+/// A compact encoding a collection can have, with the directives that bound it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CompactForm {
+    HashListpack,
+    SetIntset,
+    SetListpack,
+    ZsetListpack,
+}
+
+impl CompactForm {
+    pub fn key_type(self) -> KeyType {
+        match self {
+            CompactForm::HashListpack => KeyType::Hash,
+            CompactForm::SetIntset | CompactForm::SetListpack => KeyType::Set,
+            CompactForm::ZsetListpack => KeyType::Zset,
+        }
+    }
+
+    /// The encoding's name as `OBJECT ENCODING` prints it.
+    pub fn encoding(self) -> &'static str {
+        match self {
+            CompactForm::SetIntset => "intset",
+            _ => "listpack",
+        }
+    }
+}
+
+/// Upper bounds of the element-count buckets of [`ThresholdCell`]: halves of powers of two, so
+/// every compiled-in and shipped limit (64, 128, 512) and twice it are bucket bounds.
+pub const ENTRY_BOUNDS: [u64; 14] = [
+    64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 8192,
+];
+/// Upper bounds of the largest-element buckets (bytes).
+pub const LENGTH_BOUNDS: [u64; 10] = [16, 32, 48, 64, 96, 128, 192, 256, 512, 1024];
+
+/// Bucket bound for a value, or `None` past the last bound.
+pub fn bucket(bounds: &[u64], value: u64) -> Option<u64> {
+    bounds.iter().copied().find(|&b| value <= b)
+}
+
+/// Collections held in a hashtable (or skiplist) whose compact form would be cheaper, grouped
+/// by element count and largest element so a rule can pick exactly the limits that admit them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThresholdCell {
+    pub form: CompactForm,
+    /// The element-count bucket (an [`ENTRY_BOUNDS`] value) ...
+    pub entries_bucket: u64,
+    /// ... and the largest-element bucket (a [`LENGTH_BOUNDS`] value) of this cell.
+    pub element_bucket: u64,
+    pub min_entries: u64,
+    pub max_entries: u64,
+    /// The longest member, field or value of any key in the cell.
+    pub max_element_bytes: u64,
+    #[serde(flatten)]
+    pub finding: Finding,
+}
+
+/// One collection's threshold observation, as the probe prices it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThresholdObservation {
+    pub form: CompactForm,
+    pub entries: u64,
+    pub max_element_bytes: u64,
+    pub savings_bytes: u64,
+}
+
+/// A compact collection as the probe sees it: the limits the server ran with admitted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactObservation {
+    pub form: CompactForm,
+    pub entries: u64,
+    pub max_element_bytes: u64,
+}
+
+/// What splitting a big key into parts would cost (negative) or save.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    pub parts: u64,
+    pub savings_bytes: i64,
+}
+
+/// What the probe found for one key; folded into the pattern's [`Evidence`] and the
+/// [`GlobalEvidence`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyAdvice {
+    /// Savings of the alternatives that apply to this key.
+    pub json_in_string: Option<u64>,
+    pub integer_text: Option<u64>,
+    pub decimal_text: Option<u64>,
+    pub compressible: Option<u64>,
+    pub threshold: Option<ThresholdObservation>,
+    pub compact: Option<CompactObservation>,
+    pub big_key: Option<Split>,
+    /// Outside db 0: bytes a `db<N>:` prefix adds to the key name when it moves to db 0.
+    pub db_prefix_bytes: u64,
+}
+
+/// The evidence of one pattern.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Strings holding a JSON object; saving of a hash per object.
+    #[serde(default, skip_serializing_if = "Finding::is_empty")]
+    pub json_in_string: Finding,
+    /// Integers in a text form the server cannot int-encode (`007`, `+5`, ` 12`, `3.0`).
+    #[serde(default, skip_serializing_if = "Finding::is_empty")]
+    pub integer_text: Finding,
+    /// Decimals (`19.99`): saving of a fixed-point integer.
+    #[serde(default, skip_serializing_if = "Finding::is_empty")]
+    pub decimal_text: Finding,
+    /// Large strings whose bytes compress well with LZF; saving of client-side compression.
+    #[serde(default, skip_serializing_if = "Finding::is_empty")]
+    pub compressible: Finding,
+    /// Sorted by form and buckets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub threshold_cells: Vec<ThresholdCell>,
+}
+
+impl Evidence {
+    pub fn is_empty(&self) -> bool {
+        *self == Evidence::default()
+    }
+
+    pub fn add(&mut self, db: u64, key: &[u8], memory_bytes: u64, a: &KeyAdvice) {
+        let findings = [
+            (&mut self.json_in_string, a.json_in_string),
+            (&mut self.integer_text, a.integer_text),
+            (&mut self.decimal_text, a.decimal_text),
+            (&mut self.compressible, a.compressible),
+        ];
+        for (finding, saving) in findings {
+            if let Some(saving) = saving {
+                finding.add(db, key, memory_bytes, saving);
+            }
+        }
+        if let Some(t) = a.threshold {
+            let cell = self.cell(t.form, t.entries, t.max_element_bytes);
+            cell.min_entries = cell.min_entries.min(t.entries);
+            cell.max_entries = cell.max_entries.max(t.entries);
+            cell.max_element_bytes = cell.max_element_bytes.max(t.max_element_bytes);
+            cell.finding.add(db, key, memory_bytes, t.savings_bytes);
+        }
+    }
+
+    /// The cell of a collection, created empty where missing (the probe only reports
+    /// collections within the last bounds).
+    fn cell(&mut self, form: CompactForm, entries: u64, element: u64) -> &mut ThresholdCell {
+        let entries_bucket = bucket(&ENTRY_BOUNDS, entries).unwrap_or(u64::MAX);
+        let element_bucket = bucket(&LENGTH_BOUNDS, element).unwrap_or(u64::MAX);
+        let at = self
+            .threshold_cells
+            .binary_search_by(|c| {
+                (c.form, c.entries_bucket, c.element_bucket).cmp(&(
+                    form,
+                    entries_bucket,
+                    element_bucket,
+                ))
+            })
+            .unwrap_or_else(|at| {
+                self.threshold_cells.insert(
+                    at,
+                    ThresholdCell {
+                        form,
+                        entries_bucket,
+                        element_bucket,
+                        min_entries: u64::MAX,
+                        max_entries: 0,
+                        max_element_bytes: 0,
+                        finding: Finding::default(),
+                    },
+                );
+                at
+            });
+        &mut self.threshold_cells[at]
+    }
+
+    pub fn merge(&mut self, o: &Evidence) {
+        self.json_in_string.merge(&o.json_in_string);
+        self.integer_text.merge(&o.integer_text);
+        self.decimal_text.merge(&o.decimal_text);
+        self.compressible.merge(&o.compressible);
+        for c in &o.threshold_cells {
+            let mine = self.cell(c.form, c.entries_bucket, c.element_bucket);
+            mine.min_entries = mine.min_entries.min(c.min_entries);
+            mine.max_entries = mine.max_entries.max(c.max_entries);
+            mine.max_element_bytes = mine.max_element_bytes.max(c.max_element_bytes);
+            mine.finding.merge(&c.finding);
+        }
+    }
+}
+
+/// The largest element count and element a compact encoding held: the server's limits were
+/// at least these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompactExtent {
+    pub form: CompactForm,
+    pub keys: u64,
+    pub max_entries: u64,
+    pub max_element_bytes: u64,
+}
+
+/// A key over the big-key bounds, with the price of splitting it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BigKey {
+    pub db: u64,
+    pub key: String,
+    #[serde(rename = "type")]
+    pub key_type: KeyType,
+    pub memory_bytes: u64,
+    pub elements: u64,
+    pub parts: u64,
+    /// Negative: what the parts cost beyond the key as it is.
+    pub split_savings_bytes: i64,
+}
+
+/// Keys of one database other than 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseMove {
+    pub db: u64,
+    pub keys: u64,
+    /// Σ bytes a `db<N>:` prefix adds to the key names.
+    pub prefix_bytes: u64,
+}
+
+/// Evidence about the dataset as a whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GlobalEvidence {
+    /// Per compact form, sorted.
+    pub compact: Vec<CompactExtent>,
+    /// Largest first (memory, then db and key), at most [`BIG_KEYS_LISTED`].
+    pub big_keys: Vec<BigKey>,
+    /// Sorted by db.
+    pub databases: Vec<DatabaseMove>,
+}
+
+/// One key as the global evidence needs it.
+pub struct GlobalKey<'a> {
+    pub db: u64,
+    pub key: &'a [u8],
+    pub key_type: KeyType,
+    pub memory_bytes: u64,
+    pub elements: u64,
+}
+
+impl GlobalEvidence {
+    pub fn add(&mut self, k: &GlobalKey<'_>, a: &KeyAdvice) {
+        if let Some(c) = a.compact {
+            self.add_compact(&CompactExtent {
+                form: c.form,
+                keys: 1,
+                max_entries: c.entries,
+                max_element_bytes: c.max_element_bytes,
+            });
+        }
+        if let Some(split) = a.big_key {
+            let admits = self.big_keys.len() < BIG_KEYS_LISTED
+                || self
+                    .big_keys
+                    .last()
+                    .is_some_and(|l| l.memory_bytes <= k.memory_bytes);
+            if admits {
+                self.add_big_keys(std::iter::once(BigKey {
+                    db: k.db,
+                    key: escape_key(k.key),
+                    key_type: k.key_type,
+                    memory_bytes: k.memory_bytes,
+                    elements: k.elements,
+                    parts: split.parts,
+                    split_savings_bytes: split.savings_bytes,
+                }));
+            }
+        }
+        if k.db != 0 {
+            self.add_database(&DatabaseMove {
+                db: k.db,
+                keys: 1,
+                prefix_bytes: a.db_prefix_bytes,
+            });
+        }
+    }
+
+    fn add_compact(&mut self, e: &CompactExtent) {
+        match self.compact.binary_search_by(|c| c.form.cmp(&e.form)) {
+            Ok(at) => {
+                let c = &mut self.compact[at];
+                c.keys += e.keys;
+                c.max_entries = c.max_entries.max(e.max_entries);
+                c.max_element_bytes = c.max_element_bytes.max(e.max_element_bytes);
+            }
+            Err(at) => self.compact.insert(at, e.clone()),
+        }
+    }
+
+    fn add_big_keys(&mut self, more: impl Iterator<Item = BigKey>) {
+        self.big_keys.extend(more);
+        self.big_keys.sort_by(|a, b| {
+            rank(a.memory_bytes, a.db, &a.key).cmp(&rank(b.memory_bytes, b.db, &b.key))
+        });
+        self.big_keys.truncate(BIG_KEYS_LISTED);
+    }
+
+    fn add_database(&mut self, d: &DatabaseMove) {
+        match self.databases.binary_search_by(|m| m.db.cmp(&d.db)) {
+            Ok(at) => {
+                self.databases[at].keys += d.keys;
+                self.databases[at].prefix_bytes += d.prefix_bytes;
+            }
+            Err(at) => self.databases.insert(at, d.clone()),
+        }
+    }
+
+    pub fn merge(&mut self, o: &GlobalEvidence) {
+        for c in &o.compact {
+            self.add_compact(c);
+        }
+        self.add_big_keys(o.big_keys.iter().cloned());
+        for d in &o.databases {
+            self.add_database(d);
+        }
+    }
+
+    /// The compact extent of a form, if any key had it.
+    pub fn compact_extent(&self, form: CompactForm) -> Option<&CompactExtent> {
+        self.compact.iter().find(|c| c.form == form)
+    }
+}
+
+/// Cells of all patterns together, per form (the dataset-wide view a limit applies to).
+pub fn cells_by_form<'a>(
+    evidence: impl Iterator<Item = &'a Evidence>,
+) -> BTreeMap<CompactForm, Vec<&'a ThresholdCell>> {
+    let mut out: BTreeMap<CompactForm, Vec<&ThresholdCell>> = BTreeMap::new();
+    for e in evidence {
+        for c in &e.threshold_cells {
+            out.entry(c.form).or_default().push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_merge_in_any_order() {
+        let mut a = Finding::default();
+        let mut b = Finding::default();
+        let mut whole = Finding::default();
+        for (i, saving) in [5u64, 9, 9, 1, 7].into_iter().enumerate() {
+            let key = format!("k{i}");
+            let part = if i % 2 == 0 { &mut a } else { &mut b };
+            part.add(0, key.as_bytes(), 100, saving);
+            whole.add(0, key.as_bytes(), 100, saving);
+        }
+        b.merge(&a);
+        assert_eq!(b, whole);
+        assert_eq!(whole.savings_bytes, 31);
+        assert_eq!(whole.example_keys(), ["k1", "k2", "k4"]);
+    }
+
+    #[test]
+    fn cells_group_by_buckets() {
+        let mut e = Evidence::default();
+        let advice = |entries, len, saving| KeyAdvice {
+            threshold: Some(ThresholdObservation {
+                form: CompactForm::HashListpack,
+                entries,
+                max_element_bytes: len,
+                savings_bytes: saving,
+            }),
+            ..KeyAdvice::default()
+        };
+        e.add(0, b"a", 1000, &advice(600, 10, 100));
+        e.add(0, b"b", 1000, &advice(700, 14, 50));
+        e.add(0, b"c", 1000, &advice(900, 10, 70));
+        assert_eq!(e.threshold_cells.len(), 2);
+        let first = &e.threshold_cells[0];
+        assert_eq!((first.entries_bucket, first.element_bucket), (768, 16));
+        assert_eq!((first.min_entries, first.max_entries), (600, 700));
+        assert_eq!(first.finding.savings_bytes, 150);
+        let mut merged = Evidence::default();
+        merged.merge(&e);
+        merged.merge(&Evidence::default());
+        assert_eq!(merged, e);
+    }
+}
