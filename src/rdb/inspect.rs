@@ -647,7 +647,7 @@ pub fn inspect(record: &Record<'_>, ctx: &Context, scratch: &mut Scratch) -> Res
 /// and once the compressed data checks out its declared length is exact. Decompressing only
 /// to count bytes was the largest cost of reading string-heavy dumps. `None` for any other
 /// value (the walk then reads it, and reports any damage).
-fn compressed_string(record: &Record<'_>, ctx: &Context) -> Result<Option<ValueStats>> {
+pub fn compressed_string(record: &Record<'_>, ctx: &Context) -> Result<Option<ValueStats>> {
     if record.value_type != ValueType::String {
         return Ok(None);
     }
