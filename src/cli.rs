@@ -86,6 +86,10 @@ pub enum Command {
         min_bytes: u64,
         #[command(flatten)]
         model: ModelArgs,
+        /// The server's eviction policy (wins over the one in --config), for the advisor to
+        /// check against the data's TTLs.
+        #[arg(long, value_enum, value_name = "POLICY")]
+        maxmemory_policy: Option<PolicyArg>,
     },
     /// Combines summary.json files of separate runs (shards analysed on different machines)
     /// into the summary one run over all their dumps would have written.
@@ -188,6 +192,19 @@ pub struct ModelArgs {
     /// nodes preallocated) or `loaded` from an RDB (restart, replica sync, RESTORE).
     #[arg(long, value_enum, default_value_t = OriginArg::Commands)]
     pub origin: OriginArg,
+}
+
+/// `maxmemory-policy` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    Noeviction,
+    AllkeysLru,
+    AllkeysLfu,
+    AllkeysRandom,
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

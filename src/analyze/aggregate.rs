@@ -345,6 +345,8 @@ pub struct Settings {
     pub top: usize,
     /// Only keys whose memory (with overhead) is at least this many bytes.
     pub min_bytes: u64,
+    /// What the advisor knows of the server besides the dump.
+    pub advice: crate::advise::Settings,
 }
 
 /// Everything an analysis folds keys into.
@@ -465,6 +467,7 @@ mod tests {
             rules: vec![Rule::parse("cfg*").unwrap()],
             top,
             min_bytes: 0,
+            advice: crate::advise::Settings::default(),
         }
     }
 

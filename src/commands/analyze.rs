@@ -85,7 +85,7 @@ pub fn analyze(opts: &Options) -> Result<Analysis, Error> {
     }
     progress.finish();
     let mut summary = aggregate.summary(&opts.settings, inputs);
-    summary.suggestions = advise::suggest(&summary, &advise::Settings::default());
+    summary.suggestions = advise::suggest(&summary);
     Ok(Analysis {
         summary,
         aggregate,

@@ -14,7 +14,7 @@ pub fn run(paths: &[PathBuf], out_path: Option<&Path>, format: Format) -> Result
         .map(|p| read(p))
         .collect::<Result<Vec<_>, _>>()?;
     let mut merged = summary::merge(&summaries).map_err(Error::Input)?;
-    merged.suggestions = advise::suggest(&merged, &advise::Settings::default());
+    merged.suggestions = advise::suggest(&merged);
     let mut out = Output::create(out_path)?;
     let written = match format {
         Format::Table => report::summary_table::write(out.writer(), &merged),

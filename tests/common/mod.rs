@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: where the dumps are, and how to run the binary.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod live;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
