@@ -111,6 +111,7 @@ fn stages(c: &mut Criterion) {
                 },
                 filter: Filter::default(),
                 model: choice.clone(),
+                shards: None,
                 quiet: true,
             };
             group.bench_with_input(BenchmarkId::new("analyze", threads), &threads, |b, _| {

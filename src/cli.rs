@@ -40,6 +40,10 @@ pub enum Command {
         /// Write to FILE instead of stdout (written to a temporary name, renamed when complete).
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// redis-rdb-tools' memory CSV columns instead (database,type,key,size_in_bytes,
+        /// encoding,num_elements,len_largest_element,expiry), for existing spreadsheets.
+        #[arg(long)]
+        rdbtools: bool,
         #[command(flatten)]
         filter: FilterArgs,
         #[command(flatten)]
@@ -60,7 +64,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = InfoFormat::Table)]
         format: InfoFormat,
         /// Keys in each top-keys ranking.
-        #[arg(long, value_name = "N", default_value_t = 100)]
+        #[arg(long, value_name = "N", default_value_t = rdbscope::analyze::aggregate::DEFAULT_TOP)]
         top: usize,
         /// Also write keys.csv (one row per key with its pattern) to --out-dir; costs a
         /// second pass over the dumps.
@@ -90,6 +94,10 @@ pub enum Command {
         /// check against the data's TTLs.
         #[arg(long, value_enum, value_name = "POLICY")]
         maxmemory_policy: Option<PolicyArg>,
+        /// Plan a cluster of N masters: the memory each would hold with slots split as
+        /// `redis-cli --cluster create` splits them, hot slots and hash tags, big keys.
+        #[arg(long, value_name = "N", value_parser = shard_count)]
+        shards: Option<usize>,
     },
     /// Combines summary.json files of separate runs (shards analysed on different machines)
     /// into the summary one run over all their dumps would have written.
@@ -101,7 +109,46 @@ pub enum Command {
         output: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = InfoFormat::Json)]
         format: InfoFormat,
+        /// Plan N masters (default: the count the summaries were planned for, if any).
+        #[arg(long, value_name = "N", value_parser = shard_count)]
+        shards: Option<usize>,
     },
+    /// What grew between two snapshots (dumps or summary.json files): keys and memory per
+    /// pattern and in total, the growth rate, and the headroom under maxmemory.
+    Diff {
+        /// The older snapshot: a dump (analysed with default settings) or a summary.json.
+        old: PathBuf,
+        /// The newer snapshot.
+        new: PathBuf,
+        #[arg(long, value_enum, default_value_t = InfoFormat::Table)]
+        format: InfoFormat,
+        /// Write diff.json and diff.csv to DIR.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// Exit with code 4 when total memory grew by more than PCT percent (`10%` or `10`).
+        #[arg(long, value_name = "PCT", value_parser = rdbscope::analyze::diff::parse_percent)]
+        fail_if_growth: Option<f64>,
+        /// The memory limit for the headroom, as redis.conf writes it (`4gb`, `512mb`).
+        #[arg(long, value_name = "BYTES", value_parser = rdbscope::analyze::headroom::parse_memory_size, conflicts_with = "config")]
+        maxmemory: Option<u64>,
+        /// A redis.conf to read the memory limit from (its `maxmemory` line).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        threads: Option<usize>,
+        /// No progress bar.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+}
+
+/// 1 to 16384 masters: a master needs at least one slot.
+fn shard_count(text: &str) -> Result<usize, String> {
+    let slots = rdbscope::analyze::slots::SLOTS;
+    match text.parse::<usize>() {
+        Ok(n) if (1..=slots).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number of masters from 1 to {slots}")),
+    }
 }
 
 /// Which keys a command looks at.

@@ -16,13 +16,18 @@ pub enum Error {
     Input(String),
     /// Arguments that parse but do not make sense together.
     Usage(String),
+    /// The run succeeded and crossed a threshold the user set to alert on
+    /// (`diff --fail-if-growth`).
+    Threshold(String),
 }
 
 impl Error {
-    /// 1 bad input or I/O, 2 usage (0 and 3, complete and partial, are not errors).
+    /// 1 bad input or I/O, 2 usage, 4 a threshold crossed (0 and 3, complete and partial,
+    /// are not errors).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
+            Error::Threshold(_) => 4,
             _ => 1,
         }
     }
@@ -33,7 +38,7 @@ impl std::fmt::Display for Error {
         match self {
             Error::Rdb { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
-            Error::Input(m) | Error::Usage(m) => f.write_str(m),
+            Error::Input(m) | Error::Usage(m) | Error::Threshold(m) => f.write_str(m),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Entry point: parse arguments, run the subcommand, map the outcome to an exit code
 //! (0 complete, 1 bad input or I/O, 2 usage, 3 partial: analysed around damage with
-//! `--keep-going`).
+//! `--keep-going`, 4 a `--fail-if-growth` threshold crossed).
 
 mod cli;
 
@@ -13,11 +13,13 @@ use cli::{
 };
 use rdbscope::advise;
 use rdbscope::analyze::{Filter, Gaps, Glob, PatternSettings, Rule, Settings};
+use rdbscope::commands::diff::MaxMemory;
 use rdbscope::commands::{self, Input, ModelChoice, ScanOptions};
 use rdbscope::error::Error;
 use rdbscope::input::OpenOptions;
 use rdbscope::memory::{Allocator, Origin};
 use rdbscope::rdb::KeyType;
+use rdbscope::report::keys_csv::Columns;
 
 /// A `--keep-going` run whose output misses what the damage hid.
 const EXIT_PARTIAL: i32 = 3;
@@ -42,14 +44,20 @@ fn main() {
             dump,
             read,
             output,
+            rdbtools,
             filter,
             model,
         } => model_choice(&model).and_then(|m| {
+            let columns = match rdbtools {
+                true => Columns::RdbTools,
+                false => Columns::Standard,
+            };
             commands::keys::run(
                 &input(dump, &read),
                 output.as_deref(),
                 &filter_of(filter),
                 &m,
+                columns,
             )
         }),
         Command::Analyze {
@@ -67,6 +75,7 @@ fn main() {
             min_bytes,
             model: model_args,
             maxmemory_policy,
+            shards,
         } => rules
             .iter()
             .map(|r| Rule::parse(r))
@@ -77,10 +86,7 @@ fn main() {
                 commands::analyze::run(&commands::analyze::Options {
                     inputs: dumps.into_iter().map(|d| input(d, &read)).collect(),
                     out_dir,
-                    format: match format {
-                        InfoFormat::Table => commands::analyze::Format::Table,
-                        InfoFormat::Json => commands::analyze::Format::Json,
-                    },
+                    format: analyze_format(format),
                     keys,
                     settings: Settings {
                         patterns: PatternSettings {
@@ -100,6 +106,7 @@ fn main() {
                     },
                     filter: filter_of(filter),
                     model,
+                    shards,
                     quiet: read.quiet,
                 })
             }),
@@ -107,14 +114,38 @@ fn main() {
             summaries,
             output,
             format,
+            shards,
         } => commands::merge::run(
             &summaries,
             output.as_deref(),
-            match format {
-                InfoFormat::Table => commands::analyze::Format::Table,
-                InfoFormat::Json => commands::analyze::Format::Json,
-            },
+            analyze_format(format),
+            shards,
         )
+        .map(|()| Gaps::default()),
+        Command::Diff {
+            old,
+            new,
+            format,
+            out_dir,
+            fail_if_growth,
+            maxmemory,
+            config,
+            threads,
+            quiet,
+        } => commands::diff::run(&commands::diff::Options {
+            old,
+            new,
+            format: analyze_format(format),
+            out_dir,
+            fail_if_growth,
+            maxmemory: match (maxmemory, config) {
+                (Some(bytes), _) => Some(MaxMemory::Bytes(bytes)),
+                (None, Some(path)) => Some(MaxMemory::Config(path)),
+                (None, None) => None,
+            },
+            threads,
+            quiet,
+        })
         .map(|()| Gaps::default()),
     };
     match result {
@@ -146,6 +177,13 @@ fn input(path: PathBuf, args: &ReadArgs) -> Input {
             threads: args.threads,
             keep_going: args.keep_going,
         },
+    }
+}
+
+fn analyze_format(format: InfoFormat) -> commands::analyze::Format {
+    match format {
+        InfoFormat::Table => commands::analyze::Format::Table,
+        InfoFormat::Json => commands::analyze::Format::Json,
     }
 }
 

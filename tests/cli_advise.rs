@@ -12,26 +12,17 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use common::live::{Client, Cmd, Reply, Server, cmd, find_on_path, server_version, skip_or_fail};
+use common::live::{Client, Cmd, Reply, Server, cmd, server_binary};
 use common::{rdbscope, temp_dir};
 use serde_json::Value;
 
 const TEST: &str = "cli_advise";
 
-/// A started server at 7.0 or later (the version the test's commands need), or `None` when
-/// the test is skipped.
+/// A started server (7.0 or later), or `None` when the test is skipped.
 fn server() -> Option<(Server, Client)> {
-    let Some(bin) = find_on_path("redis-server") else {
-        skip_or_fail(TEST, "redis-server was not found on the PATH");
-        return None;
-    };
-    let server = Server::start(&bin, None, &["--enable-debug-command", "yes"]);
-    let mut client = server.client();
-    let version = server_version(&mut client);
-    if version < (7, 0) {
-        skip_or_fail(TEST, &format!("Redis {version:?} is older than 7.0"));
-        return None;
-    }
+    let bin = server_binary(TEST)?;
+    let server = Server::start(&bin, &["--enable-debug-command", "yes"], None);
+    let client = server.client();
     Some((server, client))
 }
 

@@ -5,52 +5,11 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-use common::{fixture, fixture_dumps, rdbscope, temp_dir};
+use common::{
+    analyze, csv_rows, dump, file_names, fixture, fixture_dumps, json, rdbscope, temp_dir, u,
+};
 use serde_json::Value;
-
-fn dump(name: &str) -> String {
-    fixture(name).to_str().unwrap().to_string()
-}
-
-/// Runs `analyze` with `args`, asserting success, and returns the out-dir.
-fn analyze(tag: &str, args: &[&str]) -> PathBuf {
-    let dir = temp_dir(tag);
-    let mut all = vec!["analyze", "--quiet", "--out-dir", dir.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let out = rdbscope(&all);
-    assert!(
-        out.status.success(),
-        "analyze {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.stderr.is_empty(), "--quiet keeps stderr clean");
-    dir
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|row| {
-            let row = row.unwrap();
-            headers
-                .iter()
-                .zip(row.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
-fn u(v: &Value) -> u64 {
-    v.as_u64().unwrap_or_else(|| panic!("{v} is a count"))
-}
 
 fn pattern<'a>(summary: &'a Value, name: &str) -> &'a Value {
     summary["patterns"]
@@ -425,11 +384,7 @@ fn failed_runs_leave_no_report_and_old_reports_untouched() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("at byte"));
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
+    let names = file_names(&dir);
     assert_eq!(names, ["garbage.rdb", "summary.json"]);
     assert_eq!(
         std::fs::read_to_string(dir.join("summary.json")).unwrap(),

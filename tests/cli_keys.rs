@@ -426,3 +426,58 @@ fn keep_going_output_is_renamed_into_place_with_every_key_before_the_damage() {
     assert_eq!(common::listing(&dir), ["broken.rdb", "keys.csv"]);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `--rdbtools` keeps redis-rdb-tools' memory CSV: its header, `sortedset`, an ISO expiry,
+/// and the same sizes as the native columns.
+#[test]
+fn rdbtools_columns() {
+    let dump = fixture("redis-7.0");
+    let out = rdbscope(&["keys", "--rdbtools", dump.to_str().unwrap()]);
+    assert!(out.status.success());
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    assert_eq!(
+        reader
+            .headers()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>()
+            .join(","),
+        "database,type,key,size_in_bytes,encoding,num_elements,len_largest_element,expiry"
+    );
+    let tools: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let native = rows(&rdbscope(&["keys", dump.to_str().unwrap()]));
+    assert_eq!(tools.len(), native.len());
+    for (r, n) in tools.iter().zip(&native) {
+        assert_eq!(r[2], n[1], "same key order");
+        assert_eq!(r[3], n[4], "size_in_bytes is memory_bytes");
+        assert_eq!(r[5], n[7]);
+        let expected_type = if &n[2] == "zset" { "sortedset" } else { &n[2] };
+        assert_eq!(&r[1], expected_type);
+        match n[9].parse::<i64>() {
+            Ok(ms) => {
+                assert_eq!(r[7].len(), 26, "{}", &r[7]);
+                assert!(r[7].ends_with(&format!("{:03}000", ms % 1000)), "{}", &r[7]);
+            }
+            Err(_) => assert!(r[7].is_empty()),
+        }
+    }
+}
+
+/// `-o /dev/null` (or a FIFO) is written in place: renaming a temporary file over it would
+/// replace the device when run as root.
+#[test]
+fn output_to_a_device_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dump = fixture("redis-7.0");
+    let out = rdbscope(&["keys", dump.to_str().unwrap(), "-o", "/dev/null"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let null = std::fs::metadata("/dev/null").unwrap();
+    assert!(
+        null.file_type().is_char_device(),
+        "/dev/null is still a device"
+    );
+}

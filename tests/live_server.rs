@@ -1,12 +1,10 @@
 //! Live-server round trip: start a private `redis-server`, fill it with a seeded dataset
 //! covering every type and encoding boundary, record what the server itself reports for each
 //! key, `SAVE`, and check that rdbscope's parser (and the built binary) read the dump back to
-//! the same facts. And the other way: the server loads dumps written by `synth`.
+//! the same facts.
 //!
 //! Skipped (and passing) where `redis-server` is not on the PATH, unless
 //! `RDBSCOPE_REQUIRE_LIVE=1`, which turns a missing or too old server into a failure.
-
-mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -14,37 +12,36 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
+
+mod common;
 
 use common::live::{
     Client, Cmd, Reply, Server, cmd, expect_ok, find_on_path, server_version, shown, skip_or_fail,
 };
-
 use rdbscope::rdb::records::verify_checksum;
 use rdbscope::rdb::{Checksum, Context, Entry, Item, Records, Scratch, escape_key, inspect};
 
 /// 2100-01-01T00:00:00Z in ms: the base of every TTL, so expiries are fixed absolute values.
 const FAR_FUTURE_MS: i64 = 4_102_444_800_000;
 const DBS: [u64; 3] = [0, 3, 9];
+const TEST: &str = "live_server_round_trip";
 const LIBRARY: &str = "rdbscope_live";
 
 #[test]
 fn live_server_round_trip() {
     let Some(server_bin) = find_on_path("redis-server") else {
-        skip_or_fail(
-            "live_server_round_trip",
-            "redis-server was not found on the PATH",
-        );
+        skip_or_fail(TEST, "redis-server was not found on the PATH");
         return;
     };
     let started = Instant::now();
-    let server = Server::start(&server_bin, None, &[]);
+    let server = Server::start(&server_bin, &[], None);
     let mut client = server.client();
 
     let version = server_version(&mut client);
     if version < (7, 0) {
         skip_or_fail(
-            "live_server_round_trip",
+            TEST,
             &format!(
                 "{} is Redis {}.{}, this test needs 7.0+ (PEXPIRETIME, FUNCTION LOAD)",
                 server_bin.display(),
@@ -1125,10 +1122,6 @@ fn check_binary(dump: &Path, truth: &Facts, total: u64) {
     );
 }
 
-// ---------------------------------------------------------------------------------------------
-// Synthetic dumps: the server loads what `synth` writes
-// ---------------------------------------------------------------------------------------------
-
 /// The server loads a synthetic RDB 9 and RDB 10 dump: every key arrives (DBSIZE over all
 /// databases), sampled keys of every type and encoding have the type and encoding the writer
 /// intended, and when the server saves the RDB 10 data again, every value whose layout it
@@ -1136,8 +1129,10 @@ fn check_binary(dump: &Path, truth: &Facts, total: u64) {
 /// nodes, streams, skiplists in score order).
 #[test]
 fn synthetic_dumps_load_into_the_server() {
+    use common::live::TempDir;
     use rdbscope::rdb::{Encoding, Header, KeyType, Magic};
     use rdbscope::synth::mix::{self, MixConfig, Shape};
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     const TEST: &str = "synthetic_dumps_load_into_the_server";
     let Some(server_bin) = find_on_path("redis-server") else {
@@ -1151,7 +1146,10 @@ fn synthetic_dumps_load_into_the_server() {
     for version in [9, 10] {
         let config = MixConfig::new(Header::new(Magic::Redis, version), Shape::Mixed, 11, now_ms);
         let (dump, summary) = mix::generate(&config, 6 << 20);
-        let server = Server::start(&server_bin, Some(&dump), &[]);
+        let staging = TempDir::new();
+        let dump_path = staging.path().join("synthetic.rdb");
+        fs::write(&dump_path, &dump).expect("write the synthetic dump");
+        let server = Server::start(&server_bin, &[], Some(&dump_path));
         let mut client = server.client();
         let server_version = server_version(&mut client);
         if server_version < (7, 0) {

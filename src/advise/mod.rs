@@ -272,6 +272,7 @@ pub(crate) mod test_support {
             damage: None,
             skipped_keys: 0,
             totals: agg.totals,
+            slots: crate::analyze::slots::SlotRange::of(&agg.slots),
         };
         agg.summary(&settings, vec![input])
     }

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::hash_tags::TagSample;
 use super::patterns::{PatternSettings, PatternTree, Rule, Tally, match_rule};
+use super::slots::{SlotTable, hash_tag, key_slot};
 use crate::advise::evidence::{Evidence, GlobalEvidence, GlobalKey, KeyAdvice};
 use crate::rdb::{Encoding, KeyType, escape_key};
 
@@ -349,6 +351,22 @@ pub struct Settings {
     pub advice: crate::advise::Settings,
 }
 
+/// Keys per top-keys ranking unless `--top` says otherwise.
+pub const DEFAULT_TOP: usize = 100;
+
+impl Default for Settings {
+    /// `analyze` without options; what `diff` analyses dumps with.
+    fn default() -> Settings {
+        Settings {
+            patterns: PatternSettings::default(),
+            rules: Vec::new(),
+            top: DEFAULT_TOP,
+            min_bytes: 0,
+            advice: crate::advise::Settings::default(),
+        }
+    }
+}
+
 /// Everything an analysis folds keys into.
 #[derive(Debug, Clone)]
 pub struct Aggregate {
@@ -362,6 +380,9 @@ pub struct Aggregate {
     pub rules: Vec<(String, PatternStats)>,
     pub top_by_memory: TopN,
     pub top_by_elements: TopN,
+    /// Keys and bytes per Redis Cluster hash slot.
+    pub slots: SlotTable,
+    pub hash_tags: TagSample,
     /// The advisor's evidence about the dataset as a whole.
     pub evidence: GlobalEvidence,
 }
@@ -382,6 +403,8 @@ impl Aggregate {
                 .collect(),
             top_by_memory: TopN::new(settings.top, KeyRef::total_bytes),
             top_by_elements: TopN::new(settings.top, |k| k.elements),
+            slots: SlotTable::default(),
+            hash_tags: TagSample::default(),
             evidence: GlobalEvidence::default(),
         }
     }
@@ -406,6 +429,10 @@ impl Aggregate {
         }
         if self.top_by_elements.admits(k.elements) {
             self.top_by_elements.push(KeyRef::of(k));
+        }
+        self.slots.add(key_slot(k.key), k.total_bytes());
+        if let Some(tag) = hash_tag(k.key) {
+            self.hash_tags.add(tag, k.key, k.total_bytes());
         }
         let global = GlobalKey {
             db: k.db,
@@ -438,6 +465,8 @@ impl Aggregate {
         }
         self.top_by_memory.merge(o.top_by_memory);
         self.top_by_elements.merge(o.top_by_elements);
+        self.slots.merge(&o.slots);
+        self.hash_tags.merge(o.hash_tags);
         self.evidence.merge(&o.evidence);
     }
 }
@@ -511,6 +540,8 @@ mod tests {
             facts("user:2:profile", 300, 5, Some(10)),
             facts("cfg:main", 50, 1, None),
             facts("session:abc", 70, 1, Some(2_000_000)),
+            facts("{cart9}:items", 40, 2, None),
+            facts("{cart9}:total", 20, 1, None),
         ];
         let s = settings(2);
         let mut whole = Aggregate::new(&s);
@@ -523,13 +554,23 @@ mod tests {
         }
         left.merge(right);
         assert_eq!(left.totals, whole.totals);
-        assert_eq!(left.totals.keys, 4);
-        assert_eq!(left.totals.memory_bytes, 520);
+        assert_eq!(left.totals.keys, 6);
+        assert_eq!(left.totals.memory_bytes, 580);
         assert_eq!(left.totals.ttl_keys, 2);
         assert_eq!(left.ttl, whole.ttl);
         assert_eq!(left.ttl.expired.keys, 1);
         assert_eq!(left.ttl.lt_1h.keys, 1);
-        assert_eq!(left.ttl.none.keys, 2);
+        assert_eq!(left.ttl.none.keys, 4);
+        assert_eq!(left.slots, whole.slots);
+        let cart = left.slots.get(key_slot(b"{cart9}"));
+        assert_eq!((cart.keys, cart.bytes), (2, 40 + 20 + 2 * 8));
+        let rows = left.slots.rows();
+        assert_eq!(rows.iter().map(|r| r.1).sum::<u64>(), 6);
+        assert_eq!(rows.iter().map(|r| r.2).sum::<u64>(), 580 + 6 * 8);
+        left.hash_tags.finish();
+        whole.hash_tags.finish();
+        assert_eq!(left.hash_tags, whole.hash_tags);
+        assert_eq!(left.hash_tags.tags()[0].bytes, 76);
         assert_eq!(left.rules, whole.rules);
         assert_eq!(left.rules[0].1.stats.keys, 1);
         assert_eq!(

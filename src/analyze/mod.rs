@@ -2,12 +2,17 @@
 //! workers and folded into mergeable aggregates.
 
 pub mod aggregate;
+pub mod diff;
 pub mod filter;
 pub mod gaps;
 pub mod glob;
+pub mod hash_tags;
+pub mod headroom;
 pub mod inventory;
 pub mod patterns;
 pub mod pipeline;
+pub mod shards;
+pub mod slots;
 pub mod summary;
 
 pub use aggregate::{Aggregate, KeyFacts, Settings, Stats};

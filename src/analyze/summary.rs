@@ -5,7 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::aggregate::{Aggregate, KeyRef, PatternStats, Settings, Stats, TopN, TtlHistogram};
+use super::hash_tags::TagSample;
 use super::patterns::{PatternSettings, PatternTree, Rule, Tally, match_rule};
+use super::shards::ShardPlan;
+use super::slots::{SlotRange, SlotRow, SlotTable};
 use crate::advise::Suggestion;
 use crate::advise::evidence::GlobalEvidence;
 use crate::rdb::{Encoding, KeyType, escape_key, unescape_key};
@@ -29,6 +32,12 @@ pub struct Summary {
     /// Prefixes whose literal children collapsed into `*` (needed to merge summaries).
     pub collapsed_prefixes: Vec<String>,
     pub top_keys: TopKeys,
+    /// Non-empty Redis Cluster hash slots, `[slot, keys, bytes]` in slot order.
+    pub slots: Vec<SlotRow>,
+    /// The sample of keys with a hash tag (what `merge` needs to rank tags).
+    pub hash_tag_sample: TagSample,
+    /// With `--shards N`: the memory of N masters, computed from `slots`.
+    pub shards: Option<ShardPlan>,
     /// What the advisor's rules know of the dataset as a whole (per-pattern evidence is in
     /// `patterns`).
     #[serde(default)]
@@ -62,6 +71,9 @@ pub struct InputSummary {
     pub damage: Option<String>,
     pub skipped_keys: u64,
     pub totals: Stats,
+    /// The slots its keys fall in (a cluster node's dump shows the node's slots); `None`
+    /// without keys.
+    pub slots: Option<SlotRange>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +128,20 @@ pub struct PatternRow {
 pub struct TopKeys {
     pub by_memory: Vec<KeyRef>,
     pub by_elements: Vec<KeyRef>,
+}
+
+impl Summary {
+    /// Refuses a summary written by another version of rdbscope.
+    pub fn check_schema(&self) -> Result<(), String> {
+        if self.schema == SCHEMA {
+            Ok(())
+        } else {
+            Err(format!(
+                "schema {:?} is not {SCHEMA:?}: written by another version of rdbscope",
+                self.schema
+            ))
+        }
+    }
 }
 
 impl SummarySettings {
@@ -237,6 +263,13 @@ impl Aggregate {
                 .map(|p| escape_key(p))
                 .collect(),
             top_keys,
+            slots: self.slots.rows(),
+            hash_tag_sample: {
+                let mut sample = self.hash_tags.clone();
+                sample.finish();
+                sample
+            },
+            shards: None,
             evidence: self.evidence.clone(),
             suggestions: Vec::new(),
         }
@@ -283,6 +316,8 @@ impl Aggregate {
         for k in &s.top_keys.by_elements {
             agg.top_by_elements.push(k.clone());
         }
+        agg.slots = SlotTable::from_rows(&s.slots);
+        agg.hash_tags = s.hash_tag_sample.clone();
         agg.evidence = s.evidence.clone();
         agg
     }
@@ -293,12 +328,7 @@ impl Aggregate {
 pub fn merge(summaries: &[Summary]) -> Result<Summary, String> {
     let first = summaries.first().ok_or("nothing to merge")?;
     for s in summaries {
-        if s.schema != SCHEMA {
-            return Err(format!(
-                "schema {:?} is not {SCHEMA:?}: written by another version of rdbscope",
-                s.schema
-            ));
-        }
+        s.check_schema()?;
         if s.settings != first.settings {
             return Err(
                 "the summaries were made with different settings (--delimiters, --max-patterns, --top, --pattern, --min-bytes)"

@@ -10,11 +10,14 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Gaps, Input, ModelChoice, ScanEnd, scan, threads};
 use crate::advise::{self, probe::Probe};
+use crate::analyze::shards::ShardPlan;
+use crate::analyze::slots::SlotRange;
 use crate::analyze::{Aggregate, Filter, InputSummary, KeyFacts, Settings, Summary};
 use crate::error::Error;
 use crate::input::Dump;
 use crate::rdb::{self, Checksum, Item};
-use crate::report::output::Output;
+use crate::report::keys_csv::Columns;
+use crate::report::output::{self, Output};
 use crate::report::{self, export};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +35,8 @@ pub struct Options {
     pub settings: Settings,
     pub filter: Filter,
     pub model: ModelChoice,
+    /// Masters to plan (`--shards`).
+    pub shards: Option<usize>,
     /// No progress bar.
     pub quiet: bool,
 }
@@ -85,6 +90,7 @@ pub fn analyze(opts: &Options) -> Result<Analysis, Error> {
     }
     progress.finish();
     let mut summary = aggregate.summary(&opts.settings, inputs);
+    summary.shards = opts.shards.map(|n| ShardPlan::of(&summary, n));
     summary.suggestions = advise::suggest(&summary);
     Ok(Analysis {
         summary,
@@ -184,6 +190,7 @@ fn analyze_dump(
         damage: damage.map(|d| d.error.to_string()),
         skipped_keys: end.gaps.skipped.count,
         totals: agg.totals,
+        slots: SlotRange::of(&agg.slots),
     };
     Ok((agg, input, end.gaps))
 }
@@ -206,48 +213,31 @@ fn checksum_text(end: &ScanEnd<'_>) -> String {
     }
 }
 
-/// Writes every report of `--out-dir` under temporary names, then renames them all: a
-/// failure part-way leaves none of the new files and the old ones untouched.
+/// Writes every report of `--out-dir`, all or none.
 fn write_out_dir(dir: &Path, analysis: &Analysis, opts: &Options) -> Result<(), Error> {
     let (summary, agg, dumps) = (&analysis.summary, &analysis.aggregate, &analysis.dumps);
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut outputs: Vec<Output> = Vec::new();
-    let result = (|| {
-        for file in &export::FILES {
-            let mut out = Output::create(Some(&dir.join(file.name)))?;
-            let written = (file.write)(out.writer(), summary);
-            outputs.push(out);
-            let out = outputs.last().expect("just pushed");
-            written.map_err(|e| out.io_error(e))?;
+    output::write_dir(dir, |files| {
+        for file in export::FILES.iter().filter(|f| (f.applies)(summary)) {
+            files.render(file.name, |out| (file.write)(out, summary))?;
         }
         if opts.keys {
-            let mut out = Output::create(Some(&dir.join("keys.csv")))?;
-            let pattern = |key: &[u8]| agg.pattern_of(key, &opts.settings.rules);
-            // The same damage as the first pass: its gaps are already reported.
-            let options = opts.inputs.first().map(|i| i.scan).unwrap_or_default();
-            let written = super::keys::write_keys(
-                dumps,
-                options,
-                &opts.filter,
-                &opts.model,
-                &mut out,
-                Some(&pattern),
-            );
-            outputs.push(out);
-            written?;
+            files.file("keys.csv", |out| {
+                let pattern = |key: &[u8]| agg.pattern_of(key, &opts.settings.rules);
+                // The same damage as the first pass: its gaps are already reported.
+                let options = opts.inputs.first().map(|i| i.scan).unwrap_or_default();
+                super::keys::write_keys(
+                    dumps,
+                    options,
+                    &opts.filter,
+                    &opts.model,
+                    out,
+                    Columns::WithPattern(&pattern),
+                )
+                .map(|_| ())
+            })?;
         }
         Ok(())
-    })();
-    match result {
-        Ok(()) => outputs.into_iter().try_for_each(Output::finish),
-        Err(e) => {
-            outputs.into_iter().for_each(Output::abandon);
-            Err(e)
-        }
-    }
+    })
 }
 
 /// The progress bar: bytes of all inputs, keys, throughput, ETA. Drawn only when stderr is

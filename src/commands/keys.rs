@@ -6,7 +6,7 @@ use super::{Gaps, Input, ModelChoice, ScanOptions, scan};
 use crate::analyze::Filter;
 use crate::error::Error;
 use crate::input::Dump;
-use crate::report::keys_csv::{self, Rows};
+use crate::report::keys_csv::{Columns, Rows};
 use crate::report::output::Output;
 
 /// Writes the CSV; with `--keep-going` it holds every key before the damage but the skipped
@@ -16,6 +16,7 @@ pub fn run(
     out_path: Option<&Path>,
     filter: &Filter,
     choice: &ModelChoice,
+    columns: Columns<'_>,
 ) -> Result<Gaps, Error> {
     // The output first: an unwritable destination fails before a long decompression.
     let mut out = Output::create(out_path)?;
@@ -26,7 +27,7 @@ pub fn run(
             filter,
             choice,
             &mut out,
-            None,
+            columns,
         )
     });
     match written {
@@ -38,9 +39,6 @@ pub fn run(
     }
 }
 
-/// Names a key's pattern for the `pattern` column of `analyze --keys`.
-pub type PatternOf<'p> = &'p (dyn Fn(&[u8]) -> String + Sync);
-
 /// Writes the header and one row per key of every dump, in file order; returns what a
 /// `--keep-going` scan missed.
 pub fn write_keys(
@@ -49,13 +47,9 @@ pub fn write_keys(
     filter: &Filter,
     choice: &ModelChoice,
     out: &mut Output,
-    pattern: Option<PatternOf<'_>>,
+    columns: Columns<'_>,
 ) -> Result<Gaps, Error> {
-    let header = match pattern {
-        Some(_) => format!("{},pattern", keys_csv::HEADER),
-        None => keys_csv::HEADER.to_string(),
-    };
-    writeln!(out.writer(), "{header}").map_err(|e| out.io_error(e))?;
+    writeln!(out.writer(), "{}", columns.header()).map_err(|e| out.io_error(e))?;
     let mut gaps = Gaps::default();
     for dump in dumps {
         let end = scan(
@@ -65,8 +59,7 @@ pub fn write_keys(
             |rows: &mut Rows, ctx, model, scratch, record| {
                 if filter.accepts(record) {
                     let (stats, estimate) = model.inspect_and_estimate(record, ctx, scratch)?;
-                    let pattern = pattern.map(|p| p(&record.key));
-                    rows.push(record, &stats, &estimate, pattern.as_deref());
+                    rows.push(columns, record, &stats, &estimate);
                 }
                 Ok(())
             },

@@ -4,16 +4,27 @@ use std::path::{Path, PathBuf};
 
 use super::analyze::Format;
 use crate::advise;
+use crate::analyze::shards::ShardPlan;
 use crate::analyze::{Summary, summary};
 use crate::error::Error;
 use crate::report::{self, output::Output};
 
-pub fn run(paths: &[PathBuf], out_path: Option<&Path>, format: Format) -> Result<(), Error> {
+/// `shards`: masters to plan; by default the count the summaries were planned for.
+pub fn run(
+    paths: &[PathBuf],
+    out_path: Option<&Path>,
+    format: Format,
+    shards: Option<usize>,
+) -> Result<(), Error> {
     let summaries = paths
         .iter()
         .map(|p| read(p))
         .collect::<Result<Vec<_>, _>>()?;
     let mut merged = summary::merge(&summaries).map_err(Error::Input)?;
+    let planned = summaries
+        .iter()
+        .find_map(|s| s.shards.as_ref().map(|p| p.count));
+    merged.shards = shards.or(planned).map(|n| ShardPlan::of(&merged, n));
     merged.suggestions = advise::suggest(&merged);
     let mut out = Output::create(out_path)?;
     let written = match format {
@@ -30,7 +41,8 @@ pub fn run(paths: &[PathBuf], out_path: Option<&Path>, format: Format) -> Result
     }
 }
 
-fn read(path: &Path) -> Result<Summary, Error> {
+/// Reads a summary.json.
+pub fn read(path: &Path) -> Result<Summary, Error> {
     let text = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,

@@ -3,6 +3,7 @@
 //! damage: stop at it, or with `--keep-going` analyse around it and say what is missing.
 
 pub mod analyze;
+pub mod diff;
 pub mod info;
 pub mod keys;
 pub mod merge;
@@ -50,6 +51,18 @@ pub struct ModelChoice {
     pub allocator: Allocator,
     pub config: ServerConfig,
     pub origin: Origin,
+}
+
+impl Default for ModelChoice {
+    /// The dump's own release, bundled jemalloc, compiled-in thresholds, built by commands.
+    fn default() -> ModelChoice {
+        ModelChoice {
+            target: None,
+            allocator: Allocator::Jemalloc,
+            config: ServerConfig::default(),
+            origin: Origin::Commands,
+        }
+    }
 }
 
 impl ModelChoice {

@@ -12,6 +12,12 @@ use crate::error::Error;
 
 pub enum Output {
     Stdout(BufWriter<io::Stdout>),
+    /// An existing destination that is not a regular file (`/dev/null`, a FIFO, a
+    /// terminal): written in place, since renaming over it would replace the device.
+    Device {
+        dest: PathBuf,
+        file: BufWriter<File>,
+    },
     File {
         tmp: PathBuf,
         dest: PathBuf,
@@ -30,6 +36,19 @@ impl Output {
                 io::stdout(),
             )));
         };
+        if fs::metadata(dest).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = fs::OpenOptions::new()
+                .write(true)
+                .open(dest)
+                .map_err(|source| Error::Io {
+                    path: dest.to_path_buf(),
+                    source,
+                })?;
+            return Ok(Output::Device {
+                dest: dest.to_path_buf(),
+                file: BufWriter::with_capacity(1 << 16, file),
+            });
+        }
         let name = dest
             .file_name()
             .ok_or_else(|| Error::Usage(format!("{} is not a file name", dest.display())))?;
@@ -53,7 +72,7 @@ impl Output {
     pub fn writer(&mut self) -> &mut dyn Write {
         match self {
             Output::Stdout(w) => w,
-            Output::File { file, .. } => file,
+            Output::Device { file, .. } | Output::File { file, .. } => file,
         }
     }
 
@@ -61,6 +80,10 @@ impl Output {
     pub fn finish(self) -> Result<(), Error> {
         match self {
             Output::Stdout(mut w) => w.flush().or_else(ignore_broken_pipe).map_err(stdout_error),
+            Output::Device { dest, mut file } => file
+                .flush()
+                .or_else(ignore_broken_pipe)
+                .map_err(|source| Error::Io { path: dest, source }),
             Output::File {
                 tmp, dest, file, ..
             } => {
@@ -88,11 +111,67 @@ impl Output {
     pub fn io_error(&self, source: io::Error) -> Error {
         match self {
             Output::Stdout(_) => stdout_error(source),
-            Output::File { dest, .. } => Error::Io {
+            Output::Device { dest, .. } | Output::File { dest, .. } => Error::Io {
                 path: dest.clone(),
                 source,
             },
         }
+    }
+}
+
+/// Writes a set of files into `dir`, each under a temporary name, and renames them all only
+/// when every one is complete: a failure part-way leaves none of the new files and the old
+/// ones untouched.
+pub fn write_dir(
+    dir: &Path,
+    write: impl FnOnce(&mut DirFiles<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut files = DirFiles {
+        dir,
+        outputs: Vec::new(),
+    };
+    match write(&mut files) {
+        Ok(()) => files.outputs.into_iter().try_for_each(Output::finish),
+        Err(e) => {
+            files.outputs.into_iter().for_each(Output::abandon);
+            Err(e)
+        }
+    }
+}
+
+/// The files of one [`write_dir`].
+pub struct DirFiles<'d> {
+    dir: &'d Path,
+    outputs: Vec<Output>,
+}
+
+impl DirFiles<'_> {
+    /// Adds the file `name`, written by `write`.
+    pub fn file(
+        &mut self,
+        name: &str,
+        write: impl FnOnce(&mut Output) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut out = Output::create(Some(&self.dir.join(name)))?;
+        let written = write(&mut out);
+        self.outputs.push(out);
+        written
+    }
+
+    /// Adds the file `name`, rendered by a report function.
+    pub fn render(
+        &mut self,
+        name: &str,
+        render: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), Error> {
+        self.file(name, |out| {
+            let written = render(out.writer());
+            written.map_err(|e| out.io_error(e))
+        })
     }
 }
 

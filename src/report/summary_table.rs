@@ -7,6 +7,7 @@ use super::units::bytes;
 use crate::advise::Suggestion;
 use crate::analyze::Summary;
 use crate::analyze::aggregate::{KeyRef, Stats, TtlHistogram};
+use crate::analyze::shards::{BIG_KEY_PERCENT_OF_MEAN, ShardPlan};
 
 /// Rows of each ranking the terminal shows; the files hold all of `--top`.
 const ROWS: usize = 15;
@@ -163,8 +164,143 @@ pub fn write(out: &mut dyn Write, s: &Summary) -> io::Result<()> {
     };
     ranking(out, "Largest keys by memory", &s.top_keys.by_memory)?;
     ranking(out, "Largest keys by elements", &s.top_keys.by_elements)?;
+    if let Some(plan) = &s.shards {
+        shard_plan(out, s, plan)?;
+    }
     suggestions(out, &s.suggestions)?;
     out.flush()
+}
+
+/// The `--shards` section: the planned masters, then what concentrates memory, then the
+/// inputs as they are when there are several (a cluster's nodes).
+fn shard_plan(out: &mut dyn Write, s: &Summary, plan: &ShardPlan) -> io::Result<()> {
+    writeln!(
+        out,
+        "\nShard plan: {} masters, slots split as redis-cli --cluster create splits them",
+        plan.count
+    )?;
+    writeln!(
+        out,
+        "  {:<6} {:<13} {:>10} {:>11} {:>7} {:>8}",
+        "shard", "slots", "keys", "memory", "share", "vs mean"
+    )?;
+    for sh in plan.shards.iter().take(ROWS) {
+        writeln!(
+            out,
+            "  {:<6} {:<13} {:>10} {:>11} {:>6.1}% {:>8.2}",
+            sh.shard,
+            format!("{}-{}", sh.first_slot, sh.last_slot),
+            sh.keys,
+            bytes(sh.bytes),
+            100.0 * plan.share(sh.bytes),
+            plan.vs_mean(sh.bytes),
+        )?;
+    }
+    if plan.shards.len() > ROWS {
+        writeln!(out, "  ... {} more in shards.csv", plan.shards.len() - ROWS)?;
+    }
+    writeln!(
+        out,
+        "  most loaded: {} ({:.2}x the mean of {})",
+        bytes(plan.max_bytes),
+        plan.imbalance,
+        bytes(plan.mean_bytes)
+    )?;
+    writeln!(out, "\n  Hottest slots")?;
+    writeln!(
+        out,
+        "  {:<6} {:>6} {:>10} {:>11} {:>7}",
+        "slot", "shard", "keys", "memory", "share"
+    )?;
+    for h in &plan.top_slots {
+        writeln!(
+            out,
+            "  {:<6} {:>6} {:>10} {:>11} {:>6.1}%",
+            h.slot,
+            h.shard,
+            h.keys,
+            bytes(h.bytes),
+            100.0 * plan.share(h.bytes)
+        )?;
+    }
+    if !plan.hash_tags.top.is_empty() {
+        let how = if plan.hash_tags.exact {
+            "exact".to_string()
+        } else {
+            format!(
+                "estimated from a sample; keys of {} or more counted exactly",
+                bytes(plan.hash_tags.threshold)
+            )
+        };
+        writeln!(out, "\n  Hash tags holding the most memory ({how})")?;
+        writeln!(
+            out,
+            "  {:<30} {:>6} {:>6} {:>10} {:>11}",
+            "tag", "slot", "shard", "keys", "memory"
+        )?;
+        for t in &plan.hash_tags.top {
+            writeln!(
+                out,
+                "  {:<30} {:>6} {:>6} {:>10} {:>11}",
+                format!("{{{}}}", t.tag.tag),
+                t.tag.slot,
+                t.shard,
+                t.tag.sampled_keys,
+                bytes(t.tag.bytes)
+            )?;
+        }
+    }
+    let big = &plan.big_keys;
+    if !big.keys.is_empty() {
+        let more = if big.complete {
+            ""
+        } else {
+            "; more may exist beyond --top"
+        };
+        writeln!(
+            out,
+            "\n  Keys no slot move can split (at least {} = {BIG_KEY_PERCENT_OF_MEAN}% of the mean shard{more})",
+            bytes(big.limit_bytes)
+        )?;
+        writeln!(
+            out,
+            "  {:<40} {:>3} {:>6} {:>6} {:>11}",
+            "key", "db", "slot", "shard", "memory"
+        )?;
+        for k in big.keys.iter().take(ROWS) {
+            writeln!(
+                out,
+                "  {:<40} {:>3} {:>6} {:>6} {:>11}",
+                k.key,
+                k.db,
+                k.slot,
+                k.shard,
+                bytes(k.bytes)
+            )?;
+        }
+    }
+    if s.inputs.len() > 1 {
+        writeln!(
+            out,
+            "\n  The inputs as they are (one per node of a cluster)"
+        )?;
+        for i in &s.inputs {
+            let slots = match i.slots {
+                Some(r) => format!("slots {}-{} ({} used)", r.min, r.max, r.distinct),
+                None => "no keys".into(),
+            };
+            writeln!(
+                out,
+                "  {:<40} {:<28} {:>10} keys {:>11} {:>7}",
+                i.path,
+                slots,
+                i.totals.keys,
+                bytes(i.totals.total_bytes()),
+                percent(i.totals.total_bytes(), s.totals.total_bytes()),
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The advisor's suggestions, largest saving first, each with its action and evidence.

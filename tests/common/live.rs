@@ -1,6 +1,7 @@
-//! A private `redis-server` for live tests: a temp directory, a free port, start and stop by
-//! PID, and a tiny RESP2 client. Tests that need a server skip (and pass) where
-//! `redis-server` is not on the PATH, unless `RDBSCOPE_REQUIRE_LIVE=1`.
+//! A private `redis-server` for the live tests: started on 127.0.0.1 and a free high port in
+//! a fresh directory, stopped by PID on drop, with a tiny RESP2 client. Skipped (and passing)
+//! where `redis-server` is not on the PATH, unless `RDBSCOPE_REQUIRE_LIVE=1`.
+#![allow(unused_imports, unused_macros)] // each test binary uses its own subset
 
 use std::fmt;
 use std::fs::{self, File};
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rdbscope::rdb::escape_key;
 
 pub const REQUIRE_ENV: &str = "RDBSCOPE_REQUIRE_LIVE";
+
 /// A command: its arguments as binary-safe byte strings.
 pub type Cmd = Vec<Vec<u8>>;
 
@@ -23,19 +25,41 @@ macro_rules! cmd {
         vec![$($crate::common::live::Arg::to_arg(&$arg)),+]
     };
 }
-#[allow(unused_imports)] // test binaries without a live server do not use it
 pub(crate) use cmd;
 
 /// Prints a skip notice straight to stderr (past the harness' capture), or fails the test
 /// when the environment demands a live server.
 pub fn skip_or_fail(test: &str, why: &str) {
     if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") {
-        panic!("{why}, and {REQUIRE_ENV}=1 requires the live-server test to run");
+        panic!("{why}, and {REQUIRE_ENV}=1 requires the live-server tests to run");
     }
     let _ = writeln!(
         std::io::stderr(),
         "SKIPPED {test}: {why} (set {REQUIRE_ENV}=1 to make this a failure)"
     );
+}
+
+/// A `redis-server` of at least 7.0 (it reads the fixtures' RDB 10) to start, or `None`
+/// once `skip_or_fail` has said why not.
+pub fn server_binary(test: &str) -> Option<PathBuf> {
+    let Some(bin) = find_on_path("redis-server") else {
+        skip_or_fail(test, "redis-server was not found on the PATH");
+        return None;
+    };
+    let version = Command::new(&bin).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&version.stdout);
+    let major = text
+        .split("v=")
+        .nth(1)
+        .and_then(|v| v.split('.').next()?.parse::<u32>().ok());
+    if major.is_none_or(|m| m < 7) {
+        skip_or_fail(
+            test,
+            &format!("{} is not Redis 7.0 or later: {text}", bin.display()),
+        );
+        return None;
+    }
+    Some(bin)
 }
 
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
@@ -54,7 +78,7 @@ pub fn find_on_path(name: &str) -> Option<PathBuf> {
 // ---------------------------------------------------------------------------------------------
 
 /// A fresh directory under the system temp dir, removed on drop.
-pub struct TempDir(pub PathBuf);
+pub struct TempDir(PathBuf);
 
 impl TempDir {
     pub fn new() -> TempDir {
@@ -92,15 +116,15 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts a server on a fresh directory, loading `dump` as its `dump.rdb` if given, with
-    /// `extra` settings (`--name value` pairs) after the test defaults.
-    pub fn start(bin: &Path, dump: Option<&[u8]>, extra: &[&str]) -> Server {
+    /// Starts `bin` with `args` on top of the defaults; with `dump`, the server loads a copy
+    /// of it at start.
+    pub fn start(bin: &Path, args: &[&str], dump: Option<&Path>) -> Server {
         const ATTEMPTS: usize = 5;
         let mut last_log = String::new();
         for _ in 0..ATTEMPTS {
             let dir = TempDir::new();
             if let Some(dump) = dump {
-                fs::write(dir.path().join("dump.rdb"), dump).expect("write the dump to load");
+                fs::copy(dump, dir.path().join("dump.rdb")).expect("copy the dump to load");
             }
             let port = free_port();
             let log_path = dir.path().join("redis.log");
@@ -115,7 +139,7 @@ impl Server {
                 .arg(dir.path())
                 .args(["--dbfilename", "dump.rdb"])
                 .args(["--daemonize", "no"])
-                .args(extra)
+                .args(args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::from(log.try_clone().expect("clone log handle")))
                 .stderr(Stdio::from(log))

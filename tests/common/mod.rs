@@ -3,8 +3,11 @@
 
 pub mod live;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use serde_json::Value;
 
 /// `testdata/NAME/dump.rdb`.
 pub fn fixture(name: &str) -> PathBuf {
@@ -20,6 +23,66 @@ pub fn rdbscope(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
+}
+
+/// `testdata/NAME/dump.rdb` as an argument.
+pub fn dump(name: &str) -> String {
+    fixture(name).to_str().unwrap().to_string()
+}
+
+/// Runs the binary, asserting success.
+pub fn rdbscope_ok(args: &[&str]) -> Output {
+    let out = rdbscope(args);
+    assert!(
+        out.status.success(),
+        "rdbscope {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs `analyze` with `args` into a fresh out-dir, asserting success, and returns the dir.
+pub fn analyze(tag: &str, args: &[&str]) -> PathBuf {
+    let dir = temp_dir(tag);
+    let mut all = vec!["analyze", "--quiet", "--out-dir", dir.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = rdbscope_ok(&all);
+    assert!(out.stderr.is_empty(), "--quiet keeps stderr clean");
+    dir
+}
+
+pub fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// A CSV file as rows of column name to value.
+pub fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|row| {
+            let row = row.unwrap();
+            headers
+                .iter()
+                .zip(row.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The names in a directory, sorted.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("{v} is a count"))
 }
 
 /// Every real-server fixture: `testdata/*/dump.rdb`, sorted.

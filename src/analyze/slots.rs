@@ -1,0 +1,320 @@
+//! Redis Cluster hash slots: the slot a key would live in, and per-slot keys and bytes, so
+//! a dump of one server (or of a cluster's nodes) can be planned as a cluster. The slot is
+//! what the server's `keyHashSlot` computes: CRC-16/XMODEM of the key, or of its hash tag,
+//! modulo 16384.
+
+use serde::{Deserialize, Serialize};
+
+/// Hash slots of a Redis Cluster.
+pub const SLOTS: usize = 16384;
+
+/// CRC-16/XMODEM (polynomial 0x1021, initial value 0, no reflection), one table lookup a byte.
+const CRC16_TABLE: [u16; 256] = crc16_table();
+
+const fn crc16_table() -> [u16; 256] {
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = (i as u16) << 8;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+}
+
+pub fn crc16(data: &[u8]) -> u16 {
+    data.iter().fold(0, |crc, &b| {
+        (crc << 8) ^ CRC16_TABLE[usize::from((crc >> 8) as u8 ^ b)]
+    })
+}
+
+/// The hash tag Redis Cluster hashes instead of the key: what lies between the first `{`
+/// and the first `}` after it, when that is not empty.
+pub fn hash_tag(key: &[u8]) -> Option<&[u8]> {
+    let open = key.iter().position(|&b| b == b'{')?;
+    let rest = &key[open + 1..];
+    let close = rest.iter().position(|&b| b == b'}')?;
+    (close > 0).then(|| &rest[..close])
+}
+
+/// The slot `CLUSTER KEYSLOT key` answers.
+pub fn key_slot(key: &[u8]) -> Slot {
+    Slot(crc16(hash_tag(key).unwrap_or(key)) & (SLOTS as u16 - 1))
+}
+
+/// A slot number, below 16384 by construction (also when read from a summary.json), so it
+/// always indexes a [`SlotTable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u16", into = "u16")]
+pub struct Slot(u16);
+
+impl Slot {
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+impl TryFrom<u16> for Slot {
+    type Error = String;
+
+    fn try_from(n: u16) -> Result<Slot, String> {
+        if usize::from(n) < SLOTS {
+            Ok(Slot(n))
+        } else {
+            Err(format!("slot {n} is not below {SLOTS}"))
+        }
+    }
+}
+
+impl From<Slot> for u16 {
+    fn from(s: Slot) -> u16 {
+        s.0
+    }
+}
+
+impl std::fmt::Display for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The contiguous slot ranges `redis-cli --cluster create` gives `masters` masters (1 to
+/// 16384): its arithmetic to the letter, single-precision float included, so the plan names
+/// the slots a new cluster really gets (3 masters: 0-5460, 5461-10922, 10923-16383).
+pub fn cluster_create_ranges(masters: usize) -> Vec<(Slot, Slot)> {
+    assert!((1..=SLOTS).contains(&masters), "1 to {SLOTS} masters");
+    let per_master = SLOTS as f32 / masters as f32;
+    let mut cursor = 0f32;
+    let mut first = 0u16;
+    (0..masters)
+        .map(|i| {
+            // `lround` rounds halves away from zero, as `f32::round` does.
+            let mut last = (cursor + per_master - 1.0).round() as u16;
+            if usize::from(last) >= SLOTS || i == masters - 1 {
+                last = SLOTS as u16 - 1;
+            }
+            last = last.max(first);
+            let range = (Slot(first), Slot(last));
+            first = last + 1;
+            cursor += per_master;
+            range
+        })
+        .collect()
+}
+
+/// Keys and bytes (memory plus overhead) of one slot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlotLoad {
+    pub keys: u64,
+    pub bytes: u64,
+}
+
+/// One non-empty slot as summary.json lists it: `[slot, keys, bytes]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotRow(pub Slot, pub u64, pub u64);
+
+/// Keys and bytes of every slot: fixed size, so it merges by addition whatever the key space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotTable(Box<[SlotLoad]>);
+
+impl Default for SlotTable {
+    fn default() -> SlotTable {
+        SlotTable(vec![SlotLoad::default(); SLOTS].into_boxed_slice())
+    }
+}
+
+impl SlotTable {
+    pub fn add(&mut self, slot: Slot, bytes: u64) {
+        let load = &mut self.0[slot.index()];
+        load.keys += 1;
+        load.bytes += bytes;
+    }
+
+    pub fn merge(&mut self, other: &SlotTable) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0.iter()) {
+            mine.keys += theirs.keys;
+            mine.bytes += theirs.bytes;
+        }
+    }
+
+    pub fn get(&self, slot: Slot) -> SlotLoad {
+        self.0[slot.index()]
+    }
+
+    /// Keys and bytes of the slots `first..=last`.
+    pub fn sum(&self, first: Slot, last: Slot) -> SlotLoad {
+        self.0[first.index()..=last.index()]
+            .iter()
+            .fold(SlotLoad::default(), |sum, l| SlotLoad {
+                keys: sum.keys + l.keys,
+                bytes: sum.bytes + l.bytes,
+            })
+    }
+
+    /// The slots holding keys, in slot order, as summary.json lists them.
+    pub fn rows(&self) -> Vec<SlotRow> {
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.keys > 0)
+            .map(|(i, l)| SlotRow(Slot(i as u16), l.keys, l.bytes))
+            .collect()
+    }
+
+    pub fn from_rows(rows: &[SlotRow]) -> SlotTable {
+        let mut table = SlotTable::default();
+        for &SlotRow(slot, keys, bytes) in rows {
+            let load = &mut table.0[slot.index()];
+            load.keys += keys;
+            load.bytes += bytes;
+        }
+        table
+    }
+}
+
+/// Which slots one input's keys fall in: a cluster node's dump shows the node's ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotRange {
+    pub min: Slot,
+    pub max: Slot,
+    /// Distinct slots holding keys.
+    pub distinct: u64,
+}
+
+impl SlotRange {
+    /// `None` for an input without keys.
+    pub fn of(table: &SlotTable) -> Option<SlotRange> {
+        let rows = table.rows();
+        Some(SlotRange {
+            min: rows.first()?.0,
+            max: rows.last()?.0,
+            distinct: rows.len() as u64,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(key: &str) -> u16 {
+        key_slot(key.as_bytes()).into()
+    }
+
+    /// The numbers are `CLUSTER KEYSLOT` answers of Redis 7.0.15 (cluster-enabled).
+    #[test]
+    fn slots_are_the_servers() {
+        assert_eq!(crc16(b"123456789"), 0x31c3, "the CRC-16/XMODEM check value");
+        assert_eq!(slot("123456789"), 12739);
+        assert_eq!(slot("foo"), 12182);
+        assert_eq!(slot("bar"), 5061);
+        assert_eq!(slot("hello"), 866);
+        assert_eq!(slot(""), 0);
+        assert_eq!(slot("{user1000}.following"), 3443);
+        assert_eq!(slot("{user1000}.followers"), 3443);
+        // An empty tag hashes the whole key; only the first `{` counts.
+        assert_eq!(slot("foo{}{bar}"), 8363);
+        assert_eq!(slot("{}"), 15257);
+        assert_eq!(slot("foo{{bar}}zap"), 4015);
+        assert_eq!(slot("foo{{bar}}zap"), slot("{bar"));
+        assert_eq!(slot("foo{bar}{zap}"), 5061);
+        assert_eq!(slot("{a"), 10276);
+        assert_eq!(slot("a}b{c}"), 7365);
+    }
+
+    /// What `redis-cli --cluster create` (7.0.15) printed for fresh masters.
+    #[test]
+    fn ranges_are_redis_clis() {
+        let ranges = |n: usize| -> Vec<(u16, u16)> {
+            cluster_create_ranges(n)
+                .into_iter()
+                .map(|(a, b)| (a.0, b.0))
+                .collect()
+        };
+        assert_eq!(ranges(3), [(0, 5460), (5461, 10922), (10923, 16383)]);
+        assert_eq!(
+            ranges(5),
+            [
+                (0, 3276),
+                (3277, 6553),
+                (6554, 9829),
+                (9830, 13106),
+                (13107, 16383)
+            ]
+        );
+        assert_eq!(
+            ranges(6),
+            [
+                (0, 2730),
+                (2731, 5460),
+                (5461, 8191),
+                (8192, 10922),
+                (10923, 13652),
+                (13653, 16383)
+            ]
+        );
+        assert_eq!(
+            ranges(7),
+            [
+                (0, 2340),
+                (2341, 4680),
+                (4681, 7021),
+                (7022, 9361),
+                (9362, 11702),
+                (11703, 14042),
+                (14043, 16383)
+            ]
+        );
+        assert_eq!(ranges(8)[7], (14336, 16383));
+        assert_eq!(ranges(1), [(0, 16383)]);
+        // Every count tiles the slots: contiguous, no gaps, each master at least one slot.
+        for n in [1, 2, 3, 10, 100, 1000, 9999, 16383, SLOTS] {
+            let r = ranges(n);
+            assert_eq!(r.len(), n);
+            assert_eq!(r[0].0, 0);
+            assert_eq!(r[n - 1].1, 16383);
+            assert!(r.windows(2).all(|w| w[1].0 == w[0].1 + 1), "{n}");
+            assert!(r.iter().all(|(a, b)| a <= b), "{n}");
+        }
+    }
+
+    #[test]
+    fn hash_tags() {
+        assert_eq!(hash_tag(b"{user1000}.following"), Some(&b"user1000"[..]));
+        assert_eq!(hash_tag(b"foo{{bar}}zap"), Some(&b"{bar"[..]));
+        assert_eq!(hash_tag(b"foo{}{bar}"), None);
+        assert_eq!(hash_tag(b"no tag"), None);
+        assert_eq!(hash_tag(b"open{only"), None);
+    }
+
+    #[test]
+    fn table_rows_round_trip_and_merge_by_addition() {
+        let mut a = SlotTable::default();
+        a.add(key_slot(b"foo"), 10);
+        a.add(key_slot(b"foo"), 5);
+        let mut b = SlotTable::default();
+        b.add(key_slot(b"bar"), 7);
+        b.add(key_slot(b"foo"), 1);
+        a.merge(&b);
+        let rows = a.rows();
+        assert_eq!(
+            rows,
+            [SlotRow(Slot(5061), 1, 7), SlotRow(Slot(12182), 3, 16)]
+        );
+        assert_eq!(SlotTable::from_rows(&rows), a);
+        let range = SlotRange::of(&a).unwrap();
+        assert_eq!((range.min.0, range.max.0, range.distinct), (5061, 12182, 2));
+        assert_eq!(SlotRange::of(&SlotTable::default()), None);
+        assert!(serde_json::from_str::<SlotRow>("[16384, 1, 1]").is_err());
+        assert_eq!(serde_json::to_string(&rows[0]).unwrap(), "[5061,1,7]");
+    }
+}
