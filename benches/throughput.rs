@@ -107,6 +107,7 @@ fn stages(c: &mut Criterion) {
                     rules: Vec::new(),
                     top: 100,
                     min_bytes: 0,
+                    advice: rdbscope::advise::Settings::default(),
                 },
                 filter: Filter::default(),
                 model: choice.clone(),

@@ -90,6 +90,10 @@ pub enum Command {
         min_bytes: u64,
         #[command(flatten)]
         model: ModelArgs,
+        /// The server's eviction policy (wins over the one in --config), for the advisor to
+        /// check against the data's TTLs.
+        #[arg(long, value_enum, value_name = "POLICY")]
+        maxmemory_policy: Option<PolicyArg>,
         /// Plan a cluster of N masters: the memory each would hold with slots split as
         /// `redis-cli --cluster create` splits them, hot slots and hash tags, big keys.
         #[arg(long, value_name = "N", value_parser = shard_count)]
@@ -235,6 +239,19 @@ pub struct ModelArgs {
     /// nodes preallocated) or `loaded` from an RDB (restart, replica sync, RESTORE).
     #[arg(long, value_enum, default_value_t = OriginArg::Commands)]
     pub origin: OriginArg,
+}
+
+/// `maxmemory-policy` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    Noeviction,
+    AllkeysLru,
+    AllkeysLfu,
+    AllkeysRandom,
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,11 +6,12 @@ mod cli;
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 
 use cli::{
     AllocatorArg, Cli, Command, FilterArgs, InfoFormat, ModelArgs, OriginArg, ReadArgs, TypeArg,
 };
+use rdbscope::advise;
 use rdbscope::analyze::{Filter, Gaps, Glob, PatternSettings, Rule, Settings};
 use rdbscope::commands::diff::MaxMemory;
 use rdbscope::commands::{self, Input, ModelChoice, ScanOptions};
@@ -72,14 +73,15 @@ fn main() {
             fanout,
             filter,
             min_bytes,
-            model,
+            model: model_args,
+            maxmemory_policy,
             shards,
         } => rules
             .iter()
             .map(|r| Rule::parse(r))
             .collect::<Result<Vec<_>, _>>()
             .map_err(Error::Usage)
-            .and_then(|rules| Ok((rules, model_choice(&model)?)))
+            .and_then(|rules| Ok((rules, model_choice(&model_args)?)))
             .and_then(|(rules, model)| {
                 commands::analyze::run(&commands::analyze::Options {
                     inputs: dumps.into_iter().map(|d| input(d, &read)).collect(),
@@ -95,6 +97,12 @@ fn main() {
                         rules,
                         top,
                         min_bytes,
+                        advice: advise::Settings {
+                            limits: model_args.config.is_some().then_some(model.config.limits),
+                            maxmemory_policy: maxmemory_policy
+                                .and_then(|p| Some(p.to_possible_value()?.get_name().to_string()))
+                                .or_else(|| model.config.maxmemory_policy.clone()),
+                        },
                     },
                     filter: filter_of(filter),
                     model,

@@ -288,6 +288,7 @@ mod tests {
                 hash_max_listpack_entries: 150,
                 ..Limits::default()
             }),
+            ..Settings::default()
         };
         let mut out = Vec::new();
         encoding_threshold(&s, &config, &mut out);

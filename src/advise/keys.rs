@@ -12,8 +12,8 @@ pub fn big_keys(summary: &Summary, out: &mut Vec<Suggestion>) {
         let per_part = k.elements.div_ceil(k.parts.max(1));
         let how = match k.key_type {
             KeyType::String => format!(
-                "split the value into {} strings of at most {} ({}:0, {}:1, ...; SETRANGE/GETRANGE \
-                 or client-side chunks)",
+                "split the value into {} strings of about {} ({}:0, {}:1, ...; client-side \
+                 chunks)",
                 k.parts,
                 bytes(k.memory_bytes.div_ceil(k.parts.max(1))),
                 k.key,

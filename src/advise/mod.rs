@@ -136,15 +136,21 @@ impl Suggestion {
     }
 }
 
-/// What the advisor knows besides the summary.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the advisor knows of the server besides the dump (`--config`, `--maxmemory-policy`).
+/// Part of the summary's settings, so a merged summary is advised as one run would be.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     /// Encoding thresholds from the server's config; inferred from the dump when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<Limits>,
+    /// The server's `maxmemory-policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxmemory_policy: Option<String>,
 }
 
 /// Every suggestion for a summary, largest saving first.
-pub fn suggest(summary: &Summary, settings: &Settings) -> Vec<Suggestion> {
+pub fn suggest(summary: &Summary) -> Vec<Suggestion> {
+    let settings = &summary.settings.advice;
     let mut out = Vec::new();
     keys::big_keys(summary, &mut out);
     expiry::no_ttl(summary, &mut out);
@@ -233,6 +239,7 @@ pub(crate) mod test_support {
             rules: Vec::new(),
             top: 10,
             min_bytes: 0,
+            advice: super::Settings::default(),
         };
         let mut agg = Aggregate::new(&settings);
         for k in keys {

@@ -188,20 +188,19 @@ impl Probe {
             let sample = &self.text[..self.text.len().min(COMPRESS_SAMPLE_BYTES)];
             let lzf = self.lzf.get_or_insert_with(Box::default);
             if lzf.compress_into(sample, sample.len(), &mut self.packed) {
-                let ratio = self.packed.len() as f64 / sample.len() as f64;
-                if ratio <= COMPRESS_MAX_RATIO {
-                    let compressed = (len as f64 * ratio).ceil() as usize;
+                let (sampled, packed) = (sample.len() as u128, self.packed.len() as u128);
+                if packed as f64 <= COMPRESS_MAX_RATIO * sampled as f64 {
+                    // The sample's ratio applied to the whole value (exact when it is the value).
+                    let compressed = (u128::from(len) * packed).div_ceil(sampled) as usize;
                     advice.compressible = s.saving(s.text(0, compressed));
                 }
             }
         }
         if s.big {
             let parts = len.div_ceil(STRING_PART_BYTES).max(1);
+            let step = len.div_ceil(parts);
             let split: u64 = (0..parts)
-                .map(|i| {
-                    let part_len = STRING_PART_BYTES.min(len - i * STRING_PART_BYTES);
-                    s.text(part_suffix(i), part_len as usize)
-                })
+                .map(|i| s.text(part_suffix(i), step.min(len - i * step) as usize))
                 .sum();
             advice.big_key = Some(Split {
                 parts,
@@ -284,14 +283,15 @@ fn collection(s: &Subject<'_>, scratch: &mut Scratch, advice: &mut KeyAdvice) ->
     }
     if s.big {
         let (limit, encoding) = part_layout(s.model, form, largest);
-        let parts = c.members.len().div_ceil(limit).max(1);
         let mut split = 0;
-        for (i, members) in c.members.chunks(limit).enumerate() {
+        let parts = c.members.chunks(part_size(c.members.len(), limit));
+        let count = parts.len().max(1);
+        for (i, members) in parts.enumerate() {
             let part = s.collection(key_type, part_suffix(i as u64), members, encoding);
             split += part.map_or(0, |e| e.memory_bytes);
         }
         advice.big_key = Some(Split {
-            parts: parts as u64,
+            parts: count as u64,
             savings_bytes: s.now as i64 - split as i64,
         });
     }
@@ -346,7 +346,7 @@ fn split_list(s: &Subject<'_>, members: &[Member]) -> Split {
         _ => 0,
     };
     let mut split = 0;
-    let parts = members.chunks(PART_ELEMENTS);
+    let parts = members.chunks(part_size(members.len(), PART_ELEMENTS));
     let count = parts.len().max(1);
     for (i, part) in parts.enumerate() {
         let mut nodes = Vec::new();
@@ -377,6 +377,13 @@ fn split_list(s: &Subject<'_>, members: &[Member]) -> Split {
         parts: count as u64,
         savings_bytes: s.now as i64 - split as i64,
     }
+}
+
+/// Elements per part when `n` are split evenly (as `hash(member) mod parts` spreads them) into
+/// the fewest parts of at most `limit`.
+fn part_size(n: usize, limit: usize) -> usize {
+    let parts = n.div_ceil(limit).max(1);
+    n.div_ceil(parts).max(1)
 }
 
 /// Bytes `:<part>` adds to a key name.

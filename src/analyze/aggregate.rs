@@ -347,6 +347,8 @@ pub struct Settings {
     pub top: usize,
     /// Only keys whose memory (with overhead) is at least this many bytes.
     pub min_bytes: u64,
+    /// What the advisor knows of the server besides the dump.
+    pub advice: crate::advise::Settings,
 }
 
 /// Keys per top-keys ranking unless `--top` says otherwise.
@@ -360,6 +362,7 @@ impl Default for Settings {
             rules: Vec::new(),
             top: DEFAULT_TOP,
             min_bytes: 0,
+            advice: crate::advise::Settings::default(),
         }
     }
 }
@@ -493,6 +496,7 @@ mod tests {
             rules: vec![Rule::parse("cfg*").unwrap()],
             top,
             min_bytes: 0,
+            advice: crate::advise::Settings::default(),
         }
     }
 

@@ -84,6 +84,9 @@ pub struct SummarySettings {
     pub top: usize,
     pub rules: Vec<String>,
     pub min_bytes: u64,
+    /// The advisor's settings (the server's config), so `merge` advises as `analyze` did.
+    #[serde(default)]
+    pub advice: crate::advise::Settings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,6 +153,7 @@ impl SummarySettings {
             top: settings.top,
             rules: settings.rules.iter().map(|r| r.text.clone()).collect(),
             min_bytes: settings.min_bytes,
+            advice: settings.advice.clone(),
         }
     }
 
@@ -167,6 +171,7 @@ impl SummarySettings {
                 .collect::<Result<_, _>>()?,
             top: self.top,
             min_bytes: self.min_bytes,
+            advice: self.advice.clone(),
         })
     }
 }

@@ -91,7 +91,7 @@ pub fn analyze(opts: &Options) -> Result<Analysis, Error> {
     progress.finish();
     let mut summary = aggregate.summary(&opts.settings, inputs);
     summary.shards = opts.shards.map(|n| ShardPlan::of(&summary, n));
-    summary.suggestions = advise::suggest(&summary, &advise::Settings::default());
+    summary.suggestions = advise::suggest(&summary);
     Ok(Analysis {
         summary,
         aggregate,

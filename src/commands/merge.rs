@@ -25,7 +25,7 @@ pub fn run(
         .iter()
         .find_map(|s| s.shards.as_ref().map(|p| p.count));
     merged.shards = shards.or(planned).map(|n| ShardPlan::of(&merged, n));
-    merged.suggestions = advise::suggest(&merged, &advise::Settings::default());
+    merged.suggestions = advise::suggest(&merged);
     let mut out = Output::create(out_path)?;
     let written = match format {
         Format::Table => report::summary_table::write(out.writer(), &merged),

@@ -59,7 +59,7 @@ impl Origin {
 
 /// Encoding thresholds of the writing server (`CONFIG GET`); defaults are the compiled-in
 /// values, the same in every covered release.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     pub hash_max_listpack_entries: u64,
     pub hash_max_listpack_value: u64,
