@@ -747,7 +747,8 @@ fn patched_cases(intact: &Baseline) -> Vec<(usize, AbsurdCase)> {
         let at = record.payload_offset as usize;
         let first = record.payload[0];
         let width = len_width(first);
-        let key = Some(rdbscope::rdb::escape_key(&record.key));
+        // As errors render keys (long ones cut).
+        let key = Error::corrupt(0, "").in_key(&record.key).key;
         let patch = |range: Range<usize>, with: &[u8]| {
             [&data[..range.start], with, &data[range.end..]].concat()
         };
@@ -988,4 +989,23 @@ fn the_command_line_stays_within_a_memory_limit() {
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Found by the sweep: one flipped bit in a MODULE_AUX value of the Redis Stack dump sends
+/// the splitter into reading half a megabyte as one key; rendering that key for the error
+/// allocated twice its size, and printed it whole across many lines.
+#[test]
+fn a_key_made_of_half_the_file_is_reported_in_one_short_line() {
+    let mut data = std::fs::read(common::fixture("redis-stack-7.4")).unwrap();
+    data[107] ^= 0x01;
+    let (result, largest) = tracked(|| walk_from_start(&data, None, None));
+    let err = result.unwrap_err();
+    assert_eq!(err.offset, 524_494);
+    assert!(
+        largest <= data.len() + ALLOC_SLACK,
+        "allocated {largest} bytes at once"
+    );
+    let message = err.to_string();
+    assert!(message.len() < 1024 && !message.contains('\n'), "{message}");
+    assert!(message.contains("... (524371 bytes)\"): invalid length encoding byte 0xa0"));
 }

@@ -46,6 +46,23 @@ pub struct Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Bytes of a key shown in an error.
+const KEY_SHOWN: usize = 200;
+
+/// A key as `escape_key` renders it, with control characters escaped too, so that an error
+/// stays on one line.
+fn escape_for_message(key: &[u8]) -> String {
+    let mut out = String::new();
+    for c in crate::rdb::escape_key(key).chars() {
+        match c as u32 {
+            _ if !c.is_control() => out.push(c),
+            code @ 0..0x100 => out.push_str(&format!("\\x{code:02x}")),
+            code => out.push_str(&format!("\\u{{{code:x}}}")),
+        }
+    }
+    out
+}
+
 impl Error {
     pub fn new(offset: u64, kind: ErrorKind) -> Error {
         Error {
@@ -59,10 +76,19 @@ impl Error {
         Error::new(offset, ErrorKind::Corrupt(message.into()))
     }
 
-    /// Attaches the key being read, unless a more specific one is already set.
+    /// Attaches the key being read, unless a more specific one is already set. A long key is
+    /// cut: damage can turn megabytes of a value into a "key", and the message must stay a line.
     pub fn in_key(mut self, key: &[u8]) -> Error {
         if self.key.is_none() {
-            self.key = Some(crate::rdb::escape_key(key));
+            self.key = Some(if key.len() <= KEY_SHOWN {
+                escape_for_message(key)
+            } else {
+                format!(
+                    "{}... ({} bytes)",
+                    escape_for_message(&key[..KEY_SHOWN]),
+                    key.len()
+                )
+            });
         }
         self
     }
@@ -128,3 +154,23 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_in_errors_are_one_line_and_cut_when_long() {
+        let short = Error::corrupt(5, "bad").in_key(b"user:1");
+        assert_eq!(short.to_string(), "at byte 5 (key \"user:1\"): bad");
+        let lines = Error::corrupt(5, "bad").in_key("a\nb\u{85}c\\".as_bytes());
+        assert_eq!(lines.key.unwrap(), "a\\x0ab\\x85c\\\\");
+        let long = vec![0xFFu8; 300_000];
+        let e = Error::corrupt(5, "bad").in_key(&long);
+        let key = e.key.unwrap();
+        assert_eq!(
+            key,
+            format!("{}... (300000 bytes)", "\\xff".repeat(KEY_SHOWN))
+        );
+    }
+}
