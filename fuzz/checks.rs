@@ -159,7 +159,8 @@ pub fn lzf(data: &[u8]) {
 }
 
 /// LZF as liblzf's `lzf_decompress` defines it, written for clarity, not speed; `None` for
-/// data that is malformed or does not produce exactly `original_len` bytes.
+/// data that is malformed or does not produce exactly `original_len` bytes. Producing nothing
+/// is malformed too: `lzf_decompress` returns 0 for failure, and Redis refuses the string.
 fn reference_lzf(input: &[u8], original_len: usize) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     let mut i = 0;
@@ -189,7 +190,7 @@ fn reference_lzf(input: &[u8], original_len: usize) -> Option<Vec<u8>> {
             return None;
         }
     }
-    (out.len() == original_len).then_some(out)
+    (!out.is_empty() && out.len() == original_len).then_some(out)
 }
 
 /// The first byte picks the stream format (1 to 4), the rest is a stream value.

@@ -84,3 +84,55 @@ impl fmt::Display for Gaps {
         f.write_str(&lines.join("\n"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rdb::{Error, ErrorKind};
+
+    fn skipped(offsets: std::ops::Range<u64>) -> SkippedKeys {
+        let mut s = SkippedKeys::default();
+        for offset in offsets {
+            s.add(Error::corrupt(offset, "bad").in_key(b"k"));
+        }
+        s
+    }
+
+    #[test]
+    fn skipped_keys_are_counted_and_the_first_listed_in_file_order() {
+        let mut all = skipped(0..15);
+        all.merge(skipped(15..40));
+        assert_eq!(all.count, 40);
+        let listed: Vec<u64> = all.first.iter().map(|e| e.offset).collect();
+        assert_eq!(listed, (0..SkippedKeys::LISTED as u64).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn one_line_per_gap() {
+        assert!(Gaps::default().is_complete());
+        assert_eq!(Gaps::default().to_string(), "");
+        let gaps = Gaps {
+            damage: Some(Damage {
+                entry_offset: 90,
+                error: Error::new(
+                    100,
+                    ErrorKind::Truncated {
+                        needed: 8,
+                        available: 2,
+                        what: "value",
+                    },
+                )
+                .in_key(b"user:1"),
+            }),
+            skipped: skipped(20..23),
+        };
+        assert!(!gaps.is_complete());
+        assert_eq!(
+            gaps.to_string(),
+            "incomplete: analysed up to byte 90, where the damage starts: at byte 100 (key \
+             \"user:1\"): truncated: value needs 8 bytes but only 2 remain\n\
+             incomplete: skipped 3 keys with a corrupt value, the first at byte 20 (key \"k\"): \
+             bad"
+        );
+    }
+}

@@ -78,77 +78,16 @@ pub fn layout(record: &Record<'_>) -> Result<StreamLayout> {
     Ok(out)
 }
 
-/// Node count of the compressed radix tree (rax) holding `keys` (sorted, distinct, equal
-/// length), as built by in-order inserts.
-pub fn rax_nodes(keys: &[[u8; 16]]) -> u64 {
-    fn count(keys: &[&[u8]]) -> u64 {
-        match keys {
-            [] => 1,
-            [only] => {
-                if only.is_empty() {
-                    1
-                } else {
-                    2
-                }
-            }
-            _ => {
-                let first = keys[0];
-                let common = keys[1..].iter().fold(first.len(), |n, k| {
-                    n.min(
-                        first
-                            .iter()
-                            .zip(k.iter())
-                            .take_while(|(a, b)| a == b)
-                            .count(),
-                    )
-                });
-                if common > 0 {
-                    let tails: Vec<&[u8]> = keys.iter().map(|k| &k[common..]).collect();
-                    return 1 + count(&tails);
-                }
-                let mut total = 1;
-                let mut start = 0;
-                while start < keys.len() {
-                    let byte = keys[start].first();
-                    let mut end = start + 1;
-                    while end < keys.len() && keys[end].first() == byte {
-                        end += 1;
-                    }
-                    let tails: Vec<&[u8]> = keys[start..end]
-                        .iter()
-                        .map(|k| if k.is_empty() { *k } else { &k[1..] })
-                        .collect();
-                    total += count(&tails);
-                    start = end;
-                }
-                total
-            }
-        }
-    }
-    let mut sorted: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
-    sorted.sort_unstable();
-    sorted.dedup();
-    count(&sorted)
-}
-
-/// Bytes of one rax node (`raxNodeCurrentLength`): a 4-byte header, the edge bytes padded
-/// to pointer alignment, one child pointer (compressed) or one per edge (branch), and the
-/// value pointer of a key node.
-fn rax_node_bytes(edge_bytes: u64, children: u64, has_value: bool) -> u64 {
-    let padding = (8 - (edge_bytes + 4) % 8) % 8;
-    4 + edge_bytes + padding + 8 * children + if has_value { 8 } else { 0 }
-}
-
-/// Allocated bytes of a rax holding `keys` (each with a value), built by in-order inserts:
-/// the struct (head, element and node counts, allocation size) and every node, as
-/// Valkey's `raxAllocSize` tracks them.
-pub fn rax_alloc_size(keys: &[[u8; 16]], alloc: Allocator) -> u64 {
-    fn walk(keys: &[&[u8]], alloc: Allocator) -> u64 {
+/// Visits every node of the compressed radix tree (rax) holding `keys` (distinct, equal
+/// length), as in-order inserts build it: its edge bytes, children and whether it holds a
+/// value.
+fn rax_walk(keys: &[[u8; 16]], visit: &mut impl FnMut(u64, u64, bool)) {
+    fn walk(keys: &[&[u8]], visit: &mut impl FnMut(u64, u64, bool)) {
         if keys.is_empty() {
-            return alloc.usable(rax_node_bytes(0, 0, false));
+            return visit(0, 0, false);
         }
         if keys.iter().all(|k| k.is_empty()) {
-            return alloc.usable(rax_node_bytes(0, 0, true));
+            return visit(0, 0, true);
         }
         let first = keys[0];
         let common = keys[1..].iter().fold(first.len(), |n, k| {
@@ -161,10 +100,10 @@ pub fn rax_alloc_size(keys: &[[u8; 16]], alloc: Allocator) -> u64 {
             )
         });
         if common > 0 {
+            visit(common as u64, 1, false);
             let tails: Vec<&[u8]> = keys.iter().map(|k| &k[common..]).collect();
-            return alloc.usable(rax_node_bytes(common as u64, 1, false)) + walk(&tails, alloc);
+            return walk(&tails, visit);
         }
-        let mut total = 0;
         let mut edges = 0;
         let mut start = 0;
         while start < keys.len() {
@@ -174,16 +113,41 @@ pub fn rax_alloc_size(keys: &[[u8; 16]], alloc: Allocator) -> u64 {
                 end += 1;
             }
             let tails: Vec<&[u8]> = keys[start..end].iter().map(|k| &k[1..]).collect();
-            total += walk(&tails, alloc);
+            walk(&tails, visit);
             edges += 1;
             start = end;
         }
-        total + alloc.usable(rax_node_bytes(edges, edges, false))
+        visit(edges, edges, false);
     }
     let mut sorted: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
     sorted.sort_unstable();
     sorted.dedup();
-    alloc.usable(32) + walk(&sorted, alloc)
+    walk(&sorted, visit)
+}
+
+/// Node count of the rax holding `keys`.
+pub fn rax_nodes(keys: &[[u8; 16]]) -> u64 {
+    let mut nodes = 0;
+    rax_walk(keys, &mut |_, _, _| nodes += 1);
+    nodes
+}
+
+/// Bytes of one rax node (`raxNodeCurrentLength`): a 4-byte header, the edge bytes padded
+/// to pointer alignment, one child pointer (compressed) or one per edge (branch), and the
+/// value pointer of a key node.
+fn rax_node_bytes(edge_bytes: u64, children: u64, has_value: bool) -> u64 {
+    let padding = (8 - (edge_bytes + 4) % 8) % 8;
+    4 + edge_bytes + padding + 8 * children + if has_value { 8 } else { 0 }
+}
+
+/// Allocated bytes of a rax holding `keys` (each with a value): the struct (head, element
+/// and node counts, allocation size) and every node, as Valkey's `raxAllocSize` tracks them.
+pub fn rax_alloc_size(keys: &[[u8; 16]], alloc: Allocator) -> u64 {
+    let mut total = alloc.usable(32);
+    rax_walk(keys, &mut |edge_bytes, children, has_value| {
+        total += alloc.usable(rax_node_bytes(edge_bytes, children, has_value))
+    });
+    total
 }
 
 /// `streamRadixTreeMemoryUsage`: 16 bytes per element and 244 per node (the rax struct is

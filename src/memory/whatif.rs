@@ -101,6 +101,20 @@ impl Collection {
         scratch: &mut Scratch,
     ) -> Result<(Collection, ValueStats)> {
         let kind = record.value_type.key_type();
+        let collection = |members| Collection {
+            kind,
+            key_len: record.key.len(),
+            has_expire: record.expire_at_ms.is_some(),
+            members,
+        };
+        // A long LZF string is priced by its declared length: decompressing it was the
+        // largest cost of string-heavy dumps.
+        let compressed = crate::rdb::inspect::compressed_string(record, ctx)
+            .map_err(|e| e.in_key(&record.key))?;
+        if let Some(stats) = compressed {
+            let member = Member::Plain(Scalar::text(stats.largest_element as usize));
+            return Ok((collection(vec![member]), stats));
+        }
         let keep = !matches!(kind, KeyType::Stream | KeyType::Module);
         let mut members = Vec::new();
         let (mut largest, mut total) = (0u64, 0u64);
@@ -137,19 +151,13 @@ impl Collection {
                 },
             })
         })?;
-        let collection = Collection {
-            kind,
-            key_len: record.key.len(),
-            has_expire: record.expire_at_ms.is_some(),
-            members,
-        };
         let stats = ValueStats {
             key_type: Some(kind),
             shape,
             largest_element: largest,
             element_bytes: total,
         };
-        Ok((collection, stats))
+        Ok((collection(members), stats))
     }
 
     /// A hash of these fields and values (no field TTLs).

@@ -64,6 +64,20 @@ fn decompressed_len(input: &[u8], offset: u64) -> Result<usize> {
     Ok(produced)
 }
 
+/// Checks that `input` decompresses to exactly `original_len` bytes without decompressing it:
+/// every literal run and back-reference is checked as `decompress_into` checks them, so a
+/// caller that needs only the length (a string value's size) pays a walk of the control bytes.
+pub fn validate(input: &[u8], original_len: usize, offset: u64) -> Result<()> {
+    check_declared_len(input.len(), original_len as u64, offset)?;
+    if decompressed_len(input, offset)? != original_len {
+        return Err(Error::new(
+            offset,
+            ErrorKind::Lzf("decompressed length differs from the declared length"),
+        ));
+    }
+    Ok(())
+}
+
 /// Decompresses `input` into `out` (cleared first); the result must be exactly `original_len`.
 /// The input is measured before anything is allocated, so a corrupted declared length costs
 /// no memory: the buffer only ever grows to a length the compressed bytes really produce.
@@ -73,16 +87,10 @@ pub fn decompress_into(
     offset: u64,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    check_declared_len(input.len(), original_len as u64, offset)?;
-    if decompressed_len(input, offset)? != original_len {
-        return Err(Error::new(
-            offset,
-            ErrorKind::Lzf("decompressed length differs from the declared length"),
-        ));
-    }
+    validate(input, original_len, offset)?;
     out.clear();
     out.reserve_exact(original_len);
-    // `decompressed_len` walked this same control flow and checked every bound.
+    // `validate` walked this same control flow and checked every bound.
     let mut i = 0;
     while i < input.len() {
         let ctrl = input[i] as usize;
@@ -98,15 +106,13 @@ pub fn decompress_into(
             }
             let distance = ((ctrl & 0x1F) << 8) + input[i] as usize + 1;
             i += 1;
-            let (start, len) = (out.len() - distance, len + 2);
-            if distance >= len {
-                out.extend_from_within(start..start + len);
-            } else {
-                // Overlapping copy: the reference repeats bytes it is itself producing.
-                for k in 0..len {
-                    let b = out[start + k];
-                    out.push(b);
-                }
+            let (start, mut left) = (out.len() - distance, len + 2);
+            // A reference longer than its distance repeats the bytes it is producing: copy
+            // what exists, then again from the same start, each copy twice the last.
+            while left > 0 {
+                let n = left.min(out.len() - start);
+                out.extend_from_within(start..start + n);
+                left -= n;
             }
         }
     }

@@ -7,7 +7,7 @@ use super::value::{
     Consumer, ConsumerGroup, Field, KeyRecord, PendingEntry, Stream, StreamEntry, Value,
 };
 use super::writer::{Options, RdbWriter, WriteError};
-use crate::rdb::inspect::{Context, Scratch, Shape, ValueItem, walk_value};
+use crate::rdb::inspect::{Context, Scratch, Shape, ValueItem, inspect, walk_value};
 use crate::rdb::records::verify_checksum;
 use crate::rdb::{Encoding, Entry, Header, Item, Magic, Records, ValueType};
 
@@ -245,6 +245,16 @@ fn read_back(dump: &[u8]) -> Vec<ReadBack> {
                     })
                 })
                 .unwrap_or_else(|e| panic!("walking {:?}: {e}", r.value_type));
+                // `inspect` takes shortcuts (LZF strings are measured, not decompressed) and
+                // must agree with the full walk.
+                let stats = inspect(&r, &ctx, &mut scratch).unwrap();
+                assert_eq!(stats.shape, shape, "{:?}", r.value_type);
+                let lens = items.iter().flat_map(|item| match item {
+                    Got::Member(m) | Got::Scored(m, _) => vec![m.len() as u64],
+                    Got::Field(f, v, _) => vec![f.len() as u64, v.len() as u64],
+                });
+                assert_eq!(stats.element_bytes, lens.clone().sum::<u64>());
+                assert_eq!(stats.largest_element, lens.max().unwrap_or(0));
                 out.push(ReadBack {
                     key: r.key.to_vec(),
                     layout: r.value_type,
