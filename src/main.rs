@@ -102,6 +102,7 @@ fn main() {
                             maxmemory_policy: maxmemory_policy
                                 .and_then(|p| Some(p.to_possible_value()?.get_name().to_string()))
                                 .or_else(|| model.config.maxmemory_policy.clone()),
+                            list_compress_depth: model.config.list_compress_depth,
                         },
                     },
                     filter: filter_of(filter),

@@ -42,14 +42,18 @@ fn names(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i}")).collect()
 }
 
-/// SAVEs, analyses the dump with the allocator of Debian's build (a system jemalloc with its
-/// default 16-byte quantum; INFO names both builds `jemalloc`), and returns the summary and
-/// keys.csv (key -> memory and overhead bytes).
-fn analyze(server: &Server, client: &mut Client) -> (Value, BTreeMap<String, (i64, i64)>) {
+/// SAVEs, analyses the dump (with `extra` options) with the allocator of Debian's build (a
+/// system jemalloc with its default 16-byte quantum; INFO names both builds `jemalloc`), and
+/// returns the summary and keys.csv (key -> memory and overhead bytes).
+fn analyze(
+    server: &Server,
+    client: &mut Client,
+    extra: &[&str],
+) -> (Value, BTreeMap<String, (i64, i64)>) {
     assert_eq!(client.call(&cmd!("SAVE")), Reply::Simple(b"OK".to_vec()));
-    let dir = temp_dir(&format!("advise-{}", server.port));
+    let dir = temp_dir(&format!("advise-{}-{}", server.port, extra.len()));
     let dump = server.dir.path().join("dump.rdb");
-    let out = rdbscope(&[
+    let mut args = vec![
         "analyze",
         "--quiet",
         "--keys",
@@ -58,7 +62,9 @@ fn analyze(server: &Server, client: &mut Client) -> (Value, BTreeMap<String, (i6
         "--out-dir",
         dir.to_str().unwrap(),
         dump.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let out = rdbscope(&args);
     assert!(
         out.status.success(),
         "{}",
@@ -122,6 +128,27 @@ fn suggestion<'a>(summary: &'a Value, kind: &str, target: &str) -> &'a Value {
     found[0]
 }
 
+/// Exactly these (kind, target) suggestions fire, largest saving first.
+fn assert_fired(summary: &Value, expected: &[(&str, &str)]) {
+    let fired: BTreeSet<(String, String)> = suggestions(summary)
+        .iter()
+        .map(|s| {
+            let text = |f: &str| s[f].as_str().unwrap().to_string();
+            (text("kind"), text("target"))
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = expected
+        .iter()
+        .map(|(k, t)| (k.to_string(), t.to_string()))
+        .collect();
+    assert_eq!(fired, expected);
+    let listed: Vec<i64> = suggestions(summary).iter().map(savings).collect();
+    assert!(
+        listed.windows(2).all(|w| w[0] >= w[1]),
+        "largest saving first"
+    );
+}
+
 fn savings(s: &Value) -> i64 {
     s["estimated_savings_bytes"].as_i64().unwrap()
 }
@@ -177,13 +204,21 @@ fn every_kind_fires_and_its_saving_holds_on_the_server() {
         .map(|i| cmd!("SET", &docs[i], doc(i)))
         .collect();
     client.run(&commands);
-    // numeric-string: zero-padded integers and decimals.
+    // numeric-string: zero-padded integers and decimals (expiring, as small-keys-to-hash
+    // would fire on tiny keys without a TTL).
     let prices = names("price:", 300);
     let amounts = names("amount:", 300);
     let mut commands: Vec<Cmd> = Vec::new();
     for i in 0..300 {
-        commands.push(cmd!("SET", &prices[i], format!("{:05}", i + 1)));
-        commands.push(cmd!("SET", &amounts[i], format!("{}.{:02}", i, 1 + i % 99)));
+        commands.push(cmd!(
+            "SET",
+            &prices[i],
+            format!("{:05}", i + 1),
+            "EX",
+            86_400
+        ));
+        let amount = format!("{}.{:02}", i, 1 + i % 99);
+        commands.push(cmd!("SET", &amounts[i], amount, "EX", 86_400));
     }
     client.run(&commands);
     // compressible-value: 8 KiB pages of repetitive markup.
@@ -205,7 +240,8 @@ fn every_kind_fires_and_its_saving_holds_on_the_server() {
         hset_one_by_one(&mut client, p, &hash_fields(600));
     }
     for i in 0..20 {
-        hset_one_by_one(&mut client, &format!("small:{i}"), &hash_fields(10));
+        let short_fields: Vec<Vec<u8>> = (0..20).map(|j| format!("a{j}").into_bytes()).collect();
+        hset_one_by_one(&mut client, &format!("small:{i}"), &short_fields);
     }
     // big-key: a 20,000-field hash.
     let big_fields = hash_fields(20_000);
@@ -236,7 +272,11 @@ fn every_kind_fires_and_its_saving_holds_on_the_server() {
     // multiple-databases: keys in db 2.
     let orders = names("order:", 50);
     let mut commands: Vec<Cmd> = vec![cmd!("SELECT", 2)];
-    commands.extend(orders.iter().map(|o| cmd!("SET", o, "pending")));
+    commands.extend(
+        orders
+            .iter()
+            .map(|o| cmd!("SET", o, "pending", "EX", 86_400)),
+    );
     commands.push(cmd!("SELECT", 0));
     client.run(&commands);
 
@@ -253,37 +293,21 @@ fn every_kind_fires_and_its_saving_holds_on_the_server() {
         ("cart", total_usage(&mut client, &no_ttl_carts)),
     ]
     .into();
-    let (summary, keys) = analyze(&server, &mut client);
+    let (summary, keys) = analyze(&server, &mut client, &[]);
 
-    // Exactly the expected suggestions fire.
-    let fired: BTreeSet<(String, String)> = suggestions(&summary)
-        .iter()
-        .map(|s| {
-            (
-                s["kind"].as_str().unwrap().into(),
-                s["target"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    let expected: BTreeSet<(String, String)> = [
-        ("json-in-string", "doc:*"),
-        ("numeric-string", "price:*"),
-        ("numeric-string", "amount:*"),
-        ("compressible-value", "page:*"),
-        ("encoding-threshold", "profile:*"),
-        ("big-key", "bighash"),
-        ("no-ttl", "cart:*"),
-        ("expired-at-snapshot", "sess:*"),
-        ("multiple-databases", "db 2"),
-    ]
-    .iter()
-    .map(|(k, t)| (k.to_string(), t.to_string()))
-    .collect();
-    assert_eq!(fired, expected);
-    let listed: Vec<i64> = suggestions(&summary).iter().map(savings).collect();
-    assert!(
-        listed.windows(2).all(|w| w[0] >= w[1]),
-        "largest saving first"
+    assert_fired(
+        &summary,
+        &[
+            ("json-in-string", "doc:*"),
+            ("numeric-string", "price:*"),
+            ("numeric-string", "amount:*"),
+            ("compressible-value", "page:*"),
+            ("encoding-threshold", "profile:*"),
+            ("big-key", "bighash"),
+            ("no-ttl", "cart:*"),
+            ("expired-at-snapshot", "sess:*"),
+            ("multiple-databases", "db 2"),
+        ],
     );
     // The model priced the keys as the server holds them.
     for (name, keys_of) in [("doc", &docs), ("page", &pages), ("profile", &profiles)] {
@@ -434,6 +458,254 @@ fn every_kind_fires_and_its_saving_holds_on_the_server() {
     assert_eq!(savings(s), in_db2 - total_usage(&mut client, &prefixed));
 }
 
+#[test]
+fn the_other_kinds_fire_and_their_savings_hold_on_the_server() {
+    let Some((server, mut client)) = server() else {
+        return;
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // long-key-names: long constant segments (with TTLs, so they are not small-keys-to-hash).
+    let notices = names("notification:preferences:", 300);
+    let commands: Vec<Cmd> = notices
+        .iter()
+        .map(|k| cmd!("SET", k, "x", "EX", 86_400))
+        .collect();
+    client.run(&commands);
+    // small-keys-to-hash: a thousand tiny flags with ids of one width.
+    let flags: Vec<String> = (1000..2000).map(|i| format!("flag:{i}")).collect();
+    let commands: Vec<Cmd> = flags.iter().map(|k| cmd!("SET", k, "on")).collect();
+    client.run(&commands);
+    // hash-field-names: compact hashes with long field names.
+    let products = names("pr:", 200);
+    let long_fields = [
+        "product_description",
+        "manufacturer_name",
+        "warehouse_location",
+        "available_quantity",
+        "last_inventory_check",
+    ];
+    let mut commands: Vec<Cmd> = Vec::new();
+    for p in &products {
+        let mut hset: Cmd = cmd!("HSET", p);
+        for (j, f) in long_fields.iter().enumerate() {
+            hset.push(f.as_bytes().to_vec());
+            hset.push(format!("v{j}").into_bytes());
+        }
+        commands.push(hset);
+    }
+    client.run(&commands);
+    // set-cardinality-only (and big-key): two sets of 20,000 visitor ids.
+    let visitors: Vec<String> = (1..=2).map(|d| format!("visitors:2024-05-0{d}")).collect();
+    for v in &visitors {
+        for chunk in (0..20_000).collect::<Vec<u32>>().chunks(1000) {
+            let mut sadd: Cmd = cmd!("SADD", v);
+            sadd.extend(chunk.iter().map(|i| format!("u{i}").into_bytes()));
+            client.run(&[sadd]);
+        }
+    }
+    // list-compression: lists of many 8 KiB nodes of repetitive log lines.
+    let logs = names("log:", 3);
+    for l in &logs {
+        let commands: Vec<Cmd> = (0..3000)
+            .map(|i| {
+                cmd!(
+                    "RPUSH",
+                    l,
+                    format!("level=info event=login user={} ok", i % 50)
+                )
+            })
+            .collect();
+        client.run(&commands);
+    }
+    // stream-untrimmed: a month-old backlog before a recent hour.
+    let old_from = now_ms - 30 * 86_400_000;
+    let mut commands: Vec<Cmd> = (0..1050i64)
+        .map(|i| {
+            cmd!(
+                "XADD",
+                "events:orders",
+                format!("{}-0", old_from + i),
+                "order",
+                i
+            )
+        })
+        .collect();
+    let recent_from = now_ms - 3_600_000;
+    commands.extend((0..500i64).map(|i| {
+        cmd!(
+            "XADD",
+            "events:orders",
+            format!("{}-0", recent_from + i),
+            "order",
+            i
+        )
+    }));
+    client.run(&commands);
+    // cold-keys: keys RESTOREd with ten days of LRU idle time.
+    client.run(&[cmd!("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")]);
+    let archive = names("archive:", 50);
+    let commands: Vec<Cmd> = archive
+        .iter()
+        .map(|k| cmd!("SET", k, "z".repeat(100)))
+        .collect();
+    client.run(&commands);
+    for k in &archive {
+        let payload = client.call(&cmd!("DUMP", k)).bytes().to_vec();
+        client.run(&[cmd!(
+            "RESTORE", k, 0, payload, "REPLACE", "IDLETIME", 864_000
+        )]);
+    }
+
+    let before: BTreeMap<&str, i64> = [
+        ("notices", total_usage(&mut client, &notices)),
+        ("flags", total_usage(&mut client, &flags)),
+        ("products", total_usage(&mut client, &products)),
+        ("visitors", total_usage(&mut client, &visitors)),
+        ("logs", total_usage(&mut client, &logs)),
+        (
+            "events",
+            total_usage(&mut client, &["events:orders".to_string()]),
+        ),
+        ("archive", total_usage(&mut client, &archive)),
+    ]
+    .into();
+    let (summary, _) = analyze(&server, &mut client, &[]);
+    assert_fired(
+        &summary,
+        &[
+            ("long-key-names", "notification:preferences:*"),
+            ("small-keys-to-hash", "flag:*"),
+            ("hash-field-names", "pr:*"),
+            ("set-cardinality-only", "visitors:*"),
+            ("big-key", "visitors:2024-05-01"),
+            ("big-key", "visitors:2024-05-02"),
+            ("list-compression", "log:*"),
+            ("stream-untrimmed", "events:orders"),
+            ("cold-keys", "archive:*"),
+        ],
+    );
+
+    // long-key-names: the keys renamed as suggested.
+    let s = suggestion(&summary, "long-key-names", "notification:preferences:*");
+    assert!(
+        s["action"]
+            .as_str()
+            .unwrap()
+            .starts_with("name the keys `n:p:*` instead")
+    );
+    let renamed: Vec<String> = (0..notices.len()).map(|i| format!("n:p:{i}")).collect();
+    let commands: Vec<Cmd> = notices
+        .iter()
+        .zip(&renamed)
+        .map(|(old, new)| cmd!("RENAME", old, new))
+        .collect();
+    client.run(&commands);
+    assert_eq!(
+        savings(s),
+        before["notices"] - total_usage(&mut client, &renamed)
+    );
+
+    // small-keys-to-hash: ten hashes of 100 flags. Each key was priced as a hundredth of its
+    // hash, rounded up: the estimate is below the measure by at most a byte a key.
+    let s = suggestion(&summary, "small-keys-to-hash", "flag:*");
+    assert_eq!(s["keys"], 1000);
+    let buckets = names("flag:", 20).split_off(10);
+    for (b, chunk) in buckets.iter().zip(flags.chunks(100)) {
+        let mut hset: Cmd = cmd!("HSET", b);
+        for f in chunk {
+            hset.push(f.as_bytes()["flag:".len()..].to_vec());
+            hset.push(b"on".to_vec());
+        }
+        client.run(&[hset]);
+    }
+    let measured = before["flags"] - total_usage(&mut client, &buckets);
+    assert!(
+        (savings(s)..=savings(s) + 1000).contains(&measured),
+        "{s} vs {measured}"
+    );
+
+    // hash-field-names: the hashes rewritten with two-byte field names.
+    let s = suggestion(&summary, "hash-field-names", "pr:*");
+    let mut commands: Vec<Cmd> = Vec::new();
+    for p in &products {
+        let mut hset: Cmd = cmd!("HSET", p);
+        for j in 0..long_fields.len() {
+            hset.push(format!("f{j}").into_bytes());
+            hset.push(format!("v{j}").into_bytes());
+        }
+        commands.push(cmd!("DEL", p));
+        commands.push(hset);
+    }
+    client.run(&commands);
+    assert_eq!(
+        savings(s),
+        before["products"] - total_usage(&mut client, &products)
+    );
+
+    // set-cardinality-only: the sets as HyperLogLogs.
+    let s = suggestion(&summary, "set-cardinality-only", "visitors:*");
+    assert_eq!(s["confidence"], "low");
+    for v in &visitors {
+        client.run(&[cmd!("DEL", v)]);
+        for chunk in (0..20_000).collect::<Vec<u32>>().chunks(1000) {
+            let mut pfadd: Cmd = cmd!("PFADD", v);
+            pfadd.extend(chunk.iter().map(|i| format!("u{i}").into_bytes()));
+            client.run(&[pfadd]);
+        }
+    }
+    assert_eq!(
+        savings(s),
+        before["visitors"] - total_usage(&mut client, &visitors)
+    );
+
+    // list-compression: the lists reloaded under list-compress-depth 1.
+    let s = suggestion(&summary, "list-compression", "log:*");
+    client.run(&[cmd!("CONFIG", "SET", "list-compress-depth", 1)]);
+    for l in &logs {
+        let payload = client.call(&cmd!("DUMP", l)).bytes().to_vec();
+        client.run(&[cmd!("DEL", l), cmd!("RESTORE", l, 0, payload)]);
+    }
+    assert_eq!(savings(s), before["logs"] - total_usage(&mut client, &logs));
+
+    // stream-untrimmed: the backlog trimmed as suggested.
+    let s = suggestion(&summary, "stream-untrimmed", "events:orders");
+    let cutoff = summary["inputs"][0]["ctime"].as_i64().unwrap() * 1000 - 7 * 86_400_000;
+    client.run(&[cmd!("XTRIM", "events:orders", "MINID", "~", cutoff)]);
+    let events = ["events:orders".to_string()];
+    assert_eq!(
+        savings(s),
+        before["events"] - total_usage(&mut client, &events)
+    );
+
+    // cold-keys: what the idle keys hold.
+    let s = suggestion(&summary, "cold-keys", "archive:*");
+    assert_eq!(s["keys"], 50);
+    assert_eq!(savings(s), before["archive"]);
+
+    // eviction-policy: volatile-lru cannot evict this data, which has almost no TTLs.
+    let (with_policy, _) = analyze(
+        &server,
+        &mut client,
+        &["--maxmemory-policy", "volatile-lru"],
+    );
+    let s = suggestion(&with_policy, "eviction-policy", "maxmemory-policy");
+    let ttl_none = with_policy["ttl"]["none"]["bytes"].as_i64().unwrap();
+    assert_eq!(savings(s), ttl_none);
+    assert!(
+        s["action"]
+            .as_str()
+            .unwrap()
+            .contains("maxmemory-policy allkeys-lru")
+    );
+    assert_eq!(
+        with_policy["settings"]["advice"]["maxmemory_policy"],
+        "volatile-lru"
+    );
+}
+
 /// Compact hashes, canonical integers, short incompressible values, TTLs on transient data,
 /// one database: nothing to suggest.
 #[test]
@@ -451,7 +723,7 @@ fn a_well_tuned_dataset_gets_no_suggestion() {
             "age",
             30 + i % 40
         ));
-        commands.push(cmd!("SET", format!("counter:{i}"), i * 7));
+        commands.push(cmd!("HSET", format!("counters:{}", i / 100), i, i * 7));
         commands.push(cmd!(
             "SET",
             format!("session:{i}"),
@@ -462,8 +734,8 @@ fn a_well_tuned_dataset_gets_no_suggestion() {
         commands.push(cmd!("SADD", format!("tags:{i}"), i, i + 1, i + 2));
     }
     client.run(&commands);
-    let (summary, _) = analyze(&server, &mut client);
-    assert_eq!(summary["totals"]["keys"], 1200);
+    let (summary, _) = analyze(&server, &mut client, &[]);
+    assert_eq!(summary["totals"]["keys"], 903);
     assert_eq!(suggestions(&summary), &Vec::<Value>::new());
     let out = rdbscope(&[
         "analyze",

@@ -174,6 +174,75 @@ pub struct Split {
     pub savings_bytes: i64,
 }
 
+/// How recently a key was used, as the server's eviction policy recorded it in the dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// LRU policies: seconds since the last access.
+    IdleSeconds(u64),
+    /// LFU policies: the logarithmic access counter (new keys start at 5, it decays while
+    /// the key is not used).
+    Frequency(u8),
+}
+
+/// Upper bounds (exclusive) of the idle-time buckets, in seconds: a day, a week, 30 days.
+pub const IDLE_BOUNDS: [u64; 3] = [86_400, 7 * 86_400, 30 * 86_400];
+/// Upper bounds (exclusive) of the LFU counter buckets: never used since it decayed, below the
+/// counter of a new key, new or lightly used, used.
+pub const FREQUENCY_BOUNDS: [u8; 3] = [1, 5, 10];
+
+/// Keys and their `MEMORY USAGE`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub keys: u64,
+    pub memory_bytes: u64,
+}
+
+impl Tally {
+    fn add(&mut self, keys: u64, memory_bytes: u64) {
+        self.keys += keys;
+        self.memory_bytes += memory_bytes;
+    }
+}
+
+/// A pattern's keys by how recently they were used (the dump carries one or the other,
+/// depending on the policy).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessHistogram {
+    /// By [`IDLE_BOUNDS`], the last bucket open-ended.
+    pub idle: [Tally; 4],
+    /// By [`FREQUENCY_BOUNDS`], the last bucket open-ended.
+    pub frequency: [Tally; 4],
+}
+
+impl AccessHistogram {
+    fn is_empty(&self) -> bool {
+        *self == AccessHistogram::default()
+    }
+
+    fn add(&mut self, access: Access, memory_bytes: u64) {
+        let (bucket, at) = match access {
+            Access::IdleSeconds(s) => (
+                &mut self.idle,
+                IDLE_BOUNDS.iter().filter(|&&b| s >= b).count(),
+            ),
+            Access::Frequency(f) => (
+                &mut self.frequency,
+                FREQUENCY_BOUNDS.iter().filter(|&&b| f >= b).count(),
+            ),
+        };
+        bucket[at].add(1, memory_bytes);
+    }
+
+    fn merge(&mut self, o: &AccessHistogram) {
+        for (mine, theirs) in self.idle.iter_mut().zip(&o.idle) {
+            mine.add(theirs.keys, theirs.memory_bytes);
+        }
+        for (mine, theirs) in self.frequency.iter_mut().zip(&o.frequency) {
+            mine.add(theirs.keys, theirs.memory_bytes);
+        }
+    }
+}
+
 /// What the probe found for one key; folded into the pattern's [`Evidence`] and the
 /// [`GlobalEvidence`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -183,6 +252,15 @@ pub struct KeyAdvice {
     pub integer_text: Option<u64>,
     pub decimal_text: Option<u64>,
     pub compressible: Option<u64>,
+    pub key_names: Option<u64>,
+    pub small_key: Option<u64>,
+    pub field_names: Option<u64>,
+    pub set_cardinality: Option<u64>,
+    pub list_compression: Option<u64>,
+    pub stream_trim: Option<u64>,
+    /// A stream's live and deleted entries.
+    pub stream_entries: Option<(u64, u64)>,
+    pub access: Option<Access>,
     pub threshold: Option<ThresholdObservation>,
     pub compact: Option<CompactObservation>,
     pub big_key: Option<Split>,
@@ -208,6 +286,35 @@ pub struct Evidence {
     /// Sorted by form and buckets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub threshold_cells: Vec<ThresholdCell>,
+    /// Key names whose constant segments are long; saving of one-letter segments.
+    #[serde(default, skip_serializing_if = "Finding::is_empty")]
+    pub key_names: Finding,
+    /// Tiny string keys without a TTL; saving of holding them as fields of 100-field hashes.
+    #[serde(default, skip_serializing_if = "Finding::is_empty")]
+    pub small_keys: Finding,
+    /// Hashes; saving of two-byte field names.
+    #[serde(default, skip_serializing_if = "Finding::is_empty")]
+    pub field_names: Finding,
+    /// Sets of 10,000 members or more; saving of a HyperLogLog (when only counted).
+    #[serde(default, skip_serializing_if = "Finding::is_empty")]
+    pub set_cardinality: Finding,
+    /// Lists of 3 nodes or more stored uncompressed; saving of `list-compress-depth 1`.
+    #[serde(default, skip_serializing_if = "Finding::is_empty")]
+    pub list_compression: Finding,
+    /// Streams holding entries older than a week before the snapshot; saving of trimming them.
+    #[serde(default, skip_serializing_if = "Finding::is_empty")]
+    pub stream_trim: Finding,
+    /// Σ live and deleted (XDEL'd, still in their nodes) stream entries.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stream_entries: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stream_deleted: u64,
+    #[serde(default, skip_serializing_if = "AccessHistogram::is_empty")]
+    pub access: AccessHistogram,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Evidence {
@@ -221,11 +328,24 @@ impl Evidence {
             (&mut self.integer_text, a.integer_text),
             (&mut self.decimal_text, a.decimal_text),
             (&mut self.compressible, a.compressible),
+            (&mut self.key_names, a.key_names),
+            (&mut self.small_keys, a.small_key),
+            (&mut self.field_names, a.field_names),
+            (&mut self.set_cardinality, a.set_cardinality),
+            (&mut self.list_compression, a.list_compression),
+            (&mut self.stream_trim, a.stream_trim),
         ];
         for (finding, saving) in findings {
             if let Some(saving) = saving {
                 finding.add(db, key, memory_bytes, saving);
             }
+        }
+        if let Some((entries, deleted)) = a.stream_entries {
+            self.stream_entries += entries;
+            self.stream_deleted += deleted;
+        }
+        if let Some(access) = a.access {
+            self.access.add(access, memory_bytes);
         }
         if let Some(t) = a.threshold {
             let cell = self.cell(t.form, t.entries, t.max_element_bytes);
@@ -273,6 +393,15 @@ impl Evidence {
         self.integer_text.merge(&o.integer_text);
         self.decimal_text.merge(&o.decimal_text);
         self.compressible.merge(&o.compressible);
+        self.key_names.merge(&o.key_names);
+        self.small_keys.merge(&o.small_keys);
+        self.field_names.merge(&o.field_names);
+        self.set_cardinality.merge(&o.set_cardinality);
+        self.list_compression.merge(&o.list_compression);
+        self.stream_trim.merge(&o.stream_trim);
+        self.stream_entries += o.stream_entries;
+        self.stream_deleted += o.stream_deleted;
+        self.access.merge(&o.access);
         for c in &o.threshold_cells {
             let mine = self.cell(c.form, c.entries_bucket, c.element_bucket);
             mine.min_entries = mine.min_entries.min(c.min_entries);

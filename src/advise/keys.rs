@@ -1,9 +1,11 @@
-//! `big-key`: keys whose size or element count makes deleting, migrating or evicting them
-//! block the server; the suggestion is a split, priced part by part.
+//! Rules about keys as such: `big-key` (size or element count that makes deleting, migrating
+//! or evicting a key block the server; the suggestion is a split, priced part by part),
+//! `long-key-names` and `small-keys-to-hash` (what each key costs just for existing).
 
-use super::probe::{BIG_KEY_BYTES, BIG_KEY_ELEMENTS};
-use super::{Confidence, Kind, Scope, Suggestion};
+use super::probe::{BIG_KEY_BYTES, BIG_KEY_ELEMENTS, BUCKET_FIELDS, abbreviate};
+use super::{Confidence, Kind, Scope, Suggestion, measurable, push_finding};
 use crate::analyze::Summary;
+use crate::analyze::patterns::Delimiters;
 use crate::rdb::KeyType;
 use crate::report::units::bytes;
 
@@ -68,6 +70,74 @@ pub fn big_keys(summary: &Summary, out: &mut Vec<Suggestion>) {
     }
 }
 
+/// Key names whose constant text is this long are long.
+const LONG_CONSTANT_BYTES: usize = 12;
+
+/// Patterns whose constant key text is long and costs a measurable share: the saving of
+/// one-letter constant segments, priced per key.
+pub fn long_key_names(summary: &Summary, out: &mut Vec<Suggestion>) {
+    let delimiters = Delimiters::new(summary.settings.delimiters.as_bytes());
+    for p in &summary.patterns {
+        let f = &p.stats.advice.key_names;
+        let constant = p.pattern.bytes().filter(|&b| b != b'*').count();
+        if p.rule || constant < LONG_CONSTANT_BYTES || !measurable(f) {
+            continue;
+        }
+        let short =
+            String::from_utf8_lossy(&abbreviate(p.pattern.as_bytes(), delimiters)).into_owned();
+        let why = format!(
+            "{} keys spend {} of their names on the constant text of `{}`",
+            f.keys,
+            bytes(f.savings_bytes),
+            p.pattern
+        );
+        push_finding(
+            out,
+            p,
+            f,
+            Kind::LongKeyNames,
+            Confidence::Medium,
+            why,
+            format!(
+                "name the keys `{short}` instead of `{}` (keep the short names distinct across \
+                 patterns); existing keys move with RENAME, or by writing both names until the \
+                 old ones expire",
+                p.pattern
+            ),
+        );
+    }
+}
+
+/// Patterns of many tiny string keys without a TTL: the saving of holding them as fields of
+/// hashes of [`BUCKET_FIELDS`], each key priced as its share of such a hash.
+pub fn small_keys_to_hash(summary: &Summary, out: &mut Vec<Suggestion>) {
+    for p in &summary.patterns {
+        let f = &p.stats.advice.small_keys;
+        let Some(prefix) = p.pattern.strip_suffix('*').filter(|_| !p.rule) else {
+            continue;
+        };
+        let why = format!(
+            "{} tiny string keys without a TTL, each paying for its own key, object and dict \
+             entry",
+            f.keys
+        );
+        push_finding(
+            out,
+            p,
+            f,
+            Kind::SmallKeysToHash,
+            Confidence::Medium,
+            why,
+            format!(
+                "hold them as fields of hashes of {BUCKET_FIELDS}: `HSET {prefix}<id / \
+                 {BUCKET_FIELDS}> <id> <value>` and HGET instead of `SET {prefix}<id> <value>` \
+                 and GET (the hashes stay compact within hash-max-listpack-entries and -value; \
+                 the keys lose their own TTLs)"
+            ),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +162,39 @@ mod tests {
         assert_eq!(out[0].estimated_savings_bytes, -900);
         assert_eq!(out[0].confidence, Confidence::Medium);
         assert!(out[0].action.starts_with("split the value into 12 strings"));
+    }
+
+    #[test]
+    fn key_names_and_small_keys_fire_per_pattern_with_the_short_name() {
+        let mut keys = Vec::new();
+        for i in 0..100 {
+            let name: &'static str =
+                Box::leak(format!("notification:preferences:{i}").into_boxed_str());
+            let mut k = key(name, 100);
+            k.advice = KeyAdvice {
+                key_names: Some(16),
+                small_key: Some(40),
+                ..KeyAdvice::default()
+            };
+            keys.push(k);
+        }
+        let s = summary(&keys, 1_000_000);
+        let mut out = Vec::new();
+        long_key_names(&s, &mut out);
+        small_keys_to_hash(&s, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].kind, Kind::LongKeyNames);
+        assert_eq!(out[0].estimated_savings_bytes, 1600);
+        assert!(
+            out[0]
+                .action
+                .starts_with("name the keys `n:p:*` instead of `notification:preferences:*`")
+        );
+        assert_eq!(out[1].estimated_savings_bytes, 4000);
+        assert!(
+            out[1]
+                .action
+                .contains("HSET notification:preferences:<id / 100> <id> <value>")
+        );
     }
 }

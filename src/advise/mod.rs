@@ -6,6 +6,8 @@
 pub mod evidence;
 pub mod probe;
 
+mod access;
+mod collections;
 mod databases;
 mod encodings;
 mod expiry;
@@ -15,7 +17,10 @@ mod values;
 use serde::{Deserialize, Serialize};
 
 use crate::analyze::Summary;
+use crate::analyze::summary::PatternRow;
 use crate::memory::Limits;
+use crate::report::units::bytes;
+use evidence::Finding;
 
 /// Savings below this are not worth an operator's attention (suggestions that state a cost
 /// or a risk rather than a saving are always reported).
@@ -33,6 +38,14 @@ pub enum Kind {
     CompressibleValue,
     EncodingThreshold,
     MultipleDatabases,
+    LongKeyNames,
+    SmallKeysToHash,
+    ColdKeys,
+    EvictionPolicy,
+    StreamUntrimmed,
+    HashFieldNames,
+    ListCompression,
+    SetCardinalityOnly,
 }
 
 impl Kind {
@@ -46,6 +59,14 @@ impl Kind {
             Kind::CompressibleValue => "compressible-value",
             Kind::EncodingThreshold => "encoding-threshold",
             Kind::MultipleDatabases => "multiple-databases",
+            Kind::LongKeyNames => "long-key-names",
+            Kind::SmallKeysToHash => "small-keys-to-hash",
+            Kind::ColdKeys => "cold-keys",
+            Kind::EvictionPolicy => "eviction-policy",
+            Kind::StreamUntrimmed => "stream-untrimmed",
+            Kind::HashFieldNames => "hash-field-names",
+            Kind::ListCompression => "list-compression",
+            Kind::SetCardinalityOnly => "set-cardinality-only",
         }
     }
 }
@@ -146,6 +167,9 @@ pub struct Settings {
     /// The server's `maxmemory-policy`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maxmemory_policy: Option<String>,
+    /// The server's `list-compress-depth`, when its config gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_compress_depth: Option<u64>,
 }
 
 /// Every suggestion for a summary, largest saving first.
@@ -160,6 +184,14 @@ pub fn suggest(summary: &Summary) -> Vec<Suggestion> {
     values::compressible_value(summary, &mut out);
     encodings::encoding_threshold(summary, settings, &mut out);
     databases::multiple_databases(summary, &mut out);
+    keys::long_key_names(summary, &mut out);
+    keys::small_keys_to_hash(summary, &mut out);
+    collections::hash_field_names(summary, &mut out);
+    collections::set_cardinality_only(summary, &mut out);
+    collections::list_compression(summary, settings, &mut out);
+    collections::stream_untrimmed(summary, &mut out);
+    access::cold_keys(summary, &mut out);
+    access::eviction_policy(summary, settings, &mut out);
     out.sort_by(|a, b| {
         (
             std::cmp::Reverse(a.estimated_savings_bytes),
@@ -175,9 +207,48 @@ pub fn suggest(summary: &Summary) -> Vec<Suggestion> {
     out
 }
 
+/// A pattern-level suggestion from one finding, if it saves enough.
+fn push_finding(
+    out: &mut Vec<Suggestion>,
+    p: &PatternRow,
+    f: &Finding,
+    kind: Kind,
+    confidence: Confidence,
+    why: String,
+    action: impl Into<String>,
+) {
+    if f.is_empty() || !worth(f.savings_bytes) {
+        return;
+    }
+    let base = Suggestion::pattern(
+        kind,
+        &p.pattern,
+        confidence,
+        f.savings_bytes,
+        f.keys,
+        f.memory_bytes,
+    );
+    out.push(Suggestion {
+        action: action.into(),
+        evidence: format!(
+            "{why}; they take {} and would take {} less",
+            bytes(f.memory_bytes),
+            bytes(f.savings_bytes)
+        ),
+        examples: f.example_keys(),
+        ..base
+    });
+}
+
 /// Whether a saving is worth reporting.
 fn worth(savings: u64) -> bool {
     savings >= MIN_SAVINGS_BYTES
+}
+
+/// Whether a finding's saving is a measurable share (a twentieth) of what its keys take:
+/// renaming keys or fields is a migration, not worth it for less.
+fn measurable(f: &Finding) -> bool {
+    f.savings_bytes * 20 >= f.memory_bytes
 }
 
 /// `part` of `whole` as a percentage with one decimal.

@@ -7,16 +7,18 @@
 //! hashtable, big keys); the rest cost nothing here.
 
 use super::evidence::{
-    CompactForm, CompactObservation, ENTRY_BOUNDS, KeyAdvice, LENGTH_BOUNDS, Split,
+    Access, CompactForm, CompactObservation, ENTRY_BOUNDS, KeyAdvice, LENGTH_BOUNDS, Split,
     ThresholdObservation,
 };
+use crate::analyze::patterns::{Delimiters, normalize, tokens};
 use crate::memory::collections::{listpack_int_entry, listpack_string_entry};
+use crate::memory::stream::{StreamLayout, layout, stream_value};
 use crate::memory::whatif::{Collection, Member, QuicklistNode, Scalar};
-use crate::memory::{Estimate, Generation, Model};
+use crate::memory::{Estimate, Generation, Model, Origin};
 use crate::rdb::lzf::Compressor;
 use crate::rdb::{
-    Context, Element, Encoding, KeyType, Record, Result, Scratch, ValueItem, ValueStats, ValueType,
-    walk_value,
+    Context, Cursor, Element, Encoding, KeyType, RdbStr, Record, Result, Scratch, ValueItem,
+    ValueStats, ValueType, walk_value,
 };
 
 /// A key is big from this much memory (with overhead) ...
@@ -40,6 +42,32 @@ const JSON_MAX_BYTES: u64 = 1 << 20;
 const NUMBER_MAX_BYTES: u64 = 32;
 /// Decimal places a fixed-point integer may take over (`19.99` -> 1999 cents).
 const MAX_DECIMALS: u32 = 6;
+/// Fields per hash when tiny string keys are bucketed into hashes.
+pub const BUCKET_FIELDS: u64 = 100;
+/// Field names as short as this are what `hash-field-names` prices.
+pub const SHORT_FIELD_BYTES: usize = 2;
+/// Sets from this many members are priced as a HyperLogLog ...
+pub const HLL_MIN_MEMBERS: u64 = 10_000;
+/// ... whose dense form is a 12,304-byte string (`HLL_DENSE_SIZE`).
+const HLL_DENSE_BYTES: usize = 16 + 12_288;
+/// Interior list nodes compressed per key; beyond, the saving is scaled from them.
+const LIST_NODES_SAMPLED: usize = 64;
+/// `quicklist.c`: nodes shorter than this are not compressed ...
+const MIN_COMPRESS_BYTES: u64 = 48;
+/// ... nor those LZF shrinks by less than this.
+const MIN_COMPRESS_IMPROVE: u64 = 8;
+/// Stream entries older than this before the snapshot are what `stream-untrimmed` prices.
+pub const STREAM_RETENTION_MS: i64 = 7 * 86_400_000;
+/// Stream IDs before 2000-01-01 are not times (`XADD <key> 1-1`): such streams are left out.
+const STREAM_TIMES_FROM_MS: u64 = 946_684_800_000;
+
+/// What the probe knows of the run besides the key.
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    pub delimiters: Delimiters,
+    /// The snapshot's time (its `ctime`), if the dump has one.
+    pub now_ms: Option<i64>,
+}
 
 /// Reusable buffers of the probe; one per batch of keys.
 #[derive(Default)]
@@ -54,6 +82,7 @@ pub struct Probe {
 struct Subject<'a> {
     model: &'a Model,
     ctx: &'a Context,
+    run: &'a Run,
     record: &'a Record<'a>,
     stats: &'a ValueStats,
     /// Over the big-key bounds.
@@ -107,10 +136,12 @@ impl Subject<'_> {
 
 impl Probe {
     /// What the alternatives of one key would save. `stats` and `estimate` are the key's own.
+    #[allow(clippy::too_many_arguments)] // the scan's per-key arguments, passed on
     pub fn observe(
         &mut self,
         model: &Model,
         ctx: &Context,
+        run: &Run,
         record: &Record<'_>,
         stats: &ValueStats,
         estimate: &Estimate,
@@ -121,6 +152,7 @@ impl Probe {
         let subject = Subject {
             model,
             ctx,
+            run,
             record,
             stats,
             big,
@@ -134,12 +166,26 @@ impl Probe {
             KeyType::Hash | KeyType::Set | KeyType::Zset => {
                 collection(&subject, scratch, &mut advice)?
             }
-            KeyType::List if big => {
-                let (c, _) = Collection::walk(record, ctx, scratch)?;
-                advice.big_key = Some(split_list(&subject, &c.members));
+            KeyType::List => {
+                if big {
+                    let (c, _) = Collection::walk(record, ctx, scratch)?;
+                    advice.big_key = Some(split_list(&subject, &c.members));
+                }
+                advice.list_compression = self.list_compression(&subject)?;
             }
-            _ => {}
+            KeyType::Stream => {
+                if let Some(st) = &stats.shape.stream {
+                    advice.stream_entries = Some((st.entries, st.deleted));
+                }
+                advice.stream_trim = stream_trim(&subject)?;
+            }
+            KeyType::Module => {}
         }
+        advice.key_names = key_names(&subject);
+        advice.access = record
+            .idle_s
+            .map(Access::IdleSeconds)
+            .or(record.freq.map(Access::Frequency));
         if record.db != 0 {
             let prefix = format!("db{}:", record.db).len();
             let has_expire = subject.has_expire;
@@ -148,6 +194,81 @@ impl Probe {
                 .saturating_sub(model.key_name_cost(subject.key_len, has_expire));
         }
         Ok(advice)
+    }
+
+    /// Saving of `list-compress-depth 1` on a quicklist of 3 nodes or more: every node but the
+    /// first and last LZF-compressed where the server would (48 bytes or more, 8 saved). A
+    /// node the dump holds LZF-compressed has the LZF bytes the server would make. Where the
+    /// dump compressed some nodes it tried all, so its plain ones do not compress; in a dump
+    /// saved without compression nodes are compressed here, [`LIST_NODES_SAMPLED`] per key at
+    /// most, the rest scaled from them.
+    fn list_compression(&mut self, s: &Subject<'_>) -> Result<Option<u64>> {
+        let record = s.record;
+        if s.stats.encoding() != Encoding::Quicklist
+            || !matches!(
+                record.value_type,
+                ValueType::ListQuicklist | ValueType::ListQuicklist2
+            )
+        {
+            return Ok(None);
+        }
+        let mut c = Cursor::new(record.payload, record.payload_offset);
+        let n = c.rdb_count(2, "quicklist node count")?;
+        if n < 3 {
+            return Ok(None);
+        }
+        let mut nodes = Vec::new();
+        for _ in 0..n {
+            let container = if record.value_type == ValueType::ListQuicklist2 {
+                c.rdb_len("quicklist container")?
+            } else {
+                2
+            };
+            nodes.push((container, c.rdb_string("quicklist node")?));
+        }
+        let dump_compressed = nodes.iter().any(|(_, n)| matches!(n, RdbStr::Lzf { .. }));
+        let lzf = self.lzf.get_or_insert_with(Box::default);
+        let (mut now, mut after) = (Vec::new(), Vec::new());
+        let (mut interior, mut priced) = (0u64, 0u64);
+        for (i, (container, node)) in nodes.into_iter().enumerate() {
+            let len = node.len() as u64;
+            if container == 1 {
+                now.push(QuicklistNode::Plain(len));
+                after.push(QuicklistNode::Plain(len));
+                continue;
+            }
+            now.push(QuicklistNode::Packed(len));
+            let inside = i > 0 && i as u64 + 1 < n;
+            let compressed = match node {
+                _ if !inside => None,
+                _ if len < MIN_COMPRESS_BYTES => Some(len),
+                RdbStr::Raw(_) if dump_compressed => Some(len),
+                RdbStr::Lzf { compressed, .. } => Some(compressed.len() as u64),
+                RdbStr::Raw(bytes) if priced < LIST_NODES_SAMPLED as u64 => {
+                    Some(if lzf.compress_into(bytes, bytes.len(), &mut self.packed) {
+                        self.packed.len() as u64
+                    } else {
+                        len
+                    })
+                }
+                _ => None,
+            };
+            interior += u64::from(inside);
+            priced += u64::from(compressed.is_some());
+            after.push(match compressed {
+                Some(clen) if clen + MIN_COMPRESS_IMPROVE < len && len >= MIN_COMPRESS_BYTES => {
+                    QuicklistNode::Compressed(clen)
+                }
+                _ => QuicklistNode::Packed(len),
+            });
+        }
+        let cost = |nodes: &[QuicklistNode]| {
+            s.model
+                .quicklist_cost(s.key_len, s.has_expire, nodes)
+                .memory_bytes
+        };
+        let saved = cost(&now).saturating_sub(cost(&after));
+        Ok((saved > 0).then(|| saved * interior / priced.max(1)))
     }
 
     fn string(
@@ -160,13 +281,14 @@ impl Probe {
         let len = stats.largest_element;
         let numeric = stats.encoding() != Encoding::Int && len <= NUMBER_MAX_BYTES;
         let compressible = len >= COMPRESS_MIN_BYTES;
+        let small = len <= s.model.limits.hash_max_listpack_value;
         let keep = (len as usize).min(COMPRESS_SAMPLE_BYTES.max(JSON_MAX_BYTES as usize));
         let text = &mut self.text;
         text.clear();
         walk_value(record, s.ctx, scratch, &mut |item| {
             if let ValueItem::Member(Element::Bytes(b)) = item {
                 let json = len <= JSON_MAX_BYTES && b.trim_ascii_start().first() == Some(&b'{');
-                if numeric || compressible || json {
+                if numeric || compressible || json || small {
                     text.extend_from_slice(&b[..b.len().min(keep)]);
                 }
             }
@@ -195,6 +317,9 @@ impl Probe {
                     advice.compressible = s.saving(s.text(0, compressed));
                 }
             }
+        }
+        if small {
+            advice.small_key = small_key(s, &self.text);
         }
         if s.big {
             let parts = len.div_ceil(STRING_PART_BYTES).max(1);
@@ -262,16 +387,30 @@ fn collection(s: &Subject<'_>, scratch: &mut Scratch, advice: &mut KeyAdvice) ->
     let candidate = plain
         && n <= ENTRY_BOUNDS[ENTRY_BOUNDS.len() - 1]
         && largest <= LENGTH_BOUNDS[LENGTH_BOUNDS.len() - 1];
-    if !plain || !(candidate || s.big) {
+    if key_type == KeyType::Set && n >= HLL_MIN_MEMBERS {
+        let hll = s
+            .model
+            .string_cost(s.key_len, s.has_expire, HLL_DENSE_BYTES, Encoding::Raw);
+        advice.set_cardinality = s.saving(hll.memory_bytes);
+    }
+    let hash_without_ttls = matches!(
+        record.value_type,
+        ValueType::Hash | ValueType::HashListpack | ValueType::HashZiplist | ValueType::HashZipmap
+    );
+    if !(hash_without_ttls || (plain && (candidate || s.big))) {
         return Ok(());
     }
     let (c, _) = Collection::walk(record, s.ctx, scratch)?;
-    let Some(form) = compact_form_for(s.model, &c) else {
+    if hash_without_ttls {
+        advice.field_names = field_names(s, &c);
+    }
+    if !plain {
         return Ok(());
-    };
-    let compact = compact_encoding(s.model, form);
+    }
+    let form = compact_form_for(s.model, &c);
     if candidate
-        && let Some(e) = s.collection(key_type, 0, &c.members, compact)
+        && let Some(form) = form
+        && let Some(e) = s.collection(key_type, 0, &c.members, compact_encoding(s.model, form))
         && let Some(savings_bytes) = s.saving(e.memory_bytes)
     {
         advice.threshold = Some(ThresholdObservation {
@@ -282,7 +421,7 @@ fn collection(s: &Subject<'_>, scratch: &mut Scratch, advice: &mut KeyAdvice) ->
         });
     }
     if s.big {
-        let (limit, encoding) = part_layout(s.model, form, largest);
+        let (limit, encoding) = part_layout(s.model, key_type, form, largest);
         let mut split = 0;
         let parts = c.members.chunks(part_size(c.members.len(), limit));
         let count = parts.len().max(1);
@@ -296,6 +435,115 @@ fn collection(s: &Subject<'_>, scratch: &mut Scratch, advice: &mut KeyAdvice) ->
         });
     }
     Ok(())
+}
+
+/// Saving of a hash's field names cut to [`SHORT_FIELD_BYTES`] (integers kept), in the
+/// encoding it has.
+fn field_names(s: &Subject<'_>, c: &Collection) -> Option<u64> {
+    let encoding = match s.stats.encoding() {
+        Encoding::Hashtable => Encoding::Hashtable,
+        _ => s.model.compact_encoding(),
+    };
+    let mut short = c.clone();
+    for m in &mut short.members {
+        if let Member::Field { field, .. } = m
+            && field.int.is_none()
+        {
+            *field = Scalar::text(field.len.min(SHORT_FIELD_BYTES));
+        }
+    }
+    s.saving(s.model.cost(&short, encoding)?.memory_bytes)
+}
+
+/// Saving of a key name whose constant segments (those the pattern keeps) are one letter
+/// each: `user:1234:profile` as `u:1234:p`.
+fn key_names(s: &Subject<'_>) -> Option<u64> {
+    let short = abbreviate(&s.record.key, s.run.delimiters).len();
+    let m = s.model;
+    m.key_name_cost(s.key_len, s.has_expire)
+        .checked_sub(m.key_name_cost(short, s.has_expire))
+        .filter(|&saved| saved > 0)
+}
+
+/// A key with each constant segment cut to its first byte (after its delimiter); segments
+/// with a variable part stay whole.
+pub fn abbreviate(key: &[u8], delimiters: Delimiters) -> Vec<u8> {
+    let mut out = Vec::with_capacity(key.len());
+    for token in tokens(key, delimiters) {
+        let constant = is_constant(token, delimiters);
+        let lead = usize::from(token.first().is_some_and(|&b| delimiters.contains(b)));
+        if constant && token.len() > lead + 1 {
+            out.extend_from_slice(&token[..lead + 1]);
+        } else {
+            out.extend_from_slice(token);
+        }
+    }
+    out
+}
+
+/// Whether a key token is constant text: key patterns keep it as it is.
+fn is_constant(token: &[u8], delimiters: Delimiters) -> bool {
+    normalize(token, delimiters).as_ref() == token
+}
+
+/// A tiny string key (`value` fits a compact hash) without a TTL whose name ends in an id:
+/// its share of a hash of [`BUCKET_FIELDS`] such keys (field: the id, value: the value),
+/// against what it costs alone.
+fn small_key(s: &Subject<'_>, value: &[u8]) -> Option<u64> {
+    let bucket = BUCKET_FIELDS.min(s.model.limits.hash_max_listpack_entries);
+    if s.has_expire || bucket == 0 {
+        return None;
+    }
+    let last = tokens(&s.record.key, s.run.delimiters).last()?;
+    if is_constant(last, s.run.delimiters) {
+        return None;
+    }
+    let id = match last.first() {
+        Some(&d) if s.run.delimiters.contains(d) => &last[1..],
+        _ => last,
+    };
+    let pairs = (0..bucket).map(|_| (Scalar::bytes(id), Scalar::bytes(value)));
+    let hash = Collection::hash(s.key_len, false, pairs);
+    let cost = s
+        .model
+        .cost(&hash, s.model.compact_encoding())?
+        .memory_bytes;
+    s.saving(cost.div_ceil(bucket))
+}
+
+/// Saving of trimming a stream's entries older than [`STREAM_RETENTION_MS`] before the
+/// snapshot (`XTRIM <key> MINID ~ <id>`: whole nodes go, consumer groups stay).
+fn stream_trim(s: &Subject<'_>) -> Result<Option<u64>> {
+    let Some(now) = s.run.now_ms else {
+        return Ok(None);
+    };
+    let cutoff = (now - STREAM_RETENTION_MS).max(0) as u64;
+    let full = layout(s.record)?;
+    let last_ms = s.stats.shape.stream.as_ref().map_or(0, |st| st.last_id.0);
+    if last_ms < STREAM_TIMES_FROM_MS {
+        return Ok(None);
+    }
+    let ms = |id: &[u8; 16]| u64::from_be_bytes(id[..8].try_into().expect("8 bytes"));
+    // A node goes when every entry in it is older: the next node starts before the cutoff.
+    let old = (0..full.node_ids.len())
+        .take_while(|&i| full.node_ids.get(i + 1).map_or(last_ms, ms) < cutoff)
+        .count();
+    if old == 0 {
+        return Ok(None);
+    }
+    let trimmed = StreamLayout {
+        node_ids: full.node_ids[old..].to_vec(),
+        node_bytes: full.node_bytes[old..].to_vec(),
+        groups: full.groups.clone(),
+    };
+    let m = s.model;
+    // As `Model::estimate` prices streams: XADD preallocates the last node on the writer.
+    let prealloc = match m.origin {
+        Origin::Commands => m.limits.stream_node_max_bytes.min(4096),
+        Origin::Loaded => 0,
+    };
+    let price = |l: &StreamLayout| stream_value(m.generation, m.allocator, l, prealloc);
+    Ok(price(&full).checked_sub(price(&trimmed)).filter(|&v| v > 0))
 }
 
 /// The compact form these elements can take on this release.
@@ -318,21 +566,27 @@ fn compact_encoding(model: &Model, form: CompactForm) -> Encoding {
 }
 
 /// Members per part of a split, and the encoding the parts get: the compact limit when the
-/// elements fit a compact encoding, else [`PART_ELEMENTS`] in a hashtable (skiplist).
-fn part_layout(model: &Model, form: CompactForm, largest: u64) -> (usize, Encoding) {
+/// elements fit a compact encoding this release has, else [`PART_ELEMENTS`] in a hashtable
+/// (skiplist).
+fn part_layout(
+    model: &Model,
+    key_type: KeyType,
+    form: Option<CompactForm>,
+    largest: u64,
+) -> (usize, Encoding) {
     let l = &model.limits;
-    let (entries, value) = match form {
-        CompactForm::HashListpack => (l.hash_max_listpack_entries, l.hash_max_listpack_value),
-        CompactForm::SetIntset => (l.set_max_intset_entries, u64::MAX),
-        CompactForm::SetListpack => (l.set_max_listpack_entries, l.set_max_listpack_value),
-        CompactForm::ZsetListpack => (l.zset_max_listpack_entries, l.zset_max_listpack_value),
-    };
-    if largest <= value && entries > 0 {
-        (entries as usize, compact_encoding(model, form))
-    } else if form == CompactForm::ZsetListpack {
-        (PART_ELEMENTS, Encoding::Skiplist)
-    } else {
-        (PART_ELEMENTS, Encoding::Hashtable)
+    let compact = form.map(|form| match form {
+        CompactForm::HashListpack => (l.hash_max_listpack_entries, l.hash_max_listpack_value, form),
+        CompactForm::SetIntset => (l.set_max_intset_entries, u64::MAX, form),
+        CompactForm::SetListpack => (l.set_max_listpack_entries, l.set_max_listpack_value, form),
+        CompactForm::ZsetListpack => (l.zset_max_listpack_entries, l.zset_max_listpack_value, form),
+    });
+    match compact {
+        Some((entries, value, form)) if largest <= value && entries > 0 => {
+            (entries as usize, compact_encoding(model, form))
+        }
+        _ if key_type == KeyType::Zset => (PART_ELEMENTS, Encoding::Skiplist),
+        _ => (PART_ELEMENTS, Encoding::Hashtable),
     }
 }
 
@@ -451,6 +705,16 @@ fn number_text(text: &[u8]) -> Option<Number> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constant_segments_are_cut_to_a_letter() {
+        let d = Delimiters::new(b":");
+        let short = |k: &str| String::from_utf8(abbreviate(k.as_bytes(), d)).unwrap();
+        assert_eq!(short("notification:preferences:1234"), "n:p:1234");
+        assert_eq!(short("user:1234:profile_v2"), "u:1234:p");
+        assert_eq!(short("user_1234:x"), "user_1234:x");
+        assert_eq!(short("notification:preferences:*"), "n:p:*");
+    }
 
     #[test]
     fn numbers_in_text_form() {

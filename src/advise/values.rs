@@ -1,11 +1,9 @@
 //! Strings stored wastefully: `json-in-string`, `numeric-string`, `compressible-value`. The
 //! probe priced each key's alternative; these rules report the patterns where it adds up.
 
-use super::evidence::Finding;
 use super::probe::COMPRESS_MIN_BYTES;
-use super::{Confidence, Kind, Suggestion, percent, worth};
+use super::{Confidence, Kind, Suggestion, percent, push_finding};
 use crate::analyze::Summary;
-use crate::analyze::summary::PatternRow;
 use crate::report::units::bytes;
 
 pub fn json_in_string(summary: &Summary, out: &mut Vec<Suggestion>) {
@@ -15,7 +13,7 @@ pub fn json_in_string(summary: &Summary, out: &mut Vec<Suggestion>) {
             "{} of {} keys are strings holding a JSON object",
             f.keys, p.stats.stats.keys
         );
-        push(
+        push_finding(
             out,
             p,
             f,
@@ -37,7 +35,7 @@ pub fn numeric_string(summary: &Summary, out: &mut Vec<Suggestion>) {
              fraction, which the server keeps as text",
             a.integer_text.keys
         );
-        push(
+        push_finding(
             out,
             p,
             &a.integer_text,
@@ -48,7 +46,7 @@ pub fn numeric_string(summary: &Summary, out: &mut Vec<Suggestion>) {
              then stores them as 8-byte integers",
         );
         let decimals = format!("{} string keys hold decimals", a.decimal_text.keys);
-        push(
+        push_finding(
             out,
             p,
             &a.decimal_text,
@@ -70,7 +68,7 @@ pub fn compressible_value(summary: &Summary, out: &mut Vec<Suggestion>) {
             bytes(COMPRESS_MIN_BYTES),
             percent(f.savings_bytes, f.memory_bytes)
         );
-        push(
+        push_finding(
             out,
             p,
             f,
@@ -82,39 +80,6 @@ pub fn compressible_value(summary: &Summary, out: &mut Vec<Suggestion>) {
              GETRANGE, APPEND and server-side scripts",
         );
     }
-}
-
-/// A pattern-level suggestion from one finding, if it saves enough.
-fn push(
-    out: &mut Vec<Suggestion>,
-    p: &PatternRow,
-    f: &Finding,
-    kind: Kind,
-    confidence: Confidence,
-    why: String,
-    action: &str,
-) {
-    if f.is_empty() || !worth(f.savings_bytes) {
-        return;
-    }
-    let base = Suggestion::pattern(
-        kind,
-        &p.pattern,
-        confidence,
-        f.savings_bytes,
-        f.keys,
-        f.memory_bytes,
-    );
-    out.push(Suggestion {
-        action: action.to_string(),
-        evidence: format!(
-            "{why}; they take {} and would take {} less",
-            bytes(f.memory_bytes),
-            bytes(f.savings_bytes)
-        ),
-        examples: f.example_keys(),
-        ..base
-    });
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Gaps, Input, ModelChoice, ScanEnd, scan, threads};
-use crate::advise::{self, probe::Probe};
+use crate::advise::{self, probe::Probe, probe::Run};
+use crate::analyze::patterns::Delimiters;
 use crate::analyze::shards::ShardPlan;
 use crate::analyze::slots::SlotRange;
 use crate::analyze::{Aggregate, Filter, InputSummary, KeyFacts, Settings, Summary};
@@ -126,6 +127,10 @@ fn analyze_dump(
     let ctime = aux(b"ctime");
     let now_ms = ctime.map(|s| s.saturating_mul(1000));
     let settings = &opts.settings;
+    let run = Run {
+        delimiters: Delimiters::new(settings.patterns.delimiters.as_bytes()),
+        now_ms,
+    };
     // One aggregate per worker thread: a key locks only its worker's, so nobody waits.
     let workers: Vec<Mutex<Aggregate>> = (0..threads(input.scan.threads))
         .map(|_| Mutex::new(Aggregate::new(settings)))
@@ -145,7 +150,7 @@ fn analyze_dump(
             }
             let advice = done
                 .probe
-                .observe(model, ctx, record, &stats, &estimate, scratch)?;
+                .observe(model, ctx, &run, record, &stats, &estimate, scratch)?;
             let facts = KeyFacts {
                 db: record.db,
                 key: &record.key,
