@@ -15,6 +15,7 @@ use crate::memory::collections::{listpack_int_entry, listpack_string_entry};
 use crate::memory::stream::{StreamLayout, layout, stream_value};
 use crate::memory::whatif::{Collection, Member, QuicklistNode, Scalar};
 use crate::memory::{Estimate, Generation, Model, Origin};
+use crate::rdb::inspect::lzf_string;
 use crate::rdb::lzf::Compressor;
 use crate::rdb::{
     Context, Cursor, Element, Encoding, KeyType, RdbStr, Record, Result, Scratch, ValueItem,
@@ -283,16 +284,29 @@ impl Probe {
         let compressible = len >= COMPRESS_MIN_BYTES;
         let small = len <= s.model.limits.hash_max_listpack_value;
         let keep = (len as usize).min(COMPRESS_SAMPLE_BYTES.max(JSON_MAX_BYTES as usize));
+        // A value the server stored LZF-compressed was measured by the server's own
+        // compressor (ours makes the same bytes), and its first literal byte says whether it
+        // can be JSON: decompressing it is needed only for the checks that read it.
+        let stored = lzf_string(record)?;
+        let may_be_json = len <= JSON_MAX_BYTES
+            && stored.is_none_or(|(packed, _)| {
+                packed
+                    .get(1)
+                    .is_none_or(|&b| b == b'{' || b.is_ascii_whitespace())
+            });
+        let measure = compressible && stored.is_none();
         let text = &mut self.text;
         text.clear();
-        walk_value(record, s.ctx, scratch, &mut |item| {
-            if let ValueItem::Member(Element::Bytes(b)) = item {
-                let json = len <= JSON_MAX_BYTES && b.trim_ascii_start().first() == Some(&b'{');
-                if numeric || compressible || json || small {
-                    text.extend_from_slice(&b[..b.len().min(keep)]);
+        if numeric || small || may_be_json || measure {
+            walk_value(record, s.ctx, scratch, &mut |item| {
+                if let ValueItem::Member(Element::Bytes(b)) = item {
+                    let json = len <= JSON_MAX_BYTES && b.trim_ascii_start().first() == Some(&b'{');
+                    if numeric || measure || json || small {
+                        text.extend_from_slice(&b[..b.len().min(keep)]);
+                    }
                 }
-            }
-        })?;
+            })?;
+        }
         if numeric {
             match number_text(&self.text) {
                 Some(Number::Integer(v)) => advice.integer_text = s.saving(s.integer(v)),
@@ -306,7 +320,11 @@ impl Probe {
         {
             advice.json_in_string = s.saving(cost);
         }
-        if compressible {
+        if let (true, Some((packed, _))) = (compressible, stored) {
+            if packed.len() as f64 <= COMPRESS_MAX_RATIO * len as f64 {
+                advice.compressible = s.saving(s.text(0, packed.len()));
+            }
+        } else if compressible {
             let sample = &self.text[..self.text.len().min(COMPRESS_SAMPLE_BYTES)];
             let lzf = self.lzf.get_or_insert_with(Box::default);
             if lzf.compress_into(sample, sample.len(), &mut self.packed) {

@@ -648,6 +648,25 @@ pub fn inspect(record: &Record<'_>, ctx: &Context, scratch: &mut Scratch) -> Res
 /// to count bytes was the largest cost of reading string-heavy dumps. `None` for any other
 /// value (the walk then reads it, and reports any damage).
 pub fn compressed_string(record: &Record<'_>, ctx: &Context) -> Result<Option<ValueStats>> {
+    let Some((_, original_len)) = lzf_string(record)? else {
+        return Ok(None);
+    };
+    let encoding = ctx.string_encoding(original_len, record.key.len(), || false);
+    Ok(Some(ValueStats {
+        key_type: Some(KeyType::String),
+        shape: Shape {
+            encoding: Some(encoding),
+            elements: 1,
+            ..Shape::default()
+        },
+        largest_element: original_len as u64,
+        element_bytes: original_len as u64,
+    }))
+}
+
+/// A string value stored LZF-compressed and longer than 20 bytes, validated: its compressed
+/// bytes and its length. `None` for any other value.
+pub fn lzf_string<'a>(record: &Record<'a>) -> Result<Option<(&'a [u8], usize)>> {
     if record.value_type != ValueType::String {
         return Ok(None);
     }
@@ -664,15 +683,5 @@ pub fn compressed_string(record: &Record<'_>, ctx: &Context) -> Result<Option<Va
         return Ok(None);
     }
     super::lzf::validate(compressed, original_len, offset)?;
-    let encoding = ctx.string_encoding(original_len, record.key.len(), || false);
-    Ok(Some(ValueStats {
-        key_type: Some(KeyType::String),
-        shape: Shape {
-            encoding: Some(encoding),
-            elements: 1,
-            ..Shape::default()
-        },
-        largest_element: original_len as u64,
-        element_bytes: original_len as u64,
-    }))
+    Ok(Some((compressed, original_len)))
 }
