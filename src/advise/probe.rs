@@ -144,6 +144,7 @@ impl Probe {
         ctx: &Context,
         run: &Run,
         record: &Record<'_>,
+        collection: &Collection,
         stats: &ValueStats,
         estimate: &Estimate,
         scratch: &mut Scratch,
@@ -165,12 +166,11 @@ impl Probe {
         match record.value_type.key_type() {
             KeyType::String => self.string(&subject, scratch, &mut advice)?,
             KeyType::Hash | KeyType::Set | KeyType::Zset => {
-                collection(&subject, scratch, &mut advice)?
+                self::collection(&subject, collection, &mut advice)
             }
             KeyType::List => {
                 if big {
-                    let (c, _) = Collection::walk(record, ctx, scratch)?;
-                    advice.big_key = Some(split_list(&subject, &c.members));
+                    advice.big_key = Some(split_list(&subject, &collection.members));
                 }
                 advice.list_compression = self.list_compression(&subject)?;
             }
@@ -385,7 +385,8 @@ fn json_as_hash(s: &Subject<'_>, text: &[u8]) -> Option<u64> {
 
 /// Hashes, sets and sorted sets: the compact encoding the server held (for inferring its
 /// limits), and for those in a hashtable the saving of their compact form and of a split.
-fn collection(s: &Subject<'_>, scratch: &mut Scratch, advice: &mut KeyAdvice) -> Result<()> {
+/// `c`: the key's elements, from the walk that priced it.
+fn collection(s: &Subject<'_>, c: &Collection, advice: &mut KeyAdvice) {
     let (record, stats) = (s.record, s.stats);
     let key_type = record.value_type.key_type();
     let n = stats.shape.elements;
@@ -416,16 +417,15 @@ fn collection(s: &Subject<'_>, scratch: &mut Scratch, advice: &mut KeyAdvice) ->
         ValueType::Hash | ValueType::HashListpack | ValueType::HashZiplist | ValueType::HashZipmap
     );
     if !(hash_without_ttls || (plain && (candidate || s.big))) {
-        return Ok(());
+        return;
     }
-    let (c, _) = Collection::walk(record, s.ctx, scratch)?;
     if hash_without_ttls {
-        advice.field_names = field_names(s, &c);
+        advice.field_names = field_names(s, c);
     }
     if !plain {
-        return Ok(());
+        return;
     }
-    let form = compact_form_for(s.model, &c);
+    let form = compact_form_for(s.model, c);
     if candidate
         && let Some(form) = form
         && let Some(e) = s.collection(key_type, 0, &c.members, compact_encoding(s.model, form))
@@ -452,7 +452,6 @@ fn collection(s: &Subject<'_>, scratch: &mut Scratch, advice: &mut KeyAdvice) ->
             savings_bytes: s.now as i64 - split as i64,
         });
     }
-    Ok(())
 }
 
 /// Saving of a hash's field names cut to [`SHORT_FIELD_BYTES`] (integers kept), in the

@@ -144,13 +144,20 @@ fn analyze_dump(
             if !opts.filter.accepts(record) {
                 return Ok(());
             }
-            let (stats, estimate) = model.inspect_and_estimate(record, ctx, scratch)?;
+            let (collection, stats, estimate) = model.price(record, ctx, scratch)?;
             if estimate.memory_bytes + estimate.overhead_bytes < settings.min_bytes {
                 return Ok(());
             }
-            let advice = done
-                .probe
-                .observe(model, ctx, &run, record, &stats, &estimate, scratch)?;
+            let advice = done.probe.observe(
+                model,
+                ctx,
+                &run,
+                record,
+                &collection,
+                &stats,
+                &estimate,
+                scratch,
+            )?;
             let facts = KeyFacts {
                 db: record.db,
                 key: &record.key,

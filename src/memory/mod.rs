@@ -231,6 +231,18 @@ impl Model {
         ctx: &Context,
         scratch: &mut Scratch,
     ) -> Result<(ValueStats, Estimate)> {
+        let (_, stats, estimate) = self.price(record, ctx, scratch)?;
+        Ok((stats, estimate))
+    }
+
+    /// One walk of the value: its elements as the what-if API takes them (for the advisor,
+    /// so it need not walk the value again), its statistics, and its estimate.
+    pub fn price(
+        &self,
+        record: &Record<'_>,
+        ctx: &Context,
+        scratch: &mut Scratch,
+    ) -> Result<(Collection, ValueStats, Estimate)> {
         let (c, stats) = Collection::walk(record, ctx, scratch)?;
         let shape = &stats.shape;
         let encoding = shape.encoding.unwrap_or(Encoding::Raw);
@@ -301,7 +313,7 @@ impl Model {
             }
         };
         let estimate = self.finish(key_len, has_expire, value, certainty, encoding);
-        Ok((stats, estimate))
+        Ok((c, stats, estimate))
     }
 
     /// A `--target` release that has no such encoding (a listpack priced as Redis 6.2, field
