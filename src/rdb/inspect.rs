@@ -580,11 +580,33 @@ pub fn is_redis_integer(bytes: &[u8]) -> bool {
     if bytes == b"0" {
         return true;
     }
-    let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
-    if digits.is_empty() || digits[0] == b'0' || !digits.iter().all(u8::is_ascii_digit) {
+    let (negative, digits) = match bytes.strip_prefix(b"-") {
+        Some(digits) => (true, digits),
+        None => (false, bytes),
+    };
+    // Called for every element the memory model prices: the digits are accumulated in one
+    // pass rather than checked, converted to text and parsed again.
+    let [first, ..] = digits else {
+        return false;
+    };
+    if *first == b'0' {
         return false;
     }
-    std::str::from_utf8(bytes).is_ok_and(|s| s.parse::<i64>().is_ok())
+    let mut value = 0u64;
+    for &d in digits {
+        let digit = d.wrapping_sub(b'0');
+        if digit > 9 {
+            return false;
+        }
+        match value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(digit)))
+        {
+            Some(v) => value = v,
+            None => return false,
+        }
+    }
+    value <= i64::MAX as u64 + u64::from(negative)
 }
 
 /// Header bytes of the sds type Redis picks for a string of `len` bytes (`sdsReqType`).
@@ -684,4 +706,67 @@ pub fn lzf_string<'a>(record: &Record<'a>) -> Result<Option<(&'a [u8], usize)>> 
     }
     super::lzf::validate(compressed, original_len, offset)?;
     Ok(Some((compressed, original_len)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-pass check against its definition: `string2ll` accepts exactly the decimal
+    /// text `i64` formats (no '+', no leading zeros, no "-0", in range).
+    #[test]
+    fn redis_integer_matches_i64_round_trip() {
+        let defined = |b: &[u8]| {
+            std::str::from_utf8(b)
+                .ok()
+                .and_then(|s| s.parse::<i64>().ok())
+                .is_some_and(|v| v.to_string().as_bytes() == b)
+        };
+        let mut cases: Vec<Vec<u8>> = [
+            "0",
+            "-0",
+            "00",
+            "01",
+            "-",
+            "",
+            "+1",
+            "1",
+            "-1",
+            " 1",
+            "1 ",
+            "12a",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999",
+            "-99999999999999999999",
+            "123456789012345678901",
+            "1e5",
+            "0x10",
+            "\u{663}",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 22) as usize;
+            let alphabet = b"0123456789-01234567899";
+            cases.push(
+                (0..len)
+                    .map(|i| alphabet[((seed >> (i * 3 % 60)) % 22) as usize])
+                    .collect(),
+            );
+            cases.push((seed as i64 >> (seed % 64)).to_string().into_bytes());
+        }
+        for case in cases {
+            assert_eq!(is_redis_integer(&case), defined(&case), "{case:?}");
+        }
+    }
 }

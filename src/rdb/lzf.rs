@@ -78,45 +78,127 @@ pub fn validate(input: &[u8], original_len: usize, offset: u64) -> Result<()> {
     Ok(())
 }
 
-/// Decompresses `input` into `out` (cleared first); the result must be exactly `original_len`.
-/// The input is measured before anything is allocated, so a corrupted declared length costs
-/// no memory: the buffer only ever grows to a length the compressed bytes really produce.
+/// Decompresses `input` into `out` (its old contents are replaced); the result must be exactly
+/// `original_len` bytes. A declared length beyond what the input could expand to is refused
+/// before anything is allocated, and when the buffer must grow the input is measured first
+/// (`validate`), so a corrupted declared length costs no memory: the buffer only ever grows to
+/// a length the compressed bytes really produce. On failure the error is the one `validate`
+/// gives (the same checks in the same order) and `out` holds unspecified bytes.
 pub fn decompress_into(
     input: &[u8],
     original_len: usize,
     offset: u64,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    validate(input, original_len, offset)?;
-    out.clear();
-    out.reserve_exact(original_len);
-    // `validate` walked this same control flow and checked every bound.
-    let mut i = 0;
-    while i < input.len() {
-        let ctrl = input[i] as usize;
-        i += 1;
+    check_declared_len(input.len(), original_len as u64, offset)?;
+    if original_len > out.capacity() {
+        validate(input, original_len, offset)?;
+        out.clear();
+        out.reserve_exact(original_len);
+    }
+    // Every byte is overwritten, so a reused buffer's old bytes need no clearing: only what
+    // it grows by is zeroed.
+    out.resize(original_len, 0);
+    if decompress_exact(input, out).is_some() {
+        return Ok(());
+    }
+    // The fast loop only says that something is wrong; the walk says what, and where.
+    Err(match validate(input, original_len, offset) {
+        Err(e) => e,
+        // Unreachable: both accept exactly the inputs producing `original_len` bytes.
+        Ok(()) => Error::new(
+            offset,
+            ErrorKind::Lzf("decompressed length differs from the declared length"),
+        ),
+    })
+}
+
+/// Bytes one wide copy moves; copies round up to it where the buffers leave room.
+const WIDE: usize = 16;
+
+/// For a back-reference distance under 16: its smallest multiple of at least 16 (a table, not
+/// a division on every short reference).
+const PATTERN_STEP: [usize; WIDE] = {
+    let mut steps = [0; WIDE];
+    let mut d = 1;
+    while d < WIDE {
+        steps[d] = d * WIDE.div_ceil(d);
+        d += 1;
+    }
+    steps
+};
+
+/// Decompresses `input` to fill `out` exactly; `None` when it is malformed or produces a
+/// different length. Every token's bounds are checked once, up front; then literals and
+/// back-references are copied in fixed-size chunks (a literal run in one 32-byte copy, a
+/// reference in 16-byte ones), which may write past the token's end into output bytes the
+/// next tokens overwrite. Back-references closer than 16 bytes repeat a short pattern: its
+/// first bytes are copied one by one until the pattern, repeated, spans 16 bytes or more, and
+/// that multiple of the distance serves for wide copies.
+fn decompress_exact(input: &[u8], out: &mut [u8]) -> Option<()> {
+    let out_len = out.len();
+    let (mut ip, mut op) = (0usize, 0usize);
+    while ip < input.len() {
+        let ctrl = usize::from(input[ip]);
+        ip += 1;
         if ctrl < 32 {
-            out.extend_from_slice(&input[i..i + ctrl + 1]);
-            i += ctrl + 1;
-        } else {
-            let mut len = ctrl >> 5;
-            if len == 7 {
-                len += input[i] as usize;
-                i += 1;
+            let n = ctrl + 1;
+            if let (Some(src), Some(dst)) = (
+                input[ip..].first_chunk::<32>(),
+                out[op..].first_chunk_mut::<32>(),
+            ) {
+                *dst = *src;
+            } else {
+                out.get_mut(op..op + n)?
+                    .copy_from_slice(input.get(ip..ip + n)?);
             }
-            let distance = ((ctrl & 0x1F) << 8) + input[i] as usize + 1;
-            i += 1;
-            let (start, mut left) = (out.len() - distance, len + 2);
-            // A reference longer than its distance repeats the bytes it is producing: copy
-            // what exists, then again from the same start, each copy twice the last.
-            while left > 0 {
-                let n = left.min(out.len() - start);
-                out.extend_from_within(start..start + n);
-                left -= n;
+            ip += n;
+            op += n;
+            continue;
+        }
+        let mut len = ctrl >> 5;
+        if len == 7 {
+            len += usize::from(*input.get(ip)?);
+            ip += 1;
+        }
+        let distance = ((ctrl & 0x1F) << 8) + usize::from(*input.get(ip)?) + 1;
+        ip += 1;
+        let len = len + 2;
+        let end = op + len;
+        if distance > op || end > out_len {
+            return None;
+        }
+        if end + WIDE <= out_len {
+            let mut from = op - distance;
+            let mut to = op;
+            if distance < WIDE {
+                // Grow the pattern to a multiple of the distance of at least 16 bytes.
+                let step = PATTERN_STEP[distance];
+                let grow = (step - distance).min(len);
+                let window = &mut out[from..op + grow];
+                for i in distance..distance + grow {
+                    window[i] = window[i - distance];
+                }
+                to += grow;
+                // Where the pattern is not yet complete, `grow == len`: nothing is left.
+                from = to.saturating_sub(step);
+            }
+            while to < end {
+                out.copy_within(from..from + WIDE, to);
+                from += WIDE;
+                to += WIDE;
+            }
+        } else if distance >= len {
+            out.copy_within(op - distance..op - distance + len, op);
+        } else {
+            let window = &mut out[op - distance..end];
+            for i in distance..distance + len {
+                window[i] = window[i - distance];
             }
         }
+        op = end;
     }
-    Ok(())
+    (op == out_len).then_some(())
 }
 
 /// Hash table size of the compressor: 2^16 slots, liblzf's `HLOG` as Redis and Valkey build it.
@@ -393,6 +475,134 @@ mod tests {
         assert_eq!(packed[0], 31);
         assert_eq!(packed[33], 7);
         assert_eq!(packed.len(), 42);
+    }
+
+    /// LZF as liblzf defines it, one byte at a time: the reference for the fast decoder.
+    fn reference(input: &[u8], original_len: usize) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < input.len() {
+            let ctrl = usize::from(input[i]);
+            i += 1;
+            if ctrl < 32 {
+                out.extend_from_slice(input.get(i..i + ctrl + 1)?);
+                i += ctrl + 1;
+            } else {
+                let mut len = ctrl >> 5;
+                if len == 7 {
+                    len += usize::from(*input.get(i)?);
+                    i += 1;
+                }
+                let back = ((ctrl & 0x1F) << 8) + usize::from(*input.get(i)?) + 1;
+                i += 1;
+                if back > out.len() {
+                    return None;
+                }
+                for _ in 0..len + 2 {
+                    out.push(out[out.len() - back]);
+                }
+            }
+        }
+        (!out.is_empty() && out.len() == original_len).then_some(out)
+    }
+
+    /// A random but well-formed token stream: literal runs and back-references of every
+    /// length at every distance the output so far allows, short distances (overlapping
+    /// copies) favoured. Returns the stream and what it decompresses to.
+    fn random_tokens(seed: &mut u64, tokens: usize) -> (Vec<u8>, Vec<u8>) {
+        let mut next = || {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed
+        };
+        let (mut packed, mut plain) = (Vec::new(), Vec::new());
+        for _ in 0..tokens {
+            if plain.is_empty() || next() % 3 == 0 {
+                let n = (next() % 32) as usize + 1;
+                packed.push((n - 1) as u8);
+                for _ in 0..n {
+                    let b = next() as u8;
+                    packed.push(b);
+                    plain.push(b);
+                }
+            } else {
+                let max_distance = plain.len().min(MAX_DISTANCE);
+                let distance = match next() % 3 {
+                    0 => (next() % 16) as usize + 1,
+                    1 => (next() % 64) as usize + 1,
+                    _ => (next() % MAX_DISTANCE as u64) as usize + 1,
+                }
+                .min(max_distance);
+                let len = match next() % 3 {
+                    0 => (next() % 7) as usize + 3,
+                    1 => (next() % 40) as usize + 3,
+                    _ => (next() % 262) as usize + 3,
+                };
+                let stored = len - 2;
+                let d = distance - 1;
+                if stored < 7 {
+                    packed.push(((stored << 5) | (d >> 8)) as u8);
+                } else {
+                    packed.push(((7 << 5) | (d >> 8)) as u8);
+                    packed.push((stored - 7) as u8);
+                }
+                packed.push(d as u8);
+                for _ in 0..len {
+                    plain.push(plain[plain.len() - distance]);
+                }
+            }
+        }
+        (packed, plain)
+    }
+
+    /// Property test of the fast decoder against the byte-at-a-time reference: random
+    /// well-formed streams, then the same damaged (bytes changed, cut short, a wrong declared
+    /// length). Accepted input gives the reference's bytes; refused input gives exactly the
+    /// error of the control-byte walk (`validate`), which is where errors used to come from.
+    #[test]
+    fn fast_decoder_matches_the_reference() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut out = Vec::new();
+        let (mut accepted, mut refused) = (0, 0);
+        for case in 0..6000 {
+            let tokens = [1, 2, 5, 20, 200][case % 5];
+            let (mut packed, plain) = random_tokens(&mut seed, tokens);
+            let mut declared = plain.len();
+            let r = {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed
+            };
+            match case % 4 {
+                0 => {}
+                1 => {
+                    let at = (r as usize >> 8) % packed.len();
+                    packed[at] = (r >> 40) as u8;
+                }
+                2 => packed.truncate((r as usize >> 8) % packed.len()),
+                _ => declared = (declared as i64 + (r % 9) as i64 - 4).max(0) as usize,
+            }
+            // Reused and fresh buffers, both with stale bytes.
+            if case % 2 == 0 {
+                out = vec![0xAA; (r % 300) as usize];
+            }
+            let ours = decompress_into(&packed, declared, 77, &mut out);
+            match reference(&packed, declared) {
+                Some(expected) => {
+                    assert!(ours.is_ok(), "case {case}: {ours:?}");
+                    assert_eq!(out, expected, "case {case}");
+                    accepted += 1;
+                }
+                None => {
+                    let err = ours.expect_err("the reference refuses it");
+                    assert_eq!(Err(err), validate(&packed, declared, 77), "case {case}");
+                    refused += 1;
+                }
+            }
+        }
+        assert!(accepted > 2000 && refused > 1000, "{accepted} {refused}");
     }
 
     #[test]
