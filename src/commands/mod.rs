@@ -117,6 +117,11 @@ pub fn threads(requested: Option<usize>) -> usize {
     requested.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
+thread_local! {
+    /// A worker thread's decompression buffers, between the batches it runs.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
 /// What a full scan saw besides keys.
 pub struct ScanEnd<'a> {
     pub header: rdb::Header,
@@ -167,7 +172,9 @@ pub fn scan<'a, A: Default + Send>(
     let mut skipped = SkippedKeys::default();
     let guess_len = data.len().saturating_sub(8);
     let work = |batch: Vec<Record<'a>>| -> rdb::Result<(A, SkippedKeys)> {
-        let mut scratch = Scratch::default();
+        // Each worker keeps its decompression buffers from batch to batch, so they grow (and
+        // their blobs are measured before growing) a few times per thread, not per batch.
+        let mut scratch = SCRATCH.with_borrow_mut(std::mem::take);
         let mut acc = A::default();
         let mut skipped = SkippedKeys::default();
         for record in &batch {
@@ -179,6 +186,7 @@ pub fn scan<'a, A: Default + Send>(
                 skipped.add(e);
             }
         }
+        SCRATCH.with_borrow_mut(|kept| *kept = scratch);
         Ok((acc, skipped))
     };
     let (outcome, guess) = std::thread::scope(|s| {
