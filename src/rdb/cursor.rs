@@ -101,6 +101,21 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// When the next byte is a count `n <= max_first` and `n` bytes follow it, consumes the
+    /// byte and those bytes and returns them; otherwise consumes nothing. The common short RDB
+    /// string (a 6-bit length, then the bytes), read without building a `Result` per step.
+    #[inline]
+    pub(crate) fn short_run(&mut self, max_first: u8) -> Option<&'a [u8]> {
+        let &first = self.data.get(self.pos)?;
+        if first > max_first {
+            return None;
+        }
+        let start = self.pos + 1;
+        let bytes = self.data.get(start..start + usize::from(first))?;
+        self.pos = start + usize::from(first);
+        Some(bytes)
+    }
+
     #[inline]
     pub fn peek(&self) -> Option<u8> {
         self.data.get(self.pos).copied()

@@ -64,6 +64,10 @@ impl<'a> Cursor<'a> {
     /// LZF bytes borrowed and checked for a plausible declared size.
     #[inline]
     pub fn rdb_string(&mut self, what: &'static str) -> Result<RdbStr<'a>> {
+        // Most strings of a dump are under 64 bytes: a length byte `00xxxxxx`, then the bytes.
+        if let Some(bytes) = self.short_run(0x3F) {
+            return Ok(RdbStr::Raw(bytes));
+        }
         match self.rdb_len_or_special(what)? {
             Len::Len(n) => Ok(RdbStr::Raw(self.bytes(n, what)?)),
             Len::Special(0) => Ok(RdbStr::Int(i64::from(self.u8(what)? as i8))),
