@@ -84,7 +84,38 @@ pub struct ListpackIter<'a> {
 }
 
 impl<'a> ListpackIter<'a> {
+    /// The common entries (a 7-bit integer, a string under 64 bytes, a 13-bit integer) with
+    /// their one-byte backlen, decoded in one step when they are well-formed; anything else,
+    /// including every malformed entry, is left to `entry`.
+    #[inline]
+    fn small_entry(&mut self) -> Option<Element<'a>> {
+        let rest = self.cursor.rest();
+        let &enc = rest.first()?;
+        let (size, element) = match enc {
+            0x00..=0x7F => (1, Element::Int(i64::from(enc))),
+            0x80..=0xBF => {
+                let size = 1 + usize::from(enc & 0x3F);
+                (size, Element::Bytes(rest.get(1..size)?))
+            }
+            0xC0..=0xDF => {
+                let raw = (u16::from(enc & 0x1F) << 8) | u16::from(*rest.get(1)?);
+                (2, Element::Int(i64::from(((raw << 3) as i16) >> 3)))
+            }
+            _ => return None,
+        };
+        // Sizes under 128 have a one-byte backlen equal to the size.
+        if usize::from(*rest.get(size)?) != size {
+            return None;
+        }
+        self.cursor.skip(size as u64 + 1, "listpack entry").ok()?;
+        self.count += 1;
+        Some(element)
+    }
+
     fn entry(&mut self) -> Result<Element<'a>> {
+        if let Some(element) = self.small_entry() {
+            return Ok(element);
+        }
         let c = &mut self.cursor;
         let start = c.pos();
         let entry_offset = c.offset();
