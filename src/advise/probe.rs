@@ -519,8 +519,8 @@ fn small_key(s: &Subject<'_>, value: &[u8]) -> Option<u64> {
         Some(&d) if s.run.delimiters.contains(d) => &last[1..],
         _ => last,
     };
-    let pairs = (0..bucket).map(|_| (Scalar::bytes(id), Scalar::bytes(value)));
-    let hash = Collection::hash(s.key_len, false, pairs);
+    let pair = (Scalar::bytes(id), Scalar::bytes(value));
+    let hash = Collection::hash(s.key_len, false, std::iter::repeat_n(pair, bucket as usize));
     let cost = s
         .model
         .cost(&hash, s.model.compact_encoding())?

@@ -26,6 +26,7 @@ use super::valkey;
 use super::version::{DICT_ENTRY, QUICKLIST, ROBJ, ZSET, ZSKIPLIST};
 use super::{Certainty, Estimate, Generation, Model, Origin};
 use crate::rdb::inspect::{Context, Scratch, ValueItem, walk_value};
+use crate::rdb::score::ScoreText;
 use crate::rdb::{Element, Encoding, KeyType, Record, Result, ValueStats};
 
 /// One string element as the cost formulas see it: its length, and its value when the
@@ -330,37 +331,12 @@ fn score_scalar(score: f64, generation: Generation) -> Scalar {
         return Scalar::text(if score > 0.0 { 3 } else { 4 });
     }
     let text = if shortest {
-        let shortest = format!("{score:?}");
-        match shortest.split_once('e') {
-            Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e}"),
-            _ => shortest,
-        }
+        ScoreText::shortest(score)
     } else {
-        printf_g17(score)
+        ScoreText::g17(score)
     };
     // a text that reads as an integer (2^53 printed in full) is stored as one
     Scalar::bytes(text.as_bytes())
-}
-
-/// C's `%.17g`: 17 significant digits, exponent form below 1e-4 or from 1e17, trailing
-/// zeros dropped, at least two exponent digits.
-fn printf_g17(x: f64) -> String {
-    let strip = |s: &str| -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    let sci = format!("{x:.16e}");
-    let (mantissa, exp) = sci.split_once('e').expect("exponent form");
-    let exp: i32 = exp.parse().expect("exponent");
-    if !(-4..17).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", strip(mantissa), exp.abs())
-    } else {
-        strip(&format!("{:.*}", (16 - exp) as usize, x))
-    }
 }
 
 /// One node of a quicklist, as [`Model::quicklist_cost`] prices it.
@@ -785,11 +761,6 @@ mod tests {
 
     #[test]
     fn scores_as_servers_print_them() {
-        assert_eq!(printf_g17(0.1), "0.10000000000000001");
-        assert_eq!(printf_g17(-3.5), "-3.5");
-        assert_eq!(printf_g17(1e-10), "1e-10");
-        assert_eq!(printf_g17(1e300), "1.0000000000000001e+300");
-        assert_eq!(printf_g17(std::f64::consts::PI), "3.1415926535897931");
         assert_eq!(score_scalar(0.1, Generation::Redis72), Scalar::text(3));
         assert_eq!(score_scalar(0.1, Generation::Redis70), Scalar::text(19));
         assert_eq!(score_scalar(-0.0, Generation::Redis62), Scalar::text(2));
