@@ -10,7 +10,7 @@ use super::evidence::{
     Access, CompactForm, CompactObservation, ENTRY_BOUNDS, KeyAdvice, LENGTH_BOUNDS, Split,
     ThresholdObservation,
 };
-use crate::analyze::patterns::{Delimiters, normalize, tokens};
+use crate::analyze::patterns::{ConstantTokens, Delimiters, tokens};
 use crate::memory::collections::{listpack_int_entry, listpack_string_entry};
 use crate::memory::stream::{StreamLayout, layout, stream_value};
 use crate::memory::whatif::{Collection, Member, QuicklistNode, Scalar};
@@ -83,6 +83,8 @@ struct Subject<'a> {
     ctx: &'a Context,
     run: &'a Run,
     record: &'a Record<'a>,
+    /// The key's constant tokens under the run's delimiters.
+    constant: ConstantTokens,
     stats: &'a ValueStats,
     /// Over the big-key bounds.
     big: bool,
@@ -125,6 +127,7 @@ impl Probe {
         ctx: &Context,
         run: &Run,
         record: &Record<'_>,
+        constant: ConstantTokens,
         collection: &Collection,
         stats: &ValueStats,
         estimate: &Estimate,
@@ -137,6 +140,7 @@ impl Probe {
             ctx,
             run,
             record,
+            constant,
             stats,
             big,
             key_len: record.key.len(),
@@ -482,7 +486,7 @@ fn field_names(s: &Subject<'_>, c: &Collection) -> Option<u64> {
 /// Saving of a key name whose constant segments (those the pattern keeps) are one letter
 /// each: `user:1234:profile` as `u:1234:p`.
 fn key_names(s: &Subject<'_>) -> Option<u64> {
-    let short = abbreviate(&s.record.key, s.run.delimiters).len();
+    let short = abbreviate(&s.record.key, s.run.delimiters, s.constant).len();
     let m = s.model;
     m.key_name_cost(s.key_len, s.has_expire)
         .checked_sub(m.key_name_cost(short, s.has_expire))
@@ -491,10 +495,10 @@ fn key_names(s: &Subject<'_>) -> Option<u64> {
 
 /// A key with each constant segment cut to its first byte (after its delimiter); segments
 /// with a variable part stay whole.
-pub fn abbreviate(key: &[u8], delimiters: Delimiters) -> Vec<u8> {
+pub fn abbreviate(key: &[u8], delimiters: Delimiters, constant: ConstantTokens) -> Vec<u8> {
     let mut out = Vec::with_capacity(key.len());
-    for token in tokens(key, delimiters) {
-        let constant = is_constant(token, delimiters);
+    for (i, token) in tokens(key, delimiters).enumerate() {
+        let constant = constant.is_constant(i);
         let lead = usize::from(token.first().is_some_and(|&b| delimiters.contains(b)));
         if constant && token.len() > lead + 1 {
             out.extend_from_slice(&token[..lead + 1]);
@@ -505,11 +509,6 @@ pub fn abbreviate(key: &[u8], delimiters: Delimiters) -> Vec<u8> {
     out
 }
 
-/// Whether a key token is constant text: key patterns keep it as it is.
-fn is_constant(token: &[u8], delimiters: Delimiters) -> bool {
-    normalize(token, delimiters).as_ref() == token
-}
-
 /// A tiny string key (`value` fits a compact hash) without a TTL whose name ends in an id:
 /// its share of a hash of [`BUCKET_FIELDS`] such keys (field: the id, value: the value),
 /// against what it costs alone.
@@ -518,8 +517,8 @@ fn small_key(s: &Subject<'_>, value: &[u8]) -> Option<u64> {
     if s.has_expire || bucket == 0 {
         return None;
     }
-    let last = tokens(&s.record.key, s.run.delimiters).last()?;
-    if is_constant(last, s.run.delimiters) {
+    let (i, last) = tokens(&s.record.key, s.run.delimiters).enumerate().last()?;
+    if s.constant.is_constant(i) {
         return None;
     }
     let id = match last.first() {
@@ -737,7 +736,10 @@ mod tests {
     #[test]
     fn constant_segments_are_cut_to_a_letter() {
         let d = Delimiters::new(b":");
-        let short = |k: &str| String::from_utf8(abbreviate(k.as_bytes(), d)).unwrap();
+        let short = |k: &str| {
+            let constant = ConstantTokens::of(k.as_bytes(), d);
+            String::from_utf8(abbreviate(k.as_bytes(), d, constant)).unwrap()
+        };
         assert_eq!(short("notification:preferences:1234"), "n:p:1234");
         assert_eq!(short("user:1234:profile_v2"), "u:1234:p");
         assert_eq!(short("user_1234:x"), "user_1234:x");

@@ -39,6 +39,12 @@ impl Default for PatternSettings {
     }
 }
 
+impl PatternSettings {
+    pub fn delimiter_set(&self) -> Delimiters {
+        Delimiters::new(self.delimiters.as_bytes())
+    }
+}
+
 /// Nodes a tree may hold while a run is under way; past it the widest prefix collapses
 /// early. Only a key space with thousands of unrecognised literal segments at several
 /// levels reaches it, and it is what keeps memory bounded there.
@@ -148,25 +154,20 @@ static STARS: [[u8; 2]; 256] = {
 /// A token with its variable parts replaced by `*`: the whole segment when it is an id,
 /// number, date, address or random token, else each `_ - . @ #`-separated part that is.
 pub fn normalize(token: &[u8], delimiters: Delimiters) -> Cow<'_, [u8]> {
-    let (delim, segment) = match token.first() {
-        Some(&b) if delimiters.contains(b) => token.split_at(1),
-        _ => (&token[..0], token),
-    };
+    let (delim, segment) = split_delimiter(token, delimiters);
     if is_variable(segment) {
         return Cow::Borrowed(match delim.first() {
             Some(&d) => &STARS[usize::from(d)],
             None => b"*",
         });
     }
-    const INNER: &[u8] = b"_-.@#";
-    let parts = || segment.split(|b| INNER.contains(b));
     // Most tokens are names: check before building anything (this runs for every token).
-    if !parts().any(is_variable) {
+    if !has_variable_part(segment) {
         return Cow::Borrowed(token);
     }
     let mut out = delim.to_vec();
     let mut at = 0;
-    for part in parts() {
+    for part in inner_parts(segment) {
         if at > 0 {
             out.push(segment[at - 1]);
         }
@@ -174,6 +175,53 @@ pub fn normalize(token: &[u8], delimiters: Delimiters) -> Cow<'_, [u8]> {
         at += part.len() + 1;
     }
     Cow::Owned(out)
+}
+
+/// Whether [`normalize`] keeps a token as it is, without building anything.
+pub fn is_constant(token: &[u8], delimiters: Delimiters) -> bool {
+    let (_, segment) = split_delimiter(token, delimiters);
+    !is_variable(segment) && !has_variable_part(segment)
+}
+
+/// A token's leading delimiter (empty for the first token) and the rest.
+fn split_delimiter(token: &[u8], delimiters: Delimiters) -> (&[u8], &[u8]) {
+    match token.first() {
+        Some(&b) if delimiters.contains(b) => token.split_at(1),
+        _ => (&token[..0], token),
+    }
+}
+
+/// Separators inside a segment whose parts are normalized one by one (`order_2024-01-01`).
+const INNER: &[u8] = b"_-.@#";
+
+fn inner_parts(segment: &[u8]) -> impl Iterator<Item = &[u8]> {
+    segment.split(|b| INNER.contains(b))
+}
+
+/// Whether a segment has inner parts and one of them is variable.
+fn has_variable_part(segment: &[u8]) -> bool {
+    segment.iter().any(|b| INNER.contains(b)) && inner_parts(segment).any(is_variable)
+}
+
+/// Which of a key's tokens (by position) its pattern keeps as they are. Computed once per
+/// key: the pattern tree and the advisor's key-name check both need it, and classifying
+/// tokens was a fifth of `analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConstantTokens(u32);
+
+impl ConstantTokens {
+    pub fn of(key: &[u8], delimiters: Delimiters) -> ConstantTokens {
+        let mut mask = 0;
+        for (i, token) in tokens(key, delimiters).enumerate() {
+            mask |= u32::from(is_constant(token, delimiters)) << i;
+        }
+        ConstantTokens(mask)
+    }
+
+    /// Whether the `i`-th token (from 0) is constant.
+    pub fn is_constant(self, i: usize) -> bool {
+        self.0 >> i & 1 == 1
+    }
 }
 
 /// Whether a segment is an identifier rather than a name: an integer or decimal, a hex id
@@ -339,7 +387,7 @@ pub struct PatternTree<T> {
 impl<T: Tally> PatternTree<T> {
     pub fn new(settings: PatternSettings) -> PatternTree<T> {
         PatternTree {
-            delimiters: Delimiters::new(settings.delimiters.as_bytes()),
+            delimiters: settings.delimiter_set(),
             settings,
             nodes: vec![Node::default()],
             live: 1,
@@ -350,17 +398,22 @@ impl<T: Tally> PatternTree<T> {
         &self.settings
     }
 
-    /// The tally of `key`'s pattern, created if new.
-    pub fn entry(&mut self, key: &[u8]) -> &mut T {
+    /// The tally of `key`'s pattern, created if new; `constant`: the key's
+    /// [`ConstantTokens`] under the tree's delimiters.
+    pub fn entry(&mut self, key: &[u8], constant: ConstantTokens) -> &mut T {
         let delimiters = self.delimiters;
         let mut node = 0;
-        for token in tokens(key, delimiters) {
-            let token = normalize(token, delimiters);
+        for (i, token) in tokens(key, delimiters).enumerate() {
+            let token = if constant.is_constant(i) {
+                Cow::Borrowed(token)
+            } else {
+                normalize(token, delimiters)
+            };
             node = self.child(node, &token);
         }
         if self.live > MAX_NODES {
             self.relieve_pressure();
-            return self.entry(key);
+            return self.entry(key, constant);
         }
         self.nodes[node].end.get_or_insert_with(T::default)
     }
@@ -622,7 +675,8 @@ mod tests {
     }
 
     fn add(t: &mut PatternTree<Count>, key: &str) {
-        t.entry(key.as_bytes()).0 += 1;
+        let constant = ConstantTokens::of(key.as_bytes(), t.delimiters);
+        t.entry(key.as_bytes(), constant).0 += 1;
     }
 
     fn patterns(t: PatternTree<Count>) -> Vec<(String, u64)> {
@@ -630,6 +684,26 @@ mod tests {
             .into_iter()
             .map(|(p, c)| (String::from_utf8(p).unwrap(), c.0))
             .collect()
+    }
+
+    #[test]
+    fn constant_tokens_are_those_normalize_keeps() {
+        let d = Delimiters::new(b":/");
+        for key in [
+            "user:1234:profile",
+            "order_2024-01-01:x",
+            "a:b:c",
+            "session:550e8400-e29b-41d4-a716-446655440000",
+            "img/v2/abc@example.com/42.png",
+            "",
+            ":",
+        ] {
+            let constant = ConstantTokens::of(key.as_bytes(), d);
+            for (i, token) in tokens(key.as_bytes(), d).enumerate() {
+                let kept = normalize(token, d).as_ref() == token;
+                assert_eq!(constant.is_constant(i), kept, "{key} token {i}");
+            }
+        }
     }
 
     #[test]

@@ -493,6 +493,8 @@ fn score_scalar(score: f64, generation: Generation) -> Scalar {
     }
     let text = if shortest {
         ScoreText::shortest(score)
+    } else if let Some(len) = ScoreText::g17_len(score) {
+        return Scalar::text(len);
     } else {
         ScoreText::g17(score)
     };

@@ -98,6 +98,49 @@ impl ScoreText {
         out
     }
 
+    /// The length of [`ScoreText::g17`] of a non-integral `v` with 1e-4 <= |v| < 2^52 (the
+    /// scores applications use), with integer arithmetic: the 17 digits are
+    /// `v * 10^(16-e)` rounded half to even, exact in 128 bits there. `None` elsewhere.
+    pub fn g17_len(v: f64) -> Option<usize> {
+        let a = v.abs();
+        if !(1e-4..4_503_599_627_370_496.0).contains(&a) || a.fract() == 0.0 {
+            return None;
+        }
+        // a = m * 2^-shift, exactly
+        let bits = a.to_bits();
+        let biased = (bits >> 52) as i32;
+        let m = u128::from((bits & ((1 << 52) - 1)) | (1 << 52));
+        let shift = (1075 - biased) as u32; // positive: `a` has a fraction
+        let digits = |e: i32| -> u128 {
+            let num = m * 10u128.pow((16 - e) as u32);
+            let (q, r) = (num >> shift, num & ((1u128 << shift) - 1));
+            let half = 1u128 << (shift - 1);
+            q + u128::from(r > half || (r == half && q & 1 == 1))
+        };
+        let mut e = a.log10().floor() as i32;
+        let mut d = digits(e);
+        if d >= 100_000_000_000_000_000 {
+            e += 1;
+            d = digits(e);
+        } else if d < 10_000_000_000_000_000 {
+            e -= 1;
+            d = digits(e);
+        }
+        if d >= 100_000_000_000_000_000 {
+            // rounded up to the next power of ten: one digit
+            e += 1;
+            d = 1;
+        }
+        let mut significant = 17;
+        while d % 10 == 0 && significant > 1 {
+            d /= 10;
+            significant -= 1;
+        }
+        // fixed notation (-4 <= e < 17 here): "d.ddd" or "0.000ddd"
+        let fraction_zeros = (-e).max(0) as usize;
+        Some(usize::from(v < 0.0) + significant + 1 + fraction_zeros)
+    }
+
     /// The shortest text that reads back as `v`, with `e+` before a positive exponent as
     /// `fpconv_dtoa` writes it (its spelling of some exponents differs from this by a byte).
     pub fn shortest(v: f64) -> ScoreText {
@@ -198,6 +241,51 @@ mod tests {
                 v.to_bits()
             );
         }
+    }
+
+    #[test]
+    fn g17_len_is_the_texts_length() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut fast = 0;
+        for i in 0..300_000 {
+            let v = match i % 4 {
+                0 => f64::from_bits(next()),
+                1 => (next() % 2_000_000) as f64 / 1000.0 - 1000.0,
+                2 => next() as f64 / u64::MAX as f64,
+                _ => (next() as f64 / u64::MAX as f64) * 10f64.powi((next() % 24) as i32 - 6),
+            };
+            if !v.is_finite() {
+                continue;
+            }
+            if let Some(len) = ScoreText::g17_len(v) {
+                assert_eq!(len, ScoreText::g17(v).as_bytes().len(), "{:x}", v.to_bits());
+                fast += 1;
+            }
+        }
+        for v in [
+            0.1,
+            0.5,
+            0.0001,
+            0.00011,
+            99.99999999999999,
+            0.9999999999999999,
+            1.5e15 + 0.5,
+        ] {
+            assert_eq!(
+                ScoreText::g17_len(v),
+                Some(ScoreText::g17(v).as_bytes().len()),
+                "{v}"
+            );
+        }
+        assert!(fast > 150_000, "{fast}");
+        assert_eq!(ScoreText::g17_len(3.0), None);
+        assert_eq!(ScoreText::g17_len(1e-5), None);
     }
 
     #[test]
