@@ -5,7 +5,7 @@
 use super::probe::{BIG_KEY_BYTES, BIG_KEY_ELEMENTS, BUCKET_FIELDS, abbreviate};
 use super::{Confidence, Kind, Scope, Suggestion, measurable, push_finding};
 use crate::analyze::Summary;
-use crate::analyze::patterns::{ConstantTokens, Delimiters};
+use crate::analyze::patterns::{Delimiters, TokenKinds};
 use crate::rdb::KeyType;
 use crate::report::units::bytes;
 
@@ -86,7 +86,7 @@ pub fn long_key_names(summary: &Summary, out: &mut Vec<Suggestion>) {
         let short = String::from_utf8_lossy(&abbreviate(
             p.pattern.as_bytes(),
             delimiters,
-            ConstantTokens::of(p.pattern.as_bytes(), delimiters),
+            TokenKinds::of(p.pattern.as_bytes(), delimiters),
         ))
         .into_owned();
         let why = format!(

@@ -10,7 +10,7 @@ use super::evidence::{
     Access, CompactForm, CompactObservation, ENTRY_BOUNDS, KeyAdvice, LENGTH_BOUNDS, Split,
     ThresholdObservation,
 };
-use crate::analyze::patterns::{ConstantTokens, Delimiters, tokens};
+use crate::analyze::patterns::{Delimiters, TokenKinds, tokens};
 use crate::memory::collections::{listpack_int_entry, listpack_string_entry};
 use crate::memory::stream::{StreamLayout, layout, stream_value};
 use crate::memory::whatif::{Collection, Member, QuicklistNode, Scalar};
@@ -84,7 +84,7 @@ struct Subject<'a> {
     run: &'a Run,
     record: &'a Record<'a>,
     /// The key's constant tokens under the run's delimiters.
-    constant: ConstantTokens,
+    constant: TokenKinds,
     stats: &'a ValueStats,
     /// Over the big-key bounds.
     big: bool,
@@ -127,7 +127,7 @@ impl Probe {
         ctx: &Context,
         run: &Run,
         record: &Record<'_>,
-        constant: ConstantTokens,
+        constant: TokenKinds,
         collection: &Collection,
         stats: &ValueStats,
         estimate: &Estimate,
@@ -495,7 +495,7 @@ fn key_names(s: &Subject<'_>) -> Option<u64> {
 
 /// A key with each constant segment cut to its first byte (after its delimiter); segments
 /// with a variable part stay whole.
-pub fn abbreviate(key: &[u8], delimiters: Delimiters, constant: ConstantTokens) -> Vec<u8> {
+pub fn abbreviate(key: &[u8], delimiters: Delimiters, constant: TokenKinds) -> Vec<u8> {
     let mut out = Vec::with_capacity(key.len());
     for (i, token) in tokens(key, delimiters).enumerate() {
         let constant = constant.is_constant(i);
@@ -737,7 +737,7 @@ mod tests {
     fn constant_segments_are_cut_to_a_letter() {
         let d = Delimiters::new(b":");
         let short = |k: &str| {
-            let constant = ConstantTokens::of(k.as_bytes(), d);
+            let constant = TokenKinds::of(k.as_bytes(), d);
             String::from_utf8(abbreviate(k.as_bytes(), d, constant)).unwrap()
         };
         assert_eq!(short("notification:preferences:1234"), "n:p:1234");

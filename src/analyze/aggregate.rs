@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::hash_tags::TagSample;
-use super::patterns::{ConstantTokens, PatternSettings, PatternTree, Rule, Tally, match_rule};
+use super::patterns::{PatternSettings, PatternTree, Rule, Tally, TokenKinds, match_rule};
 use super::slots::{SlotTable, hash_tag, key_slot};
 use crate::advise::evidence::{Evidence, GlobalEvidence, GlobalKey, KeyAdvice};
 use crate::rdb::{Encoding, KeyType, escape_key, escaped_key};
@@ -27,8 +27,8 @@ pub struct KeyFacts<'a> {
     pub rdb_bytes: u64,
     pub elements: u64,
     pub expire_at_ms: Option<i64>,
-    /// The key's constant tokens under the run's delimiters ([`ConstantTokens::of`]).
-    pub constant_tokens: ConstantTokens,
+    /// The key's constant tokens under the run's delimiters ([`TokenKinds::of`]).
+    pub token_kinds: TokenKinds,
     /// What the advisor's probe found: alternatives and their savings.
     pub advice: KeyAdvice,
 }
@@ -423,7 +423,7 @@ impl Aggregate {
         self.ttl.add(k, now_ms);
         let tally = match match_rule(rules, k.key) {
             Some(i) => &mut self.rules[i].1,
-            None => self.patterns.entry(k.key, k.constant_tokens),
+            None => self.patterns.entry(k.key, k.token_kinds),
         };
         tally.add(k, now_ms);
         if self.top_by_memory.admits(k.total_bytes()) {
@@ -488,10 +488,7 @@ mod tests {
             rdb_bytes: memory / 2,
             elements,
             expire_at_ms: ttl,
-            constant_tokens: ConstantTokens::of(
-                key.as_bytes(),
-                PatternSettings::default().delimiter_set(),
-            ),
+            token_kinds: TokenKinds::of(key.as_bytes(), PatternSettings::default().delimiter_set()),
             advice: KeyAdvice::default(),
         }
     }

@@ -151,36 +151,58 @@ static STARS: [[u8; 2]; 256] = {
     t
 };
 
+/// How a token's pattern form relates to the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Kept as it is (a name).
+    Constant,
+    /// Replaced by `*` as a whole (an id, a number, ...).
+    Variable,
+    /// Some of its `_ - . @ #`-separated parts are replaced.
+    Mixed,
+}
+
+impl TokenKind {
+    pub fn of(token: &[u8], delimiters: Delimiters) -> TokenKind {
+        let (_, segment) = split_delimiter(token, delimiters);
+        if is_variable(segment) {
+            TokenKind::Variable
+        } else if has_variable_part(segment) {
+            TokenKind::Mixed
+        } else {
+            TokenKind::Constant
+        }
+    }
+}
+
 /// A token with its variable parts replaced by `*`: the whole segment when it is an id,
 /// number, date, address or random token, else each `_ - . @ #`-separated part that is.
 pub fn normalize(token: &[u8], delimiters: Delimiters) -> Cow<'_, [u8]> {
-    let (delim, segment) = split_delimiter(token, delimiters);
-    if is_variable(segment) {
-        return Cow::Borrowed(match delim.first() {
-            Some(&d) => &STARS[usize::from(d)],
-            None => b"*",
-        });
-    }
-    // Most tokens are names: check before building anything (this runs for every token).
-    if !has_variable_part(segment) {
-        return Cow::Borrowed(token);
-    }
-    let mut out = delim.to_vec();
-    let mut at = 0;
-    for part in inner_parts(segment) {
-        if at > 0 {
-            out.push(segment[at - 1]);
-        }
-        out.extend_from_slice(if is_variable(part) { b"*" } else { part });
-        at += part.len() + 1;
-    }
-    Cow::Owned(out)
+    normalize_as(token, delimiters, TokenKind::of(token, delimiters))
 }
 
-/// Whether [`normalize`] keeps a token as it is, without building anything.
-pub fn is_constant(token: &[u8], delimiters: Delimiters) -> bool {
-    let (_, segment) = split_delimiter(token, delimiters);
-    !is_variable(segment) && !has_variable_part(segment)
+/// [`normalize`] of a token already classified.
+fn normalize_as(token: &[u8], delimiters: Delimiters, kind: TokenKind) -> Cow<'_, [u8]> {
+    let (delim, segment) = split_delimiter(token, delimiters);
+    match kind {
+        TokenKind::Constant => Cow::Borrowed(token),
+        TokenKind::Variable => Cow::Borrowed(match delim.first() {
+            Some(&d) => &STARS[usize::from(d)],
+            None => b"*",
+        }),
+        TokenKind::Mixed => {
+            let mut out = delim.to_vec();
+            let mut at = 0;
+            for part in inner_parts(segment) {
+                if at > 0 {
+                    out.push(segment[at - 1]);
+                }
+                out.extend_from_slice(if is_variable(part) { b"*" } else { part });
+                at += part.len() + 1;
+            }
+            Cow::Owned(out)
+        }
+    }
 }
 
 /// A token's leading delimiter (empty for the first token) and the rest.
@@ -198,29 +220,43 @@ fn inner_parts(segment: &[u8]) -> impl Iterator<Item = &[u8]> {
     segment.split(|b| INNER.contains(b))
 }
 
-/// Whether a segment has inner parts and one of them is variable.
+/// Whether a segment has inner parts and one of them is variable (checked before building
+/// anything: most tokens are names).
 fn has_variable_part(segment: &[u8]) -> bool {
     segment.iter().any(|b| INNER.contains(b)) && inner_parts(segment).any(is_variable)
 }
 
-/// Which of a key's tokens (by position) its pattern keeps as they are. Computed once per
-/// key: the pattern tree and the advisor's key-name check both need it, and classifying
-/// tokens was a fifth of `analyze`.
+/// The [`TokenKind`] of each of a key's tokens, two bits each. Computed once per key: the
+/// pattern tree and the advisor's key-name check both need them, and classifying tokens was
+/// a fifth of `analyze`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConstantTokens(u32);
+pub struct TokenKinds(u64);
 
-impl ConstantTokens {
-    pub fn of(key: &[u8], delimiters: Delimiters) -> ConstantTokens {
-        let mut mask = 0;
+impl TokenKinds {
+    pub fn of(key: &[u8], delimiters: Delimiters) -> TokenKinds {
+        let mut bits = 0;
         for (i, token) in tokens(key, delimiters).enumerate() {
-            mask |= u32::from(is_constant(token, delimiters)) << i;
+            let kind = match TokenKind::of(token, delimiters) {
+                TokenKind::Constant => 0,
+                TokenKind::Variable => 1,
+                TokenKind::Mixed => 2,
+            };
+            bits |= kind << (2 * i);
         }
-        ConstantTokens(mask)
+        TokenKinds(bits)
     }
 
-    /// Whether the `i`-th token (from 0) is constant.
+    /// The kind of the `i`-th token (from 0).
+    pub fn kind(self, i: usize) -> TokenKind {
+        match self.0 >> (2 * i) & 3 {
+            0 => TokenKind::Constant,
+            1 => TokenKind::Variable,
+            _ => TokenKind::Mixed,
+        }
+    }
+
     pub fn is_constant(self, i: usize) -> bool {
-        self.0 >> i & 1 == 1
+        self.kind(i) == TokenKind::Constant
     }
 }
 
@@ -398,22 +434,18 @@ impl<T: Tally> PatternTree<T> {
         &self.settings
     }
 
-    /// The tally of `key`'s pattern, created if new; `constant`: the key's
-    /// [`ConstantTokens`] under the tree's delimiters.
-    pub fn entry(&mut self, key: &[u8], constant: ConstantTokens) -> &mut T {
+    /// The tally of `key`'s pattern, created if new; `kinds`: the key's [`TokenKinds`]
+    /// under the tree's delimiters.
+    pub fn entry(&mut self, key: &[u8], kinds: TokenKinds) -> &mut T {
         let delimiters = self.delimiters;
         let mut node = 0;
         for (i, token) in tokens(key, delimiters).enumerate() {
-            let token = if constant.is_constant(i) {
-                Cow::Borrowed(token)
-            } else {
-                normalize(token, delimiters)
-            };
+            let token = normalize_as(token, delimiters, kinds.kind(i));
             node = self.child(node, &token);
         }
         if self.live > MAX_NODES {
             self.relieve_pressure();
-            return self.entry(key, constant);
+            return self.entry(key, kinds);
         }
         self.nodes[node].end.get_or_insert_with(T::default)
     }
@@ -675,8 +707,8 @@ mod tests {
     }
 
     fn add(t: &mut PatternTree<Count>, key: &str) {
-        let constant = ConstantTokens::of(key.as_bytes(), t.delimiters);
-        t.entry(key.as_bytes(), constant).0 += 1;
+        let kinds = TokenKinds::of(key.as_bytes(), t.delimiters);
+        t.entry(key.as_bytes(), kinds).0 += 1;
     }
 
     fn patterns(t: PatternTree<Count>) -> Vec<(String, u64)> {
@@ -687,7 +719,7 @@ mod tests {
     }
 
     #[test]
-    fn constant_tokens_are_those_normalize_keeps() {
+    fn token_kinds_say_what_normalize_does() {
         let d = Delimiters::new(b":/");
         for key in [
             "user:1234:profile",
@@ -698,10 +730,16 @@ mod tests {
             "",
             ":",
         ] {
-            let constant = ConstantTokens::of(key.as_bytes(), d);
+            let kinds = TokenKinds::of(key.as_bytes(), d);
             for (i, token) in tokens(key.as_bytes(), d).enumerate() {
-                let kept = normalize(token, d).as_ref() == token;
-                assert_eq!(constant.is_constant(i), kept, "{key} token {i}");
+                let normalized = normalize(token, d);
+                assert_eq!(
+                    kinds.is_constant(i),
+                    normalized.as_ref() == token,
+                    "{key} {i}"
+                );
+                let star = normalized.as_ref().ends_with(b"*") && normalized.len() <= 2;
+                assert_eq!(kinds.kind(i) == TokenKind::Variable, star, "{key} {i}");
             }
         }
     }

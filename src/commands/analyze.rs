@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Gaps, Input, ModelChoice, ScanEnd, scan, threads};
 use crate::advise::{self, probe::Probe, probe::Run};
-use crate::analyze::patterns::ConstantTokens;
+use crate::analyze::patterns::TokenKinds;
 use crate::analyze::shards::ShardPlan;
 use crate::analyze::slots::SlotRange;
 use crate::analyze::{Aggregate, Filter, InputSummary, KeyFacts, Settings, Summary};
@@ -148,13 +148,13 @@ fn analyze_dump(
             if estimate.memory_bytes + estimate.overhead_bytes < settings.min_bytes {
                 return Ok(());
             }
-            let constant_tokens = ConstantTokens::of(&record.key, run.delimiters);
+            let token_kinds = TokenKinds::of(&record.key, run.delimiters);
             let advice = done.probe.observe(
                 model,
                 ctx,
                 &run,
                 record,
-                constant_tokens,
+                token_kinds,
                 &collection,
                 &stats,
                 &estimate,
@@ -170,7 +170,7 @@ fn analyze_dump(
                 rdb_bytes: record.rdb_bytes,
                 elements: stats.shape.elements,
                 expire_at_ms: record.expire_at_ms,
-                constant_tokens,
+                token_kinds,
                 advice,
             };
             let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
