@@ -159,6 +159,11 @@ pub struct Summary {
     pub within_5_or_chunk: usize,
     pub within_20_or_chunk: usize,
     pub exact: usize,
+    /// Keys off to the byte whose estimate the model marks as an expectation (random terms:
+    /// skiplist levels, hash-seed dependent buckets).
+    pub random_inexact: usize,
+    /// Keys the model marks [`Certainty::Exact`] that are not exact to the byte.
+    pub claimed_exact_but_off: usize,
     pub truth_sum: u64,
     pub estimate_sum: u64,
 }
@@ -179,6 +184,10 @@ impl Summary {
             within_5_or_chunk: count(&|r| r.error_pct().abs() <= 5.0 || chunk_step(r)),
             within_20_or_chunk: count(&|r| r.error_pct().abs() <= ALL_WITHIN_PCT || chunk_step(r)),
             exact: count(&|r| r.estimate == r.truth),
+            random_inexact: count(&|r| r.estimate != r.truth && r.certainty == Certainty::Expected),
+            claimed_exact_but_off: count(&|r| {
+                r.estimate != r.truth && r.certainty == Certainty::Exact
+            }),
             truth_sum: rows.iter().map(|r| r.truth).sum(),
             estimate_sum: rows.iter().map(|r| r.estimate).sum(),
         }
