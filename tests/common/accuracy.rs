@@ -95,8 +95,12 @@ pub fn compare(dir: &Path) -> Fixture {
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(serde_json::Value::Null);
     let data = std::fs::read(dir.join("dump.rdb")).expect("dump.rdb is readable");
-    let ctx = Context::for_dump(&data).expect("dump header parses");
+    let mut ctx = Context::for_dump(&data).expect("dump header parses");
     let model = model_for(&ctx, &server);
+    if model.allocator == Allocator::JemallocQuantum16 && server["preload"].is_string() {
+        // no spare room for an expire in Valkey string objects (see `Context`)
+        ctx.expire_room_in_objects = false;
+    }
 
     let mut truth: HashMap<(u64, String), (String, u64)> = HashMap::new();
     let mut reader = csv::Reader::from_path(dir.join("truth.csv")).expect("truth.csv");
