@@ -30,7 +30,7 @@ pub const BIG_KEY_ELEMENTS: u64 = 10_000;
 const STRING_PART_BYTES: u64 = 256 << 10;
 /// Elements per part of a split list, or of a collection whose elements are too long for a
 /// compact encoding.
-const PART_ELEMENTS: usize = 1000;
+const PART_ELEMENTS: u64 = 1000;
 /// Strings from this long are tried with LZF ...
 pub const COMPRESS_MIN_BYTES: u64 = 1024;
 /// ... on at most this many leading bytes ...
@@ -45,8 +45,6 @@ const NUMBER_MAX_BYTES: u64 = 32;
 const MAX_DECIMALS: u32 = 6;
 /// Fields per hash when tiny string keys are bucketed into hashes.
 pub const BUCKET_FIELDS: u64 = 100;
-/// Field names as short as this are what `hash-field-names` prices.
-pub const SHORT_FIELD_BYTES: usize = 2;
 /// Sets from this many members are priced as a HyperLogLog ...
 pub const HLL_MIN_MEMBERS: u64 = 10_000;
 /// ... whose dense form is a 12,304-byte string (`HLL_DENSE_SIZE`).
@@ -116,23 +114,6 @@ impl Subject<'_> {
             .string_cost(self.key_len, self.has_expire, len, Encoding::Int)
             .memory_bytes
     }
-
-    /// `members` as a key of `kind` named with `extra` more bytes, in `encoding`.
-    fn collection(
-        &self,
-        kind: KeyType,
-        extra: usize,
-        members: &[Member],
-        encoding: Encoding,
-    ) -> Option<Estimate> {
-        let c = Collection {
-            kind,
-            key_len: self.key_len + extra,
-            has_expire: self.has_expire,
-            members: members.to_vec(),
-        };
-        self.model.cost(&c, encoding)
-    }
 }
 
 impl Probe {
@@ -166,11 +147,11 @@ impl Probe {
         match record.value_type.key_type() {
             KeyType::String => self.string(&subject, scratch, &mut advice)?,
             KeyType::Hash | KeyType::Set | KeyType::Zset => {
-                self::collection(&subject, collection, &mut advice)
+                self::collection(&subject, collection, scratch, &mut advice)?
             }
             KeyType::List => {
                 if big {
-                    advice.big_key = Some(split_list(&subject, &collection.members));
+                    advice.big_key = Some(split_list(&subject, scratch)?);
                 }
                 advice.list_compression = self.list_compression(&subject)?;
             }
@@ -379,14 +360,19 @@ fn json_as_hash(s: &Subject<'_>, text: &[u8]) -> Option<u64> {
     } else {
         Encoding::Hashtable
     };
-    let hash = Collection::hash(s.key_len, s.has_expire, pairs);
+    let hash = Collection::hash(s.model, s.key_len, s.has_expire, pairs);
     Some(s.model.cost(&hash, encoding)?.memory_bytes)
 }
 
 /// Hashes, sets and sorted sets: the compact encoding the server held (for inferring its
 /// limits), and for those in a hashtable the saving of their compact form and of a split.
 /// `c`: the key's elements, from the walk that priced it.
-fn collection(s: &Subject<'_>, c: &Collection, advice: &mut KeyAdvice) {
+fn collection(
+    s: &Subject<'_>,
+    c: &Collection,
+    scratch: &mut Scratch,
+    advice: &mut KeyAdvice,
+) -> Result<()> {
     let (record, stats) = (s.record, s.stats);
     let key_type = record.value_type.key_type();
     let n = stats.shape.elements;
@@ -417,18 +403,18 @@ fn collection(s: &Subject<'_>, c: &Collection, advice: &mut KeyAdvice) {
         ValueType::Hash | ValueType::HashListpack | ValueType::HashZiplist | ValueType::HashZipmap
     );
     if !(hash_without_ttls || (plain && (candidate || s.big))) {
-        return;
+        return Ok(());
     }
     if hash_without_ttls {
         advice.field_names = field_names(s, c);
     }
     if !plain {
-        return;
+        return Ok(());
     }
     let form = compact_form_for(s.model, c);
     if candidate
         && let Some(form) = form
-        && let Some(e) = s.collection(key_type, 0, &c.members, compact_encoding(s.model, form))
+        && let Some(e) = s.model.cost(c, compact_encoding(s.model, form))
         && let Some(savings_bytes) = s.saving(e.memory_bytes)
     {
         advice.threshold = Some(ThresholdObservation {
@@ -441,35 +427,56 @@ fn collection(s: &Subject<'_>, c: &Collection, advice: &mut KeyAdvice) {
     if s.big {
         let (limit, encoding) = part_layout(s.model, key_type, form, largest);
         let mut split = 0;
-        let parts = c.members.chunks(part_size(c.members.len(), limit));
-        let count = parts.len().max(1);
-        for (i, members) in parts.enumerate() {
-            let part = s.collection(key_type, part_suffix(i as u64), members, encoding);
-            split += part.map_or(0, |e| e.memory_bytes);
-        }
+        let parts = split_walk(s, scratch, part_size(n, limit), |part, _| {
+            split += s.model.cost(part, encoding).map_or(0, |e| e.memory_bytes);
+        })?;
         advice.big_key = Some(Split {
-            parts: count as u64,
+            parts,
             savings_bytes: s.now as i64 - split as i64,
         });
     }
+    Ok(())
 }
 
-/// Saving of a hash's field names cut to [`SHORT_FIELD_BYTES`] (integers kept), in the
+/// Walks a big key's elements again into consecutive parts of `part_len` (the first walk
+/// keeps sums, not elements, so that a 10-million-member set costs no memory), named
+/// `<key>:<i>`; `part` gets each part and its elements. Returns the number of parts.
+fn split_walk(
+    s: &Subject<'_>,
+    scratch: &mut Scratch,
+    part_len: u64,
+    mut part: impl FnMut(&Collection, &[Member]),
+) -> Result<u64> {
+    let kind = s.record.value_type.key_type();
+    let read = s.model.member_reader(s.ctx);
+    let named = |i: u64| Collection::new(s.model, kind, s.key_len + part_suffix(i), s.has_expire);
+    let (mut parts, mut current, mut members) = (0, named(0), Vec::new());
+    walk_value(s.record, s.ctx, scratch, &mut |item| {
+        let m = read(item);
+        current.push(m);
+        members.push(m);
+        if current.len() == part_len {
+            part(&current, &members);
+            parts += 1;
+            current = named(parts);
+            members.clear();
+        }
+    })?;
+    if !current.is_empty() {
+        part(&current, &members);
+        parts += 1;
+    }
+    Ok(parts.max(1))
+}
+
+/// Saving of a hash's field names cut to [`SHORT_FIELD_BYTES`](crate::memory::whatif::SHORT_FIELD_BYTES) (integers kept), in the
 /// encoding it has.
 fn field_names(s: &Subject<'_>, c: &Collection) -> Option<u64> {
     let encoding = match s.stats.encoding() {
         Encoding::Hashtable => Encoding::Hashtable,
         _ => s.model.compact_encoding(),
     };
-    let mut short = c.clone();
-    for m in &mut short.members {
-        if let Member::Field { field, .. } = m
-            && field.int.is_none()
-        {
-            *field = Scalar::text(field.len.min(SHORT_FIELD_BYTES));
-        }
-    }
-    s.saving(s.model.cost(&short, encoding)?.memory_bytes)
+    s.saving(s.model.cost(&c.with_short_fields(), encoding)?.memory_bytes)
 }
 
 /// Saving of a key name whose constant segments (those the pattern keeps) are one letter
@@ -519,8 +526,13 @@ fn small_key(s: &Subject<'_>, value: &[u8]) -> Option<u64> {
         Some(&d) if s.run.delimiters.contains(d) => &last[1..],
         _ => last,
     };
-    let pairs = (0..bucket).map(|_| (Scalar::bytes(id), Scalar::bytes(value)));
-    let hash = Collection::hash(s.key_len, false, pairs);
+    let mut hash = Collection::new(s.model, KeyType::Hash, s.key_len, false);
+    let field = Member::Field {
+        field: Scalar::bytes(id),
+        value: Scalar::bytes(value),
+        ttl: false,
+    };
+    hash.push_repeated(field, bucket);
     let cost = s
         .model
         .cost(&hash, s.model.compact_encoding())?
@@ -590,7 +602,7 @@ fn part_layout(
     key_type: KeyType,
     form: Option<CompactForm>,
     largest: u64,
-) -> (usize, Encoding) {
+) -> (u64, Encoding) {
     let l = &model.limits;
     let compact = form.map(|form| match form {
         CompactForm::HashListpack => (l.hash_max_listpack_entries, l.hash_max_listpack_value, form),
@@ -600,7 +612,7 @@ fn part_layout(
     });
     match compact {
         Some((entries, value, form)) if largest <= value && entries > 0 => {
-            (entries as usize, compact_encoding(model, form))
+            (entries, compact_encoding(model, form))
         }
         _ if key_type == KeyType::Zset => (PART_ELEMENTS, Encoding::Skiplist),
         _ => (PART_ELEMENTS, Encoding::Hashtable),
@@ -609,20 +621,20 @@ fn part_layout(
 
 /// A big list split into lists of [`PART_ELEMENTS`], packed into nodes of the writer's
 /// `list-max-listpack-size`.
-fn split_list(s: &Subject<'_>, members: &[Member]) -> Split {
+fn split_list(s: &Subject<'_>, scratch: &mut Scratch) -> Result<Split> {
     let (node_limit, _) = s.ctx.list_node_limits();
     let entry = |m: &Member| match *m {
         Member::Plain(Scalar { int: Some(v), .. }) => listpack_int_entry(v),
         Member::Plain(Scalar { len, .. }) => listpack_string_entry(len),
         _ => 0,
     };
+    let n = s.stats.shape.elements;
     let mut split = 0;
-    let parts = members.chunks(part_size(members.len(), PART_ELEMENTS));
-    let count = parts.len().max(1);
-    for (i, part) in parts.enumerate() {
-        let mut nodes = Vec::new();
+    let mut nodes = Vec::new();
+    let parts = split_walk(s, scratch, part_size(n, PART_ELEMENTS), |part, members| {
+        nodes.clear();
         let mut bytes = 7;
-        for m in part {
+        for m in members {
             let e = entry(m);
             if bytes > 7 && bytes + e > node_limit {
                 nodes.push(QuicklistNode::Packed(bytes));
@@ -631,28 +643,27 @@ fn split_list(s: &Subject<'_>, members: &[Member]) -> Split {
             bytes += e;
         }
         nodes.push(QuicklistNode::Packed(bytes));
-        let extra = part_suffix(i as u64);
         let listpack = (nodes.len() == 1)
-            .then(|| s.collection(KeyType::List, extra, part, Encoding::Listpack))
+            .then(|| s.model.cost(part, Encoding::Listpack))
             .flatten();
         split += match listpack {
             Some(e) => e.memory_bytes,
             None => {
                 s.model
-                    .quicklist_cost(s.key_len + extra, s.has_expire, &nodes)
+                    .quicklist_cost(part.key_len, s.has_expire, &nodes)
                     .memory_bytes
             }
         };
-    }
-    Split {
-        parts: count as u64,
+    })?;
+    Ok(Split {
+        parts,
         savings_bytes: s.now as i64 - split as i64,
-    }
+    })
 }
 
 /// Elements per part when `n` are split evenly (as `hash(member) mod parts` spreads them) into
 /// the fewest parts of at most `limit`.
-fn part_size(n: usize, limit: usize) -> usize {
+fn part_size(n: u64, limit: u64) -> u64 {
     let parts = n.div_ceil(limit).max(1);
     n.div_ceil(parts).max(1)
 }

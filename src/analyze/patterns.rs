@@ -159,31 +159,21 @@ pub fn normalize(token: &[u8], delimiters: Delimiters) -> Cow<'_, [u8]> {
         });
     }
     const INNER: &[u8] = b"_-.@#";
+    let parts = || segment.split(|b| INNER.contains(b));
+    // Most tokens are names: check before building anything (this runs for every token).
+    if !parts().any(is_variable) {
+        return Cow::Borrowed(token);
+    }
     let mut out = delim.to_vec();
-    let mut changed = false;
-    let mut rest = segment;
-    loop {
-        let end = rest.iter().position(|b| INNER.contains(b));
-        let part = &rest[..end.unwrap_or(rest.len())];
-        if is_variable(part) {
-            out.push(b'*');
-            changed = true;
-        } else {
-            out.extend_from_slice(part);
+    let mut at = 0;
+    for part in parts() {
+        if at > 0 {
+            out.push(segment[at - 1]);
         }
-        match end {
-            Some(at) => {
-                out.push(rest[at]);
-                rest = &rest[at + 1..];
-            }
-            None => break,
-        }
+        out.extend_from_slice(if is_variable(part) { b"*" } else { part });
+        at += part.len() + 1;
     }
-    if changed {
-        Cow::Owned(out)
-    } else {
-        Cow::Borrowed(token)
-    }
+    Cow::Owned(out)
 }
 
 /// Whether a segment is an identifier rather than a name: an integer or decimal, a hex id

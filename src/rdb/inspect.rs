@@ -143,8 +143,13 @@ pub enum ValueItem<'b> {
         value: Element<'b>,
         expire_at_ms: Option<i64>,
     },
-    /// A sorted set member and its score.
-    Scored { member: Element<'b>, score: f64 },
+    /// A sorted set member and its score; `stored`, the score as a listpack or ziplist holds
+    /// it (the writer's text or integer form).
+    Scored {
+        member: Element<'b>,
+        score: f64,
+        stored: Option<Element<'b>>,
+    },
 }
 
 /// The shape of a value: what the memory model and the reports need besides its elements.
@@ -249,6 +254,7 @@ fn walk(
                 visit(ValueItem::Scored {
                     member: element(member, outer)?,
                     score,
+                    stored: None,
                 });
             }
             shape.elements = n;
@@ -576,8 +582,8 @@ fn visit_flat<'b>(
                 });
             }
             KeyType::Zset => {
-                let score = items.next().ok_or_else(|| odd_tuple(at))??;
-                let score = match score {
+                let stored = items.next().ok_or_else(|| odd_tuple(at))??;
+                let score = match stored {
                     Element::Int(v) => v as f64,
                     Element::Bytes(b) => std::str::from_utf8(b)
                         .ok()
@@ -587,6 +593,7 @@ fn visit_flat<'b>(
                 visit(ValueItem::Scored {
                     member: first,
                     score,
+                    stored: Some(stored),
                 });
             }
             _ => visit(ValueItem::Member(first)),
