@@ -632,9 +632,15 @@ impl Model {
                 obj() + self.blob(blob.unwrap_or_else(|| c.ziplist_bytes()))
             }
             (KeyType::Set, Encoding::Hashtable) if valkey => {
+                if valkey::has_random_children(n) {
+                    certainty = Certainty::Expected;
+                }
                 obj() + self.valkey_table(g, n, 1, false) + t.valkey_elements
             }
             (KeyType::Hash, Encoding::Hashtable) if valkey => {
+                if valkey::has_random_children(n) {
+                    certainty = Certainty::Expected;
+                }
                 let v9 = g == Generation::Valkey9;
                 let vset = if v9 {
                     valkey::volatile_set(self.allocator, c.ttl_fields)
@@ -651,12 +657,12 @@ impl Model {
                     t.valkey_elements as f64
                         + collections::skiplist_node_expected(self.allocator) * n as f64
                 };
-                obj()
-                    + ZSET
-                    + ZSKIPLIST
-                    + self.valkey_table(g, n, 2, false)
-                    + collections::skiplist_header(self.allocator)
-                    + nodes.round() as u64
+                let fixed = if g == Generation::Valkey9 {
+                    valkey::SKIPLIST_FIXED_9
+                } else {
+                    ZSET + ZSKIPLIST + collections::skiplist_header(self.allocator)
+                };
+                obj() + fixed + self.valkey_table(g, n, 2, false) + nodes.round() as u64
             }
             (KeyType::Set, Encoding::Hashtable) => {
                 ROBJ + self.dict(c, &mut certainty) + n * DICT_ENTRY + t.member_sds

@@ -25,6 +25,12 @@ pub struct Context {
     pub server: Option<ServerVersion>,
     /// `list-max-listpack-size`: a one-node quicklist within it was a listpack list on 7.2+.
     pub list_max_listpack_size: i64,
+    /// Valkey 8.1+: whether the writer's allocator left room for an expire field in a string
+    /// object created without one, so that a later `EXPIRE` kept it `embstr` (glibc's 16-byte
+    /// chunks usually do; a jemalloc size class of the exact size does not, and the object is
+    /// re-created, `raw` when key, expire and value exceed 64 bytes, 128 on 9.x). Default:
+    /// glibc, as the `valkey-8.1` and `valkey-9.1` fixtures measured.
+    pub expire_room_in_objects: bool,
 }
 
 impl Context {
@@ -33,6 +39,7 @@ impl Context {
             header,
             server,
             list_max_listpack_size: -2,
+            expire_room_in_objects: true,
         }
     }
 
@@ -45,21 +52,26 @@ impl Context {
     }
 
     /// Whether a string value of `len` bytes was embedded in its object (`embstr`).
-    fn is_embstr(&self, len: usize, key_len: usize) -> bool {
+    fn is_embstr(&self, len: usize, key_len: usize, has_expire: bool) -> bool {
         // Valkey 8.1+ embeds the key (an sds with a 1-byte header-size prefix) in the object
         // too, so the value's room depends on it. An expire set after the value (the usual
         // SET then EXPIRE) does not re-encode it, as the servers' own OBJECT ENCODING shows.
         let embedded_key = 1 + sds_header_size(key_len) + key_len + 1;
         let value_sds8 = 3 + len + 1;
+        let expire = if has_expire && !self.expire_room_in_objects {
+            8
+        } else {
+            0
+        };
         match self.server {
             // `shouldEmbedStringObject`: up to two cache lines, robj minus its pointer.
             Some(v) if v.at_least(Family::Valkey, 9, 0) => {
-                len <= 255 && 8 + embedded_key + value_sds8 <= 128
+                len <= 255 && 8 + expire + embedded_key + value_sds8 <= 128
             }
             // `createStringObjectWithKeyAndExpire`: the whole robj within 64 bytes, for values
             // that were created embstr (44 bytes at most).
             Some(v) if v.at_least(Family::Valkey, 8, 1) => {
-                len <= 44 && 16 + embedded_key + value_sds8 <= 64
+                len <= 44 && 16 + expire + embedded_key + value_sds8 <= 64
             }
             // Redis 3.2 raised the limit from 39 to 44 bytes; RDB 7 is 3.2's format.
             _ => len <= if self.header.version >= 7 { 44 } else { 39 },
@@ -75,9 +87,21 @@ impl Context {
         key_len: usize,
         is_integer: impl FnOnce() -> bool,
     ) -> Encoding {
+        self.string_encoding_of_key(len, key_len, false, is_integer)
+    }
+
+    /// [`Context::string_encoding`] of a key with or without an expire (which matters on
+    /// Valkey 8.1+: see [`Context::expire_room_in_objects`]).
+    pub fn string_encoding_of_key(
+        &self,
+        len: usize,
+        key_len: usize,
+        has_expire: bool,
+        is_integer: impl FnOnce() -> bool,
+    ) -> Encoding {
         if len <= 20 && is_integer() {
             Encoding::Int
-        } else if self.is_embstr(len, key_len) {
+        } else if self.is_embstr(len, key_len, has_expire) {
             Encoding::Embstr
         } else {
             Encoding::Raw
@@ -180,7 +204,8 @@ fn walk(
             let bytes = s.decode(outer)?;
             visit(ValueItem::Member(Element::Bytes(bytes)));
             shape.elements = 1;
-            ctx.string_encoding(bytes.len(), record.key.len(), || {
+            let has_expire = record.expire_at_ms.is_some();
+            ctx.string_encoding_of_key(bytes.len(), record.key.len(), has_expire, || {
                 matches!(s, RdbStr::Int(_)) || is_redis_integer(bytes)
             })
         }
@@ -658,7 +683,8 @@ pub fn compressed_string(record: &Record<'_>, ctx: &Context) -> Result<Option<Va
     let Some((_, original_len)) = lzf_string(record)? else {
         return Ok(None);
     };
-    let encoding = ctx.string_encoding(original_len, record.key.len(), || false);
+    let has_expire = record.expire_at_ms.is_some();
+    let encoding = ctx.string_encoding_of_key(original_len, record.key.len(), has_expire, || false);
     Ok(Some(ValueStats {
         key_type: Some(KeyType::String),
         shape: Shape {
