@@ -28,8 +28,8 @@ pub struct Context {
     /// Valkey 8.1+: whether the writer's allocator left room for an expire field in a string
     /// object created without one, so that a later `EXPIRE` kept it `embstr` (glibc's 16-byte
     /// chunks usually do; a jemalloc size class of the exact size does not, and the object is
-    /// re-created, `raw` when key, expire and value exceed 64 bytes, 128 on 9.x). Default:
-    /// glibc, as the `valkey-8.1` and `valkey-9.1` fixtures measured.
+    /// re-created, `raw` when key, expire and value exceed 64 bytes, 128 on 9.x). `true`
+    /// here; the commands set it from `--allocator` (`false` unless `libc`).
     pub expire_room_in_objects: bool,
 }
 
