@@ -6,6 +6,11 @@
 //! Only keys that can be candidates are walked again (strings, collections held in a
 //! hashtable, big keys); the rest cost nothing here.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
+
 use super::evidence::{
     Access, CompactForm, CompactObservation, ENTRY_BOUNDS, KeyAdvice, LENGTH_BOUNDS, Split,
     ThresholdObservation,
@@ -15,7 +20,7 @@ use crate::memory::collections::{listpack_int_entry, listpack_string_entry};
 use crate::memory::stream::{StreamLayout, layout, stream_value};
 use crate::memory::whatif::{Collection, Member, QuicklistNode, Scalar};
 use crate::memory::{Estimate, Generation, Model, Origin};
-use crate::rdb::inspect::lzf_string;
+use crate::rdb::inspect::stored_lzf;
 use crate::rdb::lzf::Compressor;
 use crate::rdb::{
     Context, Cursor, Element, Encoding, KeyType, RdbStr, Record, Result, Scratch, ValueItem,
@@ -272,7 +277,8 @@ impl Probe {
         // A value the server stored LZF-compressed was measured by the server's own
         // compressor (ours makes the same bytes), and its first literal byte says whether it
         // can be JSON: decompressing it is needed only for the checks that read it.
-        let stored = lzf_string(record)?;
+        // the memory model validated it
+        let stored = stored_lzf(record)?.map(|(packed, len, _)| (packed, len));
         let may_be_json = len <= JSON_MAX_BYTES
             && stored.is_none_or(|(packed, _)| {
                 packed
@@ -339,32 +345,37 @@ impl Probe {
     }
 }
 
-/// The cost of a JSON object as a hash of its top-level fields (nested values stay JSON
-/// text), or `None` when `text` is not a non-empty JSON object.
+/// The cost of a JSON object as a hash of its top-level fields (string values decoded,
+/// other values as their JSON text), or `None` when `text` is not a non-empty JSON object.
+/// Values are read as raw slices, not built into trees: this runs for every JSON string.
 fn json_as_hash(s: &Subject<'_>, text: &[u8]) -> Option<u64> {
-    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(text).ok()?;
+    // a map: a repeated field counts once, as the server's HSET keeps one
+    let object: BTreeMap<Cow<'_, str>, &RawValue> = serde_json::from_slice(text).ok()?;
     if object.is_empty() {
         return None;
     }
-    let mut longest = 0;
-    let mut pairs = Vec::with_capacity(object.len());
-    for (field, value) in &object {
-        let value = match value {
-            serde_json::Value::String(v) => Scalar::bytes(v.as_bytes()),
-            other => Scalar::bytes(other.to_string().as_bytes()),
+    let mut hash = Collection::new(s.model, KeyType::Hash, s.key_len, s.has_expire);
+    for (field, raw) in &object {
+        let raw = raw.get();
+        let value = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            Some(plain) if !plain.contains('\\') => Scalar::bytes(plain.as_bytes()),
+            Some(_) => Scalar::bytes(serde_json::from_str::<String>(raw).ok()?.as_bytes()),
+            None => Scalar::bytes(raw.as_bytes()),
         };
-        longest = longest.max(field.len()).max(value.len);
-        pairs.push((Scalar::bytes(field.as_bytes()), value));
+        hash.push(Member::Field {
+            field: Scalar::bytes(field.as_bytes()),
+            value,
+            ttl: false,
+        });
     }
     let limits = &s.model.limits;
-    let encoding = if object.len() as u64 <= limits.hash_max_listpack_entries
-        && longest as u64 <= limits.hash_max_listpack_value
+    let encoding = if hash.len() <= limits.hash_max_listpack_entries
+        && hash.max_len() as u64 <= limits.hash_max_listpack_value
     {
         s.model.compact_encoding()
     } else {
         Encoding::Hashtable
     };
-    let hash = Collection::hash(s.model, s.key_len, s.has_expire, pairs);
     Some(s.model.cost(&hash, encoding)?.memory_bytes)
 }
 

@@ -700,6 +700,17 @@ pub fn compressed_string(record: &Record<'_>, ctx: &Context) -> Result<Option<Va
 /// A string value stored LZF-compressed and longer than 20 bytes, validated: its compressed
 /// bytes and its length. `None` for any other value.
 pub fn lzf_string<'a>(record: &Record<'a>) -> Result<Option<(&'a [u8], usize)>> {
+    let Some((compressed, original_len, offset)) = stored_lzf(record)? else {
+        return Ok(None);
+    };
+    super::lzf::validate(compressed, original_len, offset)?;
+    Ok(Some((compressed, original_len)))
+}
+
+/// [`lzf_string`] without validating the compressed bytes, for a reader that only measures
+/// them (validating is a pass over the data, and the memory model already made it); also
+/// the offset of the compressed bytes.
+pub fn stored_lzf<'a>(record: &Record<'a>) -> Result<Option<(&'a [u8], usize, u64)>> {
     if record.value_type != ValueType::String {
         return Ok(None);
     }
@@ -715,6 +726,5 @@ pub fn lzf_string<'a>(record: &Record<'a>) -> Result<Option<(&'a [u8], usize)>> 
     if original_len <= 20 || !c.is_empty() {
         return Ok(None);
     }
-    super::lzf::validate(compressed, original_len, offset)?;
-    Ok(Some((compressed, original_len)))
+    Ok(Some((compressed, original_len, offset)))
 }
