@@ -218,7 +218,10 @@ const NOTES: &str = "
   (`memory::Generation`). **Allocator**: from `server.json` (`mem_allocator`); the Debian
   `redis-server` package links the system jemalloc, built with the default 16-byte quantum
   (`Allocator::JemallocQuantum16`), which `INFO` cannot tell from the 8-byte-quantum jemalloc
-  bundled with Redis. Getting this wrong costs 5–10 % on small keys.
+  bundled with Redis. Getting this wrong costs 5–10 % on small keys. The `*-jemalloc`
+  fixtures run glibc-built Valkey binaries with Debian's jemalloc in `LD_PRELOAD`: `INFO`
+  still says `libc`, `server.json` → `preload` says what was loaded, and they are modelled
+  with the 16-byte quantum too.
 - **Origin**: the truth is taken on the server that wrote the dump, where keys were built by
   commands (`Origin::Commands`: value dicts grown by doubling and often left mid-rehash, the
   last stream node preallocated at 4 KiB). The `redis-7.0-lfu` / `-lru` fixtures re-create
@@ -229,7 +232,13 @@ const NOTES: &str = "
 ## Known uncertainty
 
 - Skiplist node levels are random: sorted sets in skiplist encoding use the expected node
-  size (±1 % on 1000 members, a few % on small sets).
+  size (±1 % on 1000 members, ±0.2 % on 100 000, a few % on small sets).
+- Big keys (strings of 1–4 MB, collections of 100 000 elements) are within 0.2 % on the
+  jemalloc fixtures: large strings land on jemalloc's page-multiple classes (four per
+  doubling: 1 000 000 bytes in the 1 MiB class, 2.5 MB in 2.5 MiB, 4 MB in 4 MiB), and the
+  100 000-element dicts are left mid-rehash after their last doubling (65 536 → 131 072
+  buckets) or not, depending on the rehash steps per insert (one per `SADD`, two per `ZADD`,
+  two per `HSET` until 7.2 and one from 7.4), which the model replays.
 - Value dicts left mid-rehash depend on the hash seed; the model replays growth and the
   incremental rehash with expected bucket occupancy (`memory::collections::simulate_dict`),
   and marks estimates near the boundary `Certainty::Expected`.
@@ -244,14 +253,23 @@ const NOTES: &str = "
   the bound when it is off by at most one such step (`memory::alloc::LIBC_CHUNK_REUSE`), and
   every glibc estimate is `Certainty::Expected`. Values of 64 KiB or more come from a query
   buffer whose size depends on how the client's bytes arrived (±4 KiB).
-- Valkey 8.1+ hashtables: child buckets are an expectation (Poisson fill of 7-slot buckets);
+- glibc fixtures differ from run to run in which keys got a larger chunk; a key whose object
+  and listpack both did is 32 bytes off, beyond the allowance (see `testdata/README.md`).
+- Valkey 8.1+ hashtables: child buckets are an expectation (Poisson fill of 7-slot buckets,
+  seeded hash: ±1–20 buckets of 64 bytes on 1000–100 000 elements, marked
+  `Certainty::Expected`);
   the rax of streams is rebuilt from the IDs (allocation sizes of in-order inserts). The
   `hashtable` struct is 72 bytes in 8.1 and 80 in 9.x, where hashes add 8 bytes of metadata
   (the volatile-field set), a field with a TTL stores its 8-byte expiry in the entry and two
-  or more such fields a vector of pointers; skiplist nodes embed their member.
+  or more such fields a vector of pointers (created for two at 24 bytes, then grown to the
+  allocator's usable sizes); skiplist nodes embed their member, and the zset, skiplist and
+  header are counted as 544 bytes whatever the allocator. A stream emptied by `XDEL` keeps
+  its rax head at the size it had holding the first ID. Apart from these random terms, the
+  Valkey 8.1 and 9.1 estimates are exact on the jemalloc fixtures.
 - Module values are unknown offline (only the key part is counted).
 - Redis 8.x and Valkey 8.0 have no fixture: Redis 8.x uses the 7.4 accounting and every
-  estimate is marked `Certainty::Expected`.
+  estimate is marked `Certainty::Expected`. Redis 7.2 has none either (its set and zset
+  rules are shared with 7.4 and Valkey 7.2).
 ";
 
 fn short(key: &str) -> String {

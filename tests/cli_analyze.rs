@@ -57,7 +57,7 @@ fn totals_equal_the_sum_of_keys_csv_and_every_output_names_the_same_pattern() {
     let keys = csv_rows(&dir.join("keys.csv"));
     let totals = &s["totals"];
     assert_eq!(u(&totals["keys"]), keys.len() as u64);
-    assert_eq!(u(&totals["keys"]), 520);
+    assert_eq!(u(&totals["keys"]), 528);
     let sum = |col: &str| -> u64 {
         keys.iter()
             .map(|r| r[col].parse::<u64>().unwrap_or(0))
@@ -85,7 +85,7 @@ fn totals_equal_the_sum_of_keys_csv_and_every_output_names_the_same_pattern() {
         .iter()
         .map(|d| u(&d["keys"]))
         .sum();
-    assert_eq!(by_db, 520);
+    assert_eq!(by_db, 528);
 
     // keys.csv's pattern column, counted, is patterns.csv and summary.json exactly.
     let mut counted: BTreeMap<String, u64> = BTreeMap::new();
@@ -180,7 +180,7 @@ fn top_keys_by_elements_are_a_sort_of_keys_csv() {
         .map(|k| k["key"].as_str().unwrap())
         .collect();
     assert_eq!(top, expected);
-    assert_eq!(top[0], "list:long:20000");
+    assert_eq!(top[0], "big:hash:100k");
     let by_memory = s["top_keys"]["by_memory"].as_array().unwrap();
     assert_eq!(by_memory.len(), 7);
     let cost = |r: &BTreeMap<String, String>| {
@@ -216,7 +216,7 @@ fn top_keys_by_elements_are_a_sort_of_keys_csv() {
     let top_csv = csv_rows(&dir.join("top-keys.csv"));
     assert_eq!(top_csv.len(), 14);
     assert_eq!(top_csv[0]["ranking"], "memory");
-    assert_eq!(top_csv[7]["key"], "list:long:20000");
+    assert_eq!(top_csv[7]["key"], "big:hash:100k");
 }
 
 #[test]
@@ -289,7 +289,7 @@ fn merging_per_file_summaries_equals_one_run_over_all_files() {
         );
         let (merged, one) = (json(&merged), json(&one.join("summary.json")));
         assert_eq!(merged, one, "fanout {fanout}");
-        assert_eq!(u(&one["totals"]["keys"]), 1040);
+        assert_eq!(u(&one["totals"]["keys"]), 1056);
         assert_eq!(one["inputs"].as_array().unwrap().len(), 2);
     }
 }
@@ -343,7 +343,7 @@ fn rules_win_over_inference_and_filters_narrow_the_keys() {
         &analyze("min-bytes", &["--min-bytes", "100000", &dump("redis-7.0")]).join("summary.json"),
     );
     let keys = u(&s["totals"]["keys"]);
-    assert!(keys > 0 && keys < 10, "{keys} keys of 100 kB or more");
+    assert!(keys > 0 && keys < 20, "{keys} keys of 100 kB or more");
     for k in s["top_keys"]["by_memory"].as_array().unwrap() {
         assert!(u(&k["memory_bytes"]) + u(&k["overhead_bytes"]) >= 100_000);
     }
@@ -358,9 +358,9 @@ fn several_dumps_are_reported_each_and_together() {
         json(&analyze("several", &[&dump("redis-7.0"), &dump("valkey-9.1")]).join("summary.json"));
     let inputs = s["inputs"].as_array().unwrap();
     assert_eq!(inputs.len(), 2);
-    assert_eq!(u(&inputs[0]["totals"]["keys"]), 520);
-    assert_eq!(u(&inputs[1]["totals"]["keys"]), 523);
-    assert_eq!(u(&s["totals"]["keys"]), 1043);
+    assert_eq!(u(&inputs[0]["totals"]["keys"]), 528);
+    assert_eq!(u(&inputs[1]["totals"]["keys"]), 531);
+    assert_eq!(u(&s["totals"]["keys"]), 1059);
     assert_eq!(inputs[1]["model"], "Valkey 9.x");
     let memory: u64 = inputs.iter().map(|i| u(&i["totals"]["memory_bytes"])).sum();
     assert_eq!(u(&s["totals"]["memory_bytes"]), memory);
@@ -400,7 +400,7 @@ fn terminal_summary_names_totals_patterns_and_top_keys() {
     let out = rdbscope(&["analyze", &dump("redis-7.0")]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with("520 keys, "), "{text}");
+    assert!(text.starts_with("528 keys, "), "{text}");
     for needle in [
         "By type",
         "hash/hashtable",
@@ -424,7 +424,8 @@ fn terminal_summary_names_totals_patterns_and_top_keys() {
 fn keep_going_marks_the_summary_incomplete() {
     let dir = temp_dir("keep-going");
     let mut bytes = std::fs::read(dump("redis-7.0")).unwrap();
-    bytes.truncate(bytes.len() / 2);
+    // past most of the big keys, which hold most of the bytes
+    bytes.truncate(bytes.len() * 9 / 10);
     let cut = dir.join("cut.rdb");
     std::fs::write(&cut, &bytes).unwrap();
     let out_dir = dir.join("out");
@@ -455,7 +456,7 @@ fn keep_going_marks_the_summary_incomplete() {
     assert_eq!(listed.status.code(), Some(3));
     let rows = String::from_utf8(listed.stdout).unwrap().lines().count() as u64 - 1;
     let keys = u(&s["totals"]["keys"]);
-    assert!(keys > 50 && keys < 520, "{keys} keys before the damage");
+    assert!(keys > 50 && keys < 528, "{keys} keys before the damage");
     assert_eq!(keys, rows);
     assert!(String::from_utf8_lossy(&out.stdout).contains("WARNING: incomplete"));
 }

@@ -74,8 +74,8 @@ fn summaries_of_two_fixtures_diff_pattern_by_pattern() {
     assert_eq!(d["same_settings"], true);
 
     let total = &d["total"];
-    assert_eq!(u(&total["keys_old"]), 520);
-    assert_eq!(u(&total["keys_new"]), 537);
+    assert_eq!(u(&total["keys_old"]), 528);
+    assert_eq!(u(&total["keys_new"]), 545);
     assert_eq!(total["keys_change"], 17);
     assert_eq!(u(&total["bytes_old"]), total_bytes(&old));
     assert_eq!(u(&total["bytes_new"]), total_bytes(&new));
@@ -181,7 +181,7 @@ fn fail_if_growth_exits_4_after_writing_the_reports() {
     let small_bytes = total_bytes(&json(&small));
     let grown = 100.0 * (total_bytes(&json(&large)) as f64 / small_bytes as f64 - 1.0);
     // The thresholds below straddle the measured growth with a margin either side.
-    assert!((15.0..25.0).contains(&grown), "{grown}");
+    assert!((30.0..50.0).contains(&grown), "{grown}");
 
     let dir = temp_dir("diff-fail");
     let run = |threshold: &str, old: &Path, new: &Path| {
@@ -221,7 +221,7 @@ fn fail_if_growth_exits_4_after_writing_the_reports() {
         assert_eq!(row["bytes_new"], p["bytes_new"].to_string());
     }
 
-    assert_eq!(run("30", &small, &large).status.code(), Some(0));
+    assert_eq!(run("60", &small, &large).status.code(), Some(0));
     assert_eq!(run("0", &large, &small).status.code(), Some(0), "shrinking");
     for bad in ["ten", "-5", "5%%"] {
         assert_eq!(run(bad, &small, &large).status.code(), Some(2), "{bad}");

@@ -144,8 +144,8 @@ fn temporary_space_is_bounded() {
         "{err}"
     );
     assert!(listing(&tmp).is_empty());
-    // The fixture decompresses to 561733 bytes: a limit of exactly that is enough.
-    let exact = rdbscope(&["info", s(&gz), "-q", "--max-temp-size", "561733"]);
+    // The fixture decompresses to 4435139 bytes: a limit of exactly that is enough.
+    let exact = rdbscope(&["info", s(&gz), "-q", "--max-temp-size", "4435139"]);
     succeeded(&exact);
     let missing = rdbscope(&["info", s(&gz), "--temp-dir", s(&c.dir.join("missing"))]);
     assert_eq!(missing.status.code(), Some(1));

@@ -56,7 +56,7 @@ fn one_row_per_key_in_file_order_whatever_the_thread_count() {
         .map(|r| (r[0].to_string(), r[1].to_string()))
         .collect();
     assert_eq!(listed, in_file);
-    assert_eq!(rows.len(), 520);
+    assert_eq!(rows.len(), 528);
     let rdb_bytes: u64 = rows.iter().map(|r| r[6].parse::<u64>().unwrap()).sum();
     assert!(
         rdb_bytes > 500_000 && rdb_bytes < data.len() as u64,
@@ -210,7 +210,7 @@ fn filters_by_db_type_and_glob() {
     let two = rows(&rdbscope(&["keys", d, "--db", "15", "--db", "1"]));
     assert_eq!(two.len(), 306);
     let sets_and_zsets = rows(&rdbscope(&["keys", d, "--type", "set", "--type", "zset"]));
-    assert_eq!(sets_and_zsets.len(), 36 + 19);
+    assert_eq!(sets_and_zsets.len(), 37 + 20);
     assert!(
         sets_and_zsets
             .iter()

@@ -2,9 +2,10 @@
 //! `set-cardinality-only`, `list-compression`, `stream-untrimmed`. The probe priced each key's
 //! alternative; these rules report the patterns where it adds up.
 
-use super::probe::{HLL_MIN_MEMBERS, SHORT_FIELD_BYTES, STREAM_RETENTION_MS};
+use super::probe::{HLL_MIN_MEMBERS, STREAM_RETENTION_MS};
 use super::{Confidence, Kind, Settings, Suggestion, measurable, percent, push_finding};
 use crate::analyze::Summary;
+use crate::memory::whatif::SHORT_FIELD_BYTES;
 
 pub fn hash_field_names(summary: &Summary, out: &mut Vec<Suggestion>) {
     for p in &summary.patterns {

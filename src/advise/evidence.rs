@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::rdb::{KeyType, escape_key};
+use crate::rdb::{KeyType, escape_key, escaped_key};
 
 /// Example keys kept per finding.
 const EXAMPLES: usize = 3;
@@ -54,18 +54,18 @@ impl Finding {
         self.keys += 1;
         self.memory_bytes += memory_bytes;
         self.savings_bytes += savings_bytes;
+        let key = escaped_key(key);
         let full = self.examples.len() >= EXAMPLES;
         if full
-            && self
-                .examples
-                .last()
-                .is_some_and(|l| l.savings_bytes > savings_bytes)
+            && self.examples.last().is_some_and(|l| {
+                rank(l.savings_bytes, l.db, &l.key) <= rank(savings_bytes, db, &key)
+            })
         {
             return;
         }
         self.push_examples(std::iter::once(Example {
             db,
-            key: escape_key(key),
+            key: key.into_owned(),
             savings_bytes,
         }));
     }

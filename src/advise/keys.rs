@@ -5,7 +5,7 @@
 use super::probe::{BIG_KEY_BYTES, BIG_KEY_ELEMENTS, BUCKET_FIELDS, abbreviate};
 use super::{Confidence, Kind, Scope, Suggestion, measurable, push_finding};
 use crate::analyze::Summary;
-use crate::analyze::patterns::Delimiters;
+use crate::analyze::patterns::{Delimiters, TokenKinds};
 use crate::rdb::KeyType;
 use crate::report::units::bytes;
 
@@ -83,8 +83,12 @@ pub fn long_key_names(summary: &Summary, out: &mut Vec<Suggestion>) {
         if p.rule || constant < LONG_CONSTANT_BYTES || !measurable(f) {
             continue;
         }
-        let short =
-            String::from_utf8_lossy(&abbreviate(p.pattern.as_bytes(), delimiters)).into_owned();
+        let short = String::from_utf8_lossy(&abbreviate(
+            p.pattern.as_bytes(),
+            delimiters,
+            TokenKinds::of(p.pattern.as_bytes(), delimiters),
+        ))
+        .into_owned();
         let why = format!(
             "{} keys spend {} of their names on the constant text of `{}`",
             f.keys,

@@ -274,6 +274,7 @@ fn ziplist_names(summary: &Summary) -> bool {
 pub(crate) mod test_support {
     //! Summaries built by hand for the rule tests.
     use crate::analyze::aggregate::{KeyFacts, Settings as AnalyzeSettings};
+    use crate::analyze::patterns::TokenKinds;
     use crate::analyze::{Aggregate, InputSummary, PatternSettings, Summary};
     use crate::rdb::{Encoding, KeyType};
 
@@ -324,6 +325,7 @@ pub(crate) mod test_support {
                 rdb_bytes: k.memory / 2,
                 elements: k.elements,
                 expire_at_ms: k.expire_at_ms,
+                token_kinds: TokenKinds::of(k.key.as_bytes(), settings.patterns.delimiter_set()),
                 advice: k.advice,
             };
             agg.add(&facts, &settings.rules, Some(now_ms));

@@ -6,16 +6,21 @@
 //! Only keys that can be candidates are walked again (strings, collections held in a
 //! hashtable, big keys); the rest cost nothing here.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
+
 use super::evidence::{
     Access, CompactForm, CompactObservation, ENTRY_BOUNDS, KeyAdvice, LENGTH_BOUNDS, Split,
     ThresholdObservation,
 };
-use crate::analyze::patterns::{Delimiters, normalize, tokens};
+use crate::analyze::patterns::{Delimiters, TokenKinds, tokens};
 use crate::memory::collections::{listpack_int_entry, listpack_string_entry};
 use crate::memory::stream::{StreamLayout, layout, stream_value};
 use crate::memory::whatif::{Collection, Member, QuicklistNode, Scalar};
 use crate::memory::{Estimate, Generation, Model, Origin};
-use crate::rdb::inspect::lzf_string;
+use crate::rdb::inspect::stored_lzf;
 use crate::rdb::lzf::Compressor;
 use crate::rdb::{
     Context, Cursor, Element, Encoding, KeyType, RdbStr, Record, Result, Scratch, ValueItem,
@@ -30,7 +35,7 @@ pub const BIG_KEY_ELEMENTS: u64 = 10_000;
 const STRING_PART_BYTES: u64 = 256 << 10;
 /// Elements per part of a split list, or of a collection whose elements are too long for a
 /// compact encoding.
-const PART_ELEMENTS: usize = 1000;
+const PART_ELEMENTS: u64 = 1000;
 /// Strings from this long are tried with LZF ...
 pub const COMPRESS_MIN_BYTES: u64 = 1024;
 /// ... on at most this many leading bytes ...
@@ -45,8 +50,6 @@ const NUMBER_MAX_BYTES: u64 = 32;
 const MAX_DECIMALS: u32 = 6;
 /// Fields per hash when tiny string keys are bucketed into hashes.
 pub const BUCKET_FIELDS: u64 = 100;
-/// Field names as short as this are what `hash-field-names` prices.
-pub const SHORT_FIELD_BYTES: usize = 2;
 /// Sets from this many members are priced as a HyperLogLog ...
 pub const HLL_MIN_MEMBERS: u64 = 10_000;
 /// ... whose dense form is a 12,304-byte string (`HLL_DENSE_SIZE`).
@@ -85,6 +88,8 @@ struct Subject<'a> {
     ctx: &'a Context,
     run: &'a Run,
     record: &'a Record<'a>,
+    /// The key's constant tokens under the run's delimiters.
+    constant: TokenKinds,
     stats: &'a ValueStats,
     /// Over the big-key bounds.
     big: bool,
@@ -116,23 +121,6 @@ impl Subject<'_> {
             .string_cost(self.key_len, self.has_expire, len, Encoding::Int)
             .memory_bytes
     }
-
-    /// `members` as a key of `kind` named with `extra` more bytes, in `encoding`.
-    fn collection(
-        &self,
-        kind: KeyType,
-        extra: usize,
-        members: &[Member],
-        encoding: Encoding,
-    ) -> Option<Estimate> {
-        let c = Collection {
-            kind,
-            key_len: self.key_len + extra,
-            has_expire: self.has_expire,
-            members: members.to_vec(),
-        };
-        self.model.cost(&c, encoding)
-    }
 }
 
 impl Probe {
@@ -144,6 +132,7 @@ impl Probe {
         ctx: &Context,
         run: &Run,
         record: &Record<'_>,
+        constant: TokenKinds,
         collection: &Collection,
         stats: &ValueStats,
         estimate: &Estimate,
@@ -156,6 +145,7 @@ impl Probe {
             ctx,
             run,
             record,
+            constant,
             stats,
             big,
             key_len: record.key.len(),
@@ -166,11 +156,11 @@ impl Probe {
         match record.value_type.key_type() {
             KeyType::String => self.string(&subject, scratch, &mut advice)?,
             KeyType::Hash | KeyType::Set | KeyType::Zset => {
-                self::collection(&subject, collection, &mut advice)
+                self::collection(&subject, collection, scratch, &mut advice)?
             }
             KeyType::List => {
                 if big {
-                    advice.big_key = Some(split_list(&subject, &collection.members));
+                    advice.big_key = Some(split_list(&subject, scratch)?);
                 }
                 advice.list_compression = self.list_compression(&subject)?;
             }
@@ -287,7 +277,8 @@ impl Probe {
         // A value the server stored LZF-compressed was measured by the server's own
         // compressor (ours makes the same bytes), and its first literal byte says whether it
         // can be JSON: decompressing it is needed only for the checks that read it.
-        let stored = lzf_string(record)?;
+        // the memory model validated it
+        let stored = stored_lzf(record)?.map(|(packed, len, _)| (packed, len));
         let may_be_json = len <= JSON_MAX_BYTES
             && stored.is_none_or(|(packed, _)| {
                 packed
@@ -354,39 +345,49 @@ impl Probe {
     }
 }
 
-/// The cost of a JSON object as a hash of its top-level fields (nested values stay JSON
-/// text), or `None` when `text` is not a non-empty JSON object.
+/// The cost of a JSON object as a hash of its top-level fields (string values decoded,
+/// other values as their JSON text), or `None` when `text` is not a non-empty JSON object.
+/// Values are read as raw slices, not built into trees: this runs for every JSON string.
 fn json_as_hash(s: &Subject<'_>, text: &[u8]) -> Option<u64> {
-    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(text).ok()?;
+    // a map: a repeated field counts once, as the server's HSET keeps one
+    let object: BTreeMap<Cow<'_, str>, &RawValue> = serde_json::from_slice(text).ok()?;
     if object.is_empty() {
         return None;
     }
-    let mut longest = 0;
-    let mut pairs = Vec::with_capacity(object.len());
-    for (field, value) in &object {
-        let value = match value {
-            serde_json::Value::String(v) => Scalar::bytes(v.as_bytes()),
-            other => Scalar::bytes(other.to_string().as_bytes()),
+    let mut hash = Collection::new(s.model, KeyType::Hash, s.key_len, s.has_expire);
+    for (field, raw) in &object {
+        let raw = raw.get();
+        let value = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            Some(plain) if !plain.contains('\\') => Scalar::bytes(plain.as_bytes()),
+            Some(_) => Scalar::bytes(serde_json::from_str::<String>(raw).ok()?.as_bytes()),
+            None => Scalar::bytes(raw.as_bytes()),
         };
-        longest = longest.max(field.len()).max(value.len);
-        pairs.push((Scalar::bytes(field.as_bytes()), value));
+        hash.push(Member::Field {
+            field: Scalar::bytes(field.as_bytes()),
+            value,
+            ttl: false,
+        });
     }
     let limits = &s.model.limits;
-    let encoding = if object.len() as u64 <= limits.hash_max_listpack_entries
-        && longest as u64 <= limits.hash_max_listpack_value
+    let encoding = if hash.len() <= limits.hash_max_listpack_entries
+        && hash.max_len() as u64 <= limits.hash_max_listpack_value
     {
         s.model.compact_encoding()
     } else {
         Encoding::Hashtable
     };
-    let hash = Collection::hash(s.key_len, s.has_expire, pairs);
     Some(s.model.cost(&hash, encoding)?.memory_bytes)
 }
 
 /// Hashes, sets and sorted sets: the compact encoding the server held (for inferring its
 /// limits), and for those in a hashtable the saving of their compact form and of a split.
 /// `c`: the key's elements, from the walk that priced it.
-fn collection(s: &Subject<'_>, c: &Collection, advice: &mut KeyAdvice) {
+fn collection(
+    s: &Subject<'_>,
+    c: &Collection,
+    scratch: &mut Scratch,
+    advice: &mut KeyAdvice,
+) -> Result<()> {
     let (record, stats) = (s.record, s.stats);
     let key_type = record.value_type.key_type();
     let n = stats.shape.elements;
@@ -417,18 +418,18 @@ fn collection(s: &Subject<'_>, c: &Collection, advice: &mut KeyAdvice) {
         ValueType::Hash | ValueType::HashListpack | ValueType::HashZiplist | ValueType::HashZipmap
     );
     if !(hash_without_ttls || (plain && (candidate || s.big))) {
-        return;
+        return Ok(());
     }
     if hash_without_ttls {
         advice.field_names = field_names(s, c);
     }
     if !plain {
-        return;
+        return Ok(());
     }
     let form = compact_form_for(s.model, c);
     if candidate
         && let Some(form) = form
-        && let Some(e) = s.collection(key_type, 0, &c.members, compact_encoding(s.model, form))
+        && let Some(e) = s.model.cost(c, compact_encoding(s.model, form))
         && let Some(savings_bytes) = s.saving(e.memory_bytes)
     {
         advice.threshold = Some(ThresholdObservation {
@@ -441,41 +442,62 @@ fn collection(s: &Subject<'_>, c: &Collection, advice: &mut KeyAdvice) {
     if s.big {
         let (limit, encoding) = part_layout(s.model, key_type, form, largest);
         let mut split = 0;
-        let parts = c.members.chunks(part_size(c.members.len(), limit));
-        let count = parts.len().max(1);
-        for (i, members) in parts.enumerate() {
-            let part = s.collection(key_type, part_suffix(i as u64), members, encoding);
-            split += part.map_or(0, |e| e.memory_bytes);
-        }
+        let parts = split_walk(s, scratch, part_size(n, limit), |part, _| {
+            split += s.model.cost(part, encoding).map_or(0, |e| e.memory_bytes);
+        })?;
         advice.big_key = Some(Split {
-            parts: count as u64,
+            parts,
             savings_bytes: s.now as i64 - split as i64,
         });
     }
+    Ok(())
 }
 
-/// Saving of a hash's field names cut to [`SHORT_FIELD_BYTES`] (integers kept), in the
+/// Walks a big key's elements again into consecutive parts of `part_len` (the first walk
+/// keeps sums, not elements, so that a 10-million-member set costs no memory), named
+/// `<key>:<i>`; `part` gets each part and its elements. Returns the number of parts.
+fn split_walk(
+    s: &Subject<'_>,
+    scratch: &mut Scratch,
+    part_len: u64,
+    mut part: impl FnMut(&Collection, &[Member]),
+) -> Result<u64> {
+    let kind = s.record.value_type.key_type();
+    let read = s.model.member_reader(s.ctx);
+    let named = |i: u64| Collection::new(s.model, kind, s.key_len + part_suffix(i), s.has_expire);
+    let (mut parts, mut current, mut members) = (0, named(0), Vec::new());
+    walk_value(s.record, s.ctx, scratch, &mut |item| {
+        let m = read(item);
+        current.push(m);
+        members.push(m);
+        if current.len() == part_len {
+            part(&current, &members);
+            parts += 1;
+            current = named(parts);
+            members.clear();
+        }
+    })?;
+    if !current.is_empty() {
+        part(&current, &members);
+        parts += 1;
+    }
+    Ok(parts.max(1))
+}
+
+/// Saving of a hash's field names cut to [`SHORT_FIELD_BYTES`](crate::memory::whatif::SHORT_FIELD_BYTES) (integers kept), in the
 /// encoding it has.
 fn field_names(s: &Subject<'_>, c: &Collection) -> Option<u64> {
     let encoding = match s.stats.encoding() {
         Encoding::Hashtable => Encoding::Hashtable,
         _ => s.model.compact_encoding(),
     };
-    let mut short = c.clone();
-    for m in &mut short.members {
-        if let Member::Field { field, .. } = m
-            && field.int.is_none()
-        {
-            *field = Scalar::text(field.len.min(SHORT_FIELD_BYTES));
-        }
-    }
-    s.saving(s.model.cost(&short, encoding)?.memory_bytes)
+    s.saving(s.model.cost(&c.with_short_fields(), encoding)?.memory_bytes)
 }
 
 /// Saving of a key name whose constant segments (those the pattern keeps) are one letter
 /// each: `user:1234:profile` as `u:1234:p`.
 fn key_names(s: &Subject<'_>) -> Option<u64> {
-    let short = abbreviate(&s.record.key, s.run.delimiters).len();
+    let short = abbreviate(&s.record.key, s.run.delimiters, s.constant).len();
     let m = s.model;
     m.key_name_cost(s.key_len, s.has_expire)
         .checked_sub(m.key_name_cost(short, s.has_expire))
@@ -484,10 +506,10 @@ fn key_names(s: &Subject<'_>) -> Option<u64> {
 
 /// A key with each constant segment cut to its first byte (after its delimiter); segments
 /// with a variable part stay whole.
-pub fn abbreviate(key: &[u8], delimiters: Delimiters) -> Vec<u8> {
+pub fn abbreviate(key: &[u8], delimiters: Delimiters, constant: TokenKinds) -> Vec<u8> {
     let mut out = Vec::with_capacity(key.len());
-    for token in tokens(key, delimiters) {
-        let constant = is_constant(token, delimiters);
+    for (i, token) in tokens(key, delimiters).enumerate() {
+        let constant = constant.is_constant(i);
         let lead = usize::from(token.first().is_some_and(|&b| delimiters.contains(b)));
         if constant && token.len() > lead + 1 {
             out.extend_from_slice(&token[..lead + 1]);
@@ -498,11 +520,6 @@ pub fn abbreviate(key: &[u8], delimiters: Delimiters) -> Vec<u8> {
     out
 }
 
-/// Whether a key token is constant text: key patterns keep it as it is.
-fn is_constant(token: &[u8], delimiters: Delimiters) -> bool {
-    normalize(token, delimiters).as_ref() == token
-}
-
 /// A tiny string key (`value` fits a compact hash) without a TTL whose name ends in an id:
 /// its share of a hash of [`BUCKET_FIELDS`] such keys (field: the id, value: the value),
 /// against what it costs alone.
@@ -511,16 +528,21 @@ fn small_key(s: &Subject<'_>, value: &[u8]) -> Option<u64> {
     if s.has_expire || bucket == 0 {
         return None;
     }
-    let last = tokens(&s.record.key, s.run.delimiters).last()?;
-    if is_constant(last, s.run.delimiters) {
+    let (i, last) = tokens(&s.record.key, s.run.delimiters).enumerate().last()?;
+    if s.constant.is_constant(i) {
         return None;
     }
     let id = match last.first() {
         Some(&d) if s.run.delimiters.contains(d) => &last[1..],
         _ => last,
     };
-    let pairs = (0..bucket).map(|_| (Scalar::bytes(id), Scalar::bytes(value)));
-    let hash = Collection::hash(s.key_len, false, pairs);
+    let mut hash = Collection::new(s.model, KeyType::Hash, s.key_len, false);
+    let field = Member::Field {
+        field: Scalar::bytes(id),
+        value: Scalar::bytes(value),
+        ttl: false,
+    };
+    hash.push_repeated(field, bucket);
     let cost = s
         .model
         .cost(&hash, s.model.compact_encoding())?
@@ -590,7 +612,7 @@ fn part_layout(
     key_type: KeyType,
     form: Option<CompactForm>,
     largest: u64,
-) -> (usize, Encoding) {
+) -> (u64, Encoding) {
     let l = &model.limits;
     let compact = form.map(|form| match form {
         CompactForm::HashListpack => (l.hash_max_listpack_entries, l.hash_max_listpack_value, form),
@@ -600,7 +622,7 @@ fn part_layout(
     });
     match compact {
         Some((entries, value, form)) if largest <= value && entries > 0 => {
-            (entries as usize, compact_encoding(model, form))
+            (entries, compact_encoding(model, form))
         }
         _ if key_type == KeyType::Zset => (PART_ELEMENTS, Encoding::Skiplist),
         _ => (PART_ELEMENTS, Encoding::Hashtable),
@@ -609,20 +631,20 @@ fn part_layout(
 
 /// A big list split into lists of [`PART_ELEMENTS`], packed into nodes of the writer's
 /// `list-max-listpack-size`.
-fn split_list(s: &Subject<'_>, members: &[Member]) -> Split {
+fn split_list(s: &Subject<'_>, scratch: &mut Scratch) -> Result<Split> {
     let (node_limit, _) = s.ctx.list_node_limits();
     let entry = |m: &Member| match *m {
         Member::Plain(Scalar { int: Some(v), .. }) => listpack_int_entry(v),
         Member::Plain(Scalar { len, .. }) => listpack_string_entry(len),
         _ => 0,
     };
+    let n = s.stats.shape.elements;
     let mut split = 0;
-    let parts = members.chunks(part_size(members.len(), PART_ELEMENTS));
-    let count = parts.len().max(1);
-    for (i, part) in parts.enumerate() {
-        let mut nodes = Vec::new();
+    let mut nodes = Vec::new();
+    let parts = split_walk(s, scratch, part_size(n, PART_ELEMENTS), |part, members| {
+        nodes.clear();
         let mut bytes = 7;
-        for m in part {
+        for m in members {
             let e = entry(m);
             if bytes > 7 && bytes + e > node_limit {
                 nodes.push(QuicklistNode::Packed(bytes));
@@ -631,28 +653,27 @@ fn split_list(s: &Subject<'_>, members: &[Member]) -> Split {
             bytes += e;
         }
         nodes.push(QuicklistNode::Packed(bytes));
-        let extra = part_suffix(i as u64);
         let listpack = (nodes.len() == 1)
-            .then(|| s.collection(KeyType::List, extra, part, Encoding::Listpack))
+            .then(|| s.model.cost(part, Encoding::Listpack))
             .flatten();
         split += match listpack {
             Some(e) => e.memory_bytes,
             None => {
                 s.model
-                    .quicklist_cost(s.key_len + extra, s.has_expire, &nodes)
+                    .quicklist_cost(part.key_len, s.has_expire, &nodes)
                     .memory_bytes
             }
         };
-    }
-    Split {
-        parts: count as u64,
+    })?;
+    Ok(Split {
+        parts,
         savings_bytes: s.now as i64 - split as i64,
-    }
+    })
 }
 
 /// Elements per part when `n` are split evenly (as `hash(member) mod parts` spreads them) into
 /// the fewest parts of at most `limit`.
-fn part_size(n: usize, limit: usize) -> usize {
+fn part_size(n: u64, limit: u64) -> u64 {
     let parts = n.div_ceil(limit).max(1);
     n.div_ceil(parts).max(1)
 }
@@ -726,7 +747,10 @@ mod tests {
     #[test]
     fn constant_segments_are_cut_to_a_letter() {
         let d = Delimiters::new(b":");
-        let short = |k: &str| String::from_utf8(abbreviate(k.as_bytes(), d)).unwrap();
+        let short = |k: &str| {
+            let constant = TokenKinds::of(k.as_bytes(), d);
+            String::from_utf8(abbreviate(k.as_bytes(), d, constant)).unwrap()
+        };
         assert_eq!(short("notification:preferences:1234"), "n:p:1234");
         assert_eq!(short("user:1234:profile_v2"), "u:1234:p");
         assert_eq!(short("user_1234:x"), "user_1234:x");

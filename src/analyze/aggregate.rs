@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::hash_tags::TagSample;
-use super::patterns::{PatternSettings, PatternTree, Rule, Tally, match_rule};
+use super::patterns::{PatternSettings, PatternTree, Rule, Tally, TokenKinds, match_rule};
 use super::slots::{SlotTable, hash_tag, key_slot};
 use crate::advise::evidence::{Evidence, GlobalEvidence, GlobalKey, KeyAdvice};
-use crate::rdb::{Encoding, KeyType, escape_key};
+use crate::rdb::{Encoding, KeyType, escape_key, escaped_key};
 
 /// What the pipeline knows of one key once it is inspected and priced.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +27,8 @@ pub struct KeyFacts<'a> {
     pub rdb_bytes: u64,
     pub elements: u64,
     pub expire_at_ms: Option<i64>,
+    /// The key's constant tokens under the run's delimiters ([`TokenKinds::of`]).
+    pub token_kinds: TokenKinds,
     /// What the advisor's probe found: alternatives and their savings.
     pub advice: KeyAdvice,
 }
@@ -243,7 +245,7 @@ impl PatternStats {
         self.advice.add(k.db, k.key, k.memory_bytes, &k.advice);
         let larger = self.largest_key.as_ref().is_none_or(|l| {
             let (mine, theirs) = (k.total_bytes(), l.total_bytes());
-            mine > theirs || (mine == theirs && (k.db, escape_key(k.key)) < (l.db, l.key.clone()))
+            mine > theirs || (mine == theirs && (k.db, &*escaped_key(k.key)) < (l.db, &*l.key))
         });
         if larger {
             self.largest_key = Some(KeyRef::of(k));
@@ -421,7 +423,7 @@ impl Aggregate {
         self.ttl.add(k, now_ms);
         let tally = match match_rule(rules, k.key) {
             Some(i) => &mut self.rules[i].1,
-            None => self.patterns.entry(k.key),
+            None => self.patterns.entry(k.key, k.token_kinds),
         };
         tally.add(k, now_ms);
         if self.top_by_memory.admits(k.total_bytes()) {
@@ -486,6 +488,7 @@ mod tests {
             rdb_bytes: memory / 2,
             elements,
             expire_at_ms: ttl,
+            token_kinds: TokenKinds::of(key.as_bytes(), PatternSettings::default().delimiter_set()),
             advice: KeyAdvice::default(),
         }
     }

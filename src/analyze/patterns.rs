@@ -39,6 +39,12 @@ impl Default for PatternSettings {
     }
 }
 
+impl PatternSettings {
+    pub fn delimiter_set(&self) -> Delimiters {
+        Delimiters::new(self.delimiters.as_bytes())
+    }
+}
+
 /// Nodes a tree may hold while a run is under way; past it the widest prefix collapses
 /// early. Only a key space with thousands of unrecognised literal segments at several
 /// levels reaches it, and it is what keeps memory bounded there.
@@ -145,44 +151,112 @@ static STARS: [[u8; 2]; 256] = {
     t
 };
 
+/// How a token's pattern form relates to the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Kept as it is (a name).
+    Constant,
+    /// Replaced by `*` as a whole (an id, a number, ...).
+    Variable,
+    /// Some of its `_ - . @ #`-separated parts are replaced.
+    Mixed,
+}
+
+impl TokenKind {
+    pub fn of(token: &[u8], delimiters: Delimiters) -> TokenKind {
+        let (_, segment) = split_delimiter(token, delimiters);
+        if is_variable(segment) {
+            TokenKind::Variable
+        } else if has_variable_part(segment) {
+            TokenKind::Mixed
+        } else {
+            TokenKind::Constant
+        }
+    }
+}
+
 /// A token with its variable parts replaced by `*`: the whole segment when it is an id,
 /// number, date, address or random token, else each `_ - . @ #`-separated part that is.
 pub fn normalize(token: &[u8], delimiters: Delimiters) -> Cow<'_, [u8]> {
-    let (delim, segment) = match token.first() {
-        Some(&b) if delimiters.contains(b) => token.split_at(1),
-        _ => (&token[..0], token),
-    };
-    if is_variable(segment) {
-        return Cow::Borrowed(match delim.first() {
+    normalize_as(token, delimiters, TokenKind::of(token, delimiters))
+}
+
+/// [`normalize`] of a token already classified.
+fn normalize_as(token: &[u8], delimiters: Delimiters, kind: TokenKind) -> Cow<'_, [u8]> {
+    let (delim, segment) = split_delimiter(token, delimiters);
+    match kind {
+        TokenKind::Constant => Cow::Borrowed(token),
+        TokenKind::Variable => Cow::Borrowed(match delim.first() {
             Some(&d) => &STARS[usize::from(d)],
             None => b"*",
-        });
-    }
-    const INNER: &[u8] = b"_-.@#";
-    let mut out = delim.to_vec();
-    let mut changed = false;
-    let mut rest = segment;
-    loop {
-        let end = rest.iter().position(|b| INNER.contains(b));
-        let part = &rest[..end.unwrap_or(rest.len())];
-        if is_variable(part) {
-            out.push(b'*');
-            changed = true;
-        } else {
-            out.extend_from_slice(part);
-        }
-        match end {
-            Some(at) => {
-                out.push(rest[at]);
-                rest = &rest[at + 1..];
+        }),
+        TokenKind::Mixed => {
+            let mut out = delim.to_vec();
+            let mut at = 0;
+            for part in inner_parts(segment) {
+                if at > 0 {
+                    out.push(segment[at - 1]);
+                }
+                out.extend_from_slice(if is_variable(part) { b"*" } else { part });
+                at += part.len() + 1;
             }
-            None => break,
+            Cow::Owned(out)
         }
     }
-    if changed {
-        Cow::Owned(out)
-    } else {
-        Cow::Borrowed(token)
+}
+
+/// A token's leading delimiter (empty for the first token) and the rest.
+fn split_delimiter(token: &[u8], delimiters: Delimiters) -> (&[u8], &[u8]) {
+    match token.first() {
+        Some(&b) if delimiters.contains(b) => token.split_at(1),
+        _ => (&token[..0], token),
+    }
+}
+
+/// Separators inside a segment whose parts are normalized one by one (`order_2024-01-01`).
+const INNER: &[u8] = b"_-.@#";
+
+fn inner_parts(segment: &[u8]) -> impl Iterator<Item = &[u8]> {
+    segment.split(|b| INNER.contains(b))
+}
+
+/// Whether a segment has inner parts and one of them is variable (checked before building
+/// anything: most tokens are names).
+fn has_variable_part(segment: &[u8]) -> bool {
+    segment.iter().any(|b| INNER.contains(b)) && inner_parts(segment).any(is_variable)
+}
+
+/// The [`TokenKind`] of each of a key's tokens, two bits each. Computed once per key: the
+/// pattern tree and the advisor's key-name check both need them, and classifying tokens was
+/// a fifth of `analyze`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenKinds(u64);
+
+impl TokenKinds {
+    pub fn of(key: &[u8], delimiters: Delimiters) -> TokenKinds {
+        let mut bits = 0;
+        for (i, token) in tokens(key, delimiters).enumerate() {
+            let kind = match TokenKind::of(token, delimiters) {
+                TokenKind::Constant => 0,
+                TokenKind::Variable => 1,
+                TokenKind::Mixed => 2,
+            };
+            bits |= kind << (2 * i);
+        }
+        TokenKinds(bits)
+    }
+
+    /// The kind of the `i`-th token (from 0).
+    pub fn kind(self, i: usize) -> TokenKind {
+        match self.0 >> (2 * i) & 3 {
+            0 => TokenKind::Constant,
+            1 => TokenKind::Variable,
+            _ => TokenKind::Mixed,
+        }
+    }
+
+    pub fn is_constant(self, i: usize) -> bool {
+        self.kind(i) == TokenKind::Constant
     }
 }
 
@@ -349,7 +423,7 @@ pub struct PatternTree<T> {
 impl<T: Tally> PatternTree<T> {
     pub fn new(settings: PatternSettings) -> PatternTree<T> {
         PatternTree {
-            delimiters: Delimiters::new(settings.delimiters.as_bytes()),
+            delimiters: settings.delimiter_set(),
             settings,
             nodes: vec![Node::default()],
             live: 1,
@@ -360,17 +434,18 @@ impl<T: Tally> PatternTree<T> {
         &self.settings
     }
 
-    /// The tally of `key`'s pattern, created if new.
-    pub fn entry(&mut self, key: &[u8]) -> &mut T {
+    /// The tally of `key`'s pattern, created if new; `kinds`: the key's [`TokenKinds`]
+    /// under the tree's delimiters.
+    pub fn entry(&mut self, key: &[u8], kinds: TokenKinds) -> &mut T {
         let delimiters = self.delimiters;
         let mut node = 0;
-        for token in tokens(key, delimiters) {
-            let token = normalize(token, delimiters);
+        for (i, token) in tokens(key, delimiters).enumerate() {
+            let token = normalize_as(token, delimiters, kinds.kind(i));
             node = self.child(node, &token);
         }
         if self.live > MAX_NODES {
             self.relieve_pressure();
-            return self.entry(key);
+            return self.entry(key, kinds);
         }
         self.nodes[node].end.get_or_insert_with(T::default)
     }
@@ -632,7 +707,8 @@ mod tests {
     }
 
     fn add(t: &mut PatternTree<Count>, key: &str) {
-        t.entry(key.as_bytes()).0 += 1;
+        let kinds = TokenKinds::of(key.as_bytes(), t.delimiters);
+        t.entry(key.as_bytes(), kinds).0 += 1;
     }
 
     fn patterns(t: PatternTree<Count>) -> Vec<(String, u64)> {
@@ -640,6 +716,32 @@ mod tests {
             .into_iter()
             .map(|(p, c)| (String::from_utf8(p).unwrap(), c.0))
             .collect()
+    }
+
+    #[test]
+    fn token_kinds_say_what_normalize_does() {
+        let d = Delimiters::new(b":/");
+        for key in [
+            "user:1234:profile",
+            "order_2024-01-01:x",
+            "a:b:c",
+            "session:550e8400-e29b-41d4-a716-446655440000",
+            "img/v2/abc@example.com/42.png",
+            "",
+            ":",
+        ] {
+            let kinds = TokenKinds::of(key.as_bytes(), d);
+            for (i, token) in tokens(key.as_bytes(), d).enumerate() {
+                let normalized = normalize(token, d);
+                assert_eq!(
+                    kinds.is_constant(i),
+                    normalized.as_ref() == token,
+                    "{key} {i}"
+                );
+                let star = normalized.as_ref().ends_with(b"*") && normalized.len() <= 2;
+                assert_eq!(kinds.kind(i) == TokenKind::Variable, star, "{key} {i}");
+            }
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Gaps, Input, ModelChoice, ScanEnd, scan, threads};
 use crate::advise::{self, probe::Probe, probe::Run};
-use crate::analyze::patterns::Delimiters;
+use crate::analyze::patterns::TokenKinds;
 use crate::analyze::shards::ShardPlan;
 use crate::analyze::slots::SlotRange;
 use crate::analyze::{Aggregate, Filter, InputSummary, KeyFacts, Settings, Summary};
@@ -128,7 +128,7 @@ fn analyze_dump(
     let now_ms = ctime.map(|s| s.saturating_mul(1000));
     let settings = &opts.settings;
     let run = Run {
-        delimiters: Delimiters::new(settings.patterns.delimiters.as_bytes()),
+        delimiters: settings.patterns.delimiter_set(),
         now_ms,
     };
     // One aggregate per worker thread: a key locks only its worker's, so nobody waits.
@@ -148,11 +148,13 @@ fn analyze_dump(
             if estimate.memory_bytes + estimate.overhead_bytes < settings.min_bytes {
                 return Ok(());
             }
+            let token_kinds = TokenKinds::of(&record.key, run.delimiters);
             let advice = done.probe.observe(
                 model,
                 ctx,
                 &run,
                 record,
+                token_kinds,
                 &collection,
                 &stats,
                 &estimate,
@@ -168,6 +170,7 @@ fn analyze_dump(
                 rdb_bytes: record.rdb_bytes,
                 elements: stats.shape.elements,
                 expire_at_ms: record.expire_at_ms,
+                token_kinds,
                 advice,
             };
             let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();

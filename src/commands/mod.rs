@@ -166,7 +166,9 @@ pub fn scan<'a, A: Default + Send>(
     };
     let records = Records::new(data).map_err(rdb_error)?;
     let header = *records.header();
-    let ctx = rdb::Context::new(header, rdb::ServerVersion::from_dump(data));
+    let mut ctx = rdb::Context::new(header, rdb::ServerVersion::from_dump(data));
+    // glibc's 16-byte chunks leave room for an expire a jemalloc size class does not
+    ctx.expire_room_in_objects = choice.allocator == Allocator::Libc;
     let model = choice.model(&ctx);
     let mut items = Vec::new();
     let mut skipped = SkippedKeys::default();

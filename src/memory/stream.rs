@@ -70,12 +70,30 @@ fn id16(bytes: &[u8]) -> [u8; 16] {
 
 /// Reads the parts of a stream record the memory model needs.
 pub fn layout(record: &Record<'_>) -> Result<StreamLayout> {
+    Ok(layout_and_meta(record)?.0)
+}
+
+/// [`layout`] and the stream header the same walk reads.
+pub fn layout_and_meta(record: &Record<'_>) -> Result<(StreamLayout, stream::StreamMeta)> {
     let mut out = StreamLayout::default();
+    let mut meta = stream::StreamMeta::default();
     if let ValueType::Stream(version) = record.value_type {
         let mut c = Cursor::new(record.payload, record.payload_offset);
-        stream::walk(&mut c, version, &mut out)?;
+        meta = stream::walk(&mut c, version, &mut out)?;
     }
-    Ok(out)
+    Ok((out, meta))
+}
+
+/// Valkey 8.1+ (`raxAllocSize`): what a stream whose entries were all deleted keeps beyond an
+/// empty one. Removing the last key of a rax leaves the head node at its allocation: the
+/// compressed node that held the first ID's 16 bytes (`raxRemoveChild` turns it into an
+/// empty node without shrinking it). Measured on Valkey 8.1 and 9.1: `XADD` + `XDEL` of one
+/// entry is 16 bytes above an empty stream with glibc, 24 with a 16-byte-quantum jemalloc.
+pub fn emptied_rax_head(s: &StreamLayout, meta: &stream::StreamMeta, alloc: Allocator) -> u64 {
+    if !s.node_ids.is_empty() || meta.last_id == (0, 0) {
+        return 0;
+    }
+    alloc.usable(rax_node_bytes(16, 1, false)) - alloc.usable(rax_node_bytes(0, 0, false))
 }
 
 /// Visits every node of the compressed radix tree (rax) holding `keys` (distinct, equal

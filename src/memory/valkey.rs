@@ -95,6 +95,12 @@ pub fn expected_child_buckets(n: u64, buckets: u64) -> f64 {
     expected * buckets as f64
 }
 
+/// Whether a table of `n` entries likely has child buckets, whose number depends on the hash
+/// seed (the estimate is then an expectation).
+pub fn has_random_children(n: u64) -> bool {
+    expected_child_buckets(n, buckets_for(n)) >= 0.05
+}
+
 /// `hashtableMemUsage` of a table with a `header`-byte struct (and metadata) built by `n`
 /// inserts (grown on demand when an insert finds it full) or presized for `presize` entries,
 /// with `steps` rehash steps per insert.
@@ -158,13 +164,30 @@ pub fn hash_entry(alloc: Allocator, field_len: usize, value_len: usize, with_ttl
 /// is stored inline), then a vector of pointers behind an 8-byte header (`pVector`), grown
 /// with `zrealloc_usable`. Past 127 entries it becomes a radix tree of time buckets, which
 /// the dump cannot size exactly (the vector formula is used as an approximation).
+/// The vector is created for two pointers at its exact size (24 bytes, counted as such) and
+/// grown one pointer at a time with `zrealloc_usable`, so its capacity is what the usable
+/// size holds: 24, then `usable(8 + 8·k)` whenever the k-th pointer does not fit. Measured
+/// on Valkey 9.1 with glibc (24, 40, 40, 56, 56, 72, 72, 88 for 2..9 fields) and with a
+/// 16-byte-quantum jemalloc (24, 32, 48, 48, 64, 64, 80, 80).
 pub fn volatile_set(alloc: Allocator, ttl_fields: u64) -> u64 {
     if ttl_fields < 2 {
-        0
-    } else {
-        alloc.usable(8 + 8 * ttl_fields)
+        return 0;
     }
+    let (mut size, mut capacity) = (24, 2);
+    for k in 3..=ttl_fields {
+        if k > capacity {
+            size = alloc.usable(8 + 8 * k);
+            capacity = (size - 8) / 8;
+        }
+    }
+    size
 }
+
+/// Valkey 9 skiplists: the zset, the skiplist and its 32-level header node as
+/// `objectComputeSize` adds them, by struct size rather than allocation. Measured on Valkey
+/// 9.1: a one-member skiplist is its object, its member's node, the hashtable and 544 bytes,
+/// with glibc and with jemalloc alike.
+pub const SKIPLIST_FIXED_9: u64 = 544;
 
 #[cfg(test)]
 mod tests {
@@ -204,6 +227,9 @@ mod tests {
         assert_eq!(volatile_set(l, 2), 24);
         assert_eq!(volatile_set(l, 7), 72);
         assert_eq!(volatile_set(l, 9), 88);
+        let j = Allocator::JemallocQuantum16;
+        let sizes: Vec<u64> = (2..=9).map(|k| volatile_set(j, k)).collect();
+        assert_eq!(sizes, [24, 32, 48, 48, 64, 64, 80, 80]);
         // a 76-byte value no longer fits the 128-byte embedded entry once the TTL is added
         assert_eq!(hash_entry(l, 40, 76, false), 136);
         assert_eq!(hash_entry(l, 40, 76, true), 72 + 88);

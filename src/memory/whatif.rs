@@ -24,8 +24,9 @@ use super::collections::{self, ListNode};
 use super::strings::{self, StringForm};
 use super::valkey;
 use super::version::{DICT_ENTRY, QUICKLIST, ROBJ, ZSET, ZSKIPLIST};
-use super::{Certainty, Estimate, Generation, Model, Origin};
+use super::{Allocator, Certainty, Estimate, Generation, Model, Origin, generation_of};
 use crate::rdb::inspect::{Context, Scratch, ValueItem, walk_value};
+use crate::rdb::score::ScoreText;
 use crate::rdb::{Element, Encoding, KeyType, Record, Result, ValueStats};
 
 /// One string element as the cost formulas see it: its length, and its value when the
@@ -79,49 +80,300 @@ pub enum Member {
         value: Scalar,
         ttl: bool,
     },
-    /// A sorted-set member and its score.
-    Scored { member: Scalar, score: f64 },
+    /// A sorted-set member and its score as the release's compact encoding stores it
+    /// ([`Member::scored`]).
+    Scored { member: Scalar, score: Scalar },
 }
 
-/// A key's elements, summarised for pricing.
+impl Member {
+    /// A sorted-set member with the score written as `generation` writes it in a listpack
+    /// (a ziplist before 7.0).
+    pub fn scored(member: Scalar, score: f64, generation: Generation) -> Member {
+        Member::Scored {
+            member,
+            score: score_scalar(score, generation),
+        }
+    }
+}
+
+/// Field names as the shorter-field-names alternative cuts them (integers are kept).
+pub const SHORT_FIELD_BYTES: usize = 2;
+
+/// A key's elements folded into the sums the cost formulas need, one pass and no element
+/// kept: a 10-million-member set costs a few words, and pricing it in another encoding costs
+/// nothing more. The sums are those of one model (release and allocator), which prices it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Collection {
     pub kind: KeyType,
     pub key_len: usize,
     pub has_expire: bool,
-    pub members: Vec<Member>,
+    generation: Generation,
+    allocator: Allocator,
+    len: u64,
+    ttl_fields: u64,
+    /// The widest integer member (2, 4 or 8 bytes) while every member is an integer.
+    int_width: Option<u64>,
+    sizes: Sizes,
+    /// Hashes: the sums with every non-integer field name cut to [`SHORT_FIELD_BYTES`].
+    short_fields: Sizes,
+}
+
+/// Sums over the elements, in the forms of one release.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Sizes {
+    /// The longest member, field or value.
+    max_len: usize,
+    /// Σ listpack entries of elements and scores (7.0+; the 7.4 TTL column is added when
+    /// priced) ...
+    listpack: u64,
+    /// ... or Σ ziplist entries (6.2 and older) and the last one's size, which sets the next
+    /// one's `prevlen` field.
+    ziplist: u64,
+    ziplist_last: u64,
+    /// Σ sds allocations of members (sets, sorted sets) or of fields (hashes; `mstr` on
+    /// 7.4 / 8.x) ...
+    member_sds: u64,
+    /// ... and of hash values.
+    value_sds: u64,
+    /// Valkey 8.1+: Σ member sds (sets, sorted sets) or hash entries.
+    valkey_elements: u64,
+    /// Valkey 9: Σ expected skiplist nodes with their embedded member.
+    valkey9_nodes: f64,
+}
+
+impl Sizes {
+    /// Adds `times` more of what the sums grew by since `before`.
+    fn repeat_last(&mut self, before: &Sizes, times: u64) {
+        for (now, then) in [
+            (&mut self.listpack, before.listpack),
+            (&mut self.ziplist, before.ziplist),
+            (&mut self.member_sds, before.member_sds),
+            (&mut self.value_sds, before.value_sds),
+            (&mut self.valkey_elements, before.valkey_elements),
+        ] {
+            *now += (*now - then) * times;
+        }
+        self.valkey9_nodes += (self.valkey9_nodes - before.valkey9_nodes) * times as f64;
+    }
+
+    /// One string as a compact encoding stores it.
+    fn packed(&mut self, g: Generation, s: Scalar) {
+        self.max_len = self.max_len.max(s.len);
+        if g <= Generation::Redis62 {
+            let prevlen = if self.ziplist_last < 254 { 1 } else { 5 };
+            self.ziplist_last = prevlen + ziplist_encoded(s);
+            self.ziplist += self.ziplist_last;
+        } else {
+            self.listpack += listpack_entry(s);
+        }
+    }
+
+    fn add(&mut self, g: Generation, a: Allocator, m: Member) {
+        let valkey = g.is_valkey_hashtable();
+        match m {
+            Member::Plain(s) => {
+                self.packed(g, s);
+                if valkey {
+                    self.valkey_elements += valkey::sds_alloc(a, s.len);
+                } else {
+                    self.member_sds += strings::sds_alloc(a, s.len);
+                }
+            }
+            Member::Scored { member, score } => {
+                self.packed(g, member);
+                // a score's text is not an element: it does not count for the longest
+                let longest = self.max_len;
+                self.packed(g, score);
+                self.max_len = longest;
+                if valkey {
+                    self.valkey_elements += valkey::sds_alloc(a, member.len);
+                    if g == Generation::Valkey9 {
+                        self.valkey9_nodes += valkey::skiplist_node_with_member(a, member.len);
+                    }
+                } else {
+                    self.member_sds += strings::sds_alloc(a, member.len);
+                }
+            }
+            Member::Field { field, value, ttl } => {
+                self.packed(g, field);
+                self.packed(g, value);
+                if valkey {
+                    self.valkey_elements += valkey::hash_entry(a, field.len, value.len, ttl);
+                } else {
+                    self.member_sds += if matches!(g, Generation::Redis74 | Generation::Redis8) {
+                        strings::mstr_alloc(a, field.len, ttl)
+                    } else {
+                        strings::sds_alloc(a, field.len)
+                    };
+                    self.value_sds += strings::sds_alloc(a, value.len);
+                }
+            }
+        }
+    }
 }
 
 impl Collection {
-    /// Walks a record once and collects its elements (nothing for streams and modules), with
-    /// the per-key figures the reports need ([`ValueStats`]), so a key is decoded only once.
-    pub fn walk(
+    /// An empty collection of `kind`, summed as `model` prices.
+    pub fn new(model: &Model, kind: KeyType, key_len: usize, has_expire: bool) -> Collection {
+        Collection {
+            kind,
+            key_len,
+            has_expire,
+            generation: model.generation,
+            allocator: model.allocator,
+            len: 0,
+            ttl_fields: 0,
+            int_width: Some(2),
+            sizes: Sizes::default(),
+            short_fields: Sizes::default(),
+        }
+    }
+
+    /// A hash of these fields and values (no field TTLs).
+    pub fn hash(
+        model: &Model,
+        key_len: usize,
+        has_expire: bool,
+        pairs: impl IntoIterator<Item = (Scalar, Scalar)>,
+    ) -> Collection {
+        let mut c = Collection::new(model, KeyType::Hash, key_len, has_expire);
+        for (field, value) in pairs {
+            c.push(Member::Field {
+                field,
+                value,
+                ttl: false,
+            });
+        }
+        c
+    }
+
+    /// Adds `times` copies of `m` at the cost of two: from the second copy on, each adds the
+    /// same sizes (a ziplist entry's `prevlen` depends only on the entry before).
+    pub fn push_repeated(&mut self, m: Member, times: u64) {
+        if times == 0 {
+            return;
+        }
+        self.push(m);
+        if times == 1 {
+            return;
+        }
+        let before = self.clone();
+        self.push(m);
+        let more = times - 2;
+        self.len += more;
+        self.ttl_fields += (self.ttl_fields - before.ttl_fields) * more;
+        self.sizes.repeat_last(&before.sizes, more);
+        self.short_fields.repeat_last(&before.short_fields, more);
+    }
+
+    pub fn push(&mut self, m: Member) {
+        let (g, a) = (self.generation, self.allocator);
+        self.len += 1;
+        match m {
+            Member::Plain(s) => {
+                self.int_width = self.int_width.zip(s.int).map(|(w, v)| w.max(int_width(v)));
+            }
+            Member::Scored { .. } => self.int_width = None,
+            Member::Field { field, value, ttl } => {
+                self.int_width = None;
+                self.ttl_fields += u64::from(ttl);
+                let field = match field.int {
+                    None => Scalar::text(field.len.min(SHORT_FIELD_BYTES)),
+                    Some(_) => field,
+                };
+                self.short_fields
+                    .add(g, a, Member::Field { field, value, ttl });
+            }
+        }
+        self.sizes.add(g, a, m);
+    }
+
+    /// The same hash with every field name that is not an integer cut to
+    /// [`SHORT_FIELD_BYTES`].
+    pub fn with_short_fields(&self) -> Collection {
+        Collection {
+            sizes: self.short_fields,
+            ..self.clone()
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The longest member, field or value.
+    pub fn max_len(&self) -> usize {
+        self.sizes.max_len
+    }
+
+    /// Bytes of the listpack this release builds for these elements (`lpBytes`); with
+    /// `ttl_column`, each hash field carries a third entry (Redis 7.4 `listpackex`: 0 or the
+    /// expiry).
+    fn listpack_bytes(&self, ttl_column: bool) -> u64 {
+        let mut entries = self.sizes.listpack;
+        if ttl_column {
+            // an absolute Unix-ms expiry (13 digits) or 0 for none
+            entries += self.ttl_fields * 10 + (self.len - self.ttl_fields) * 2;
+        }
+        collections::listpack_bytes(entries)
+    }
+
+    /// Bytes of the ziplist holding these elements (`zlbytes`, Redis 6.2 and older).
+    fn ziplist_bytes(&self) -> u64 {
+        10 + self.sizes.ziplist + 1
+    }
+
+    /// Bytes of the intset holding these members, `None` unless every member is an integer.
+    pub fn intset_bytes(&self) -> Option<u64> {
+        if self.kind != KeyType::Set {
+            return None;
+        }
+        Some(8 + self.int_width? * self.len)
+    }
+}
+
+/// Bytes an intset gives an integer.
+fn int_width(v: i64) -> u64 {
+    if i16::try_from(v).is_ok() {
+        2
+    } else if i32::try_from(v).is_ok() {
+        4
+    } else {
+        8
+    }
+}
+
+impl Model {
+    /// Walks a record once: its elements folded for pricing ([`Collection`]; nothing for
+    /// streams and modules, the length for strings) and the per-key figures the reports need
+    /// ([`ValueStats`]), so a key is decoded only once.
+    pub fn collect(
+        &self,
         record: &Record<'_>,
         ctx: &Context,
         scratch: &mut Scratch,
     ) -> Result<(Collection, ValueStats)> {
         let kind = record.value_type.key_type();
-        let collection = |members| Collection {
-            kind,
-            key_len: record.key.len(),
-            has_expire: record.expire_at_ms.is_some(),
-            members,
-        };
+        let mut c = Collection::new(self, kind, record.key.len(), record.expire_at_ms.is_some());
         // A long LZF string is priced by its declared length: decompressing it was the
         // largest cost of string-heavy dumps.
         let compressed = crate::rdb::inspect::compressed_string(record, ctx)
             .map_err(|e| e.in_key(&record.key))?;
         if let Some(stats) = compressed {
-            let member = Member::Plain(Scalar::text(stats.largest_element as usize));
-            return Ok((collection(vec![member]), stats));
+            c.push(Member::Plain(Scalar::text(stats.largest_element as usize)));
+            return Ok((c, stats));
         }
         let keep = !matches!(kind, KeyType::Stream | KeyType::Module);
-        let mut members = Vec::new();
         let (mut largest, mut total) = (0u64, 0u64);
         let mut sized = |len: usize| {
             largest = largest.max(len as u64);
             total += len as u64;
         };
+        let member = self.member_reader(ctx);
         let shape = walk_value(record, ctx, scratch, &mut |item| {
             match item {
                 ValueItem::Member(e) => sized(e.len()),
@@ -131,25 +383,9 @@ impl Collection {
                     sized(value.len());
                 }
             }
-            if !keep {
-                return;
+            if keep {
+                c.push(member(item));
             }
-            members.push(match item {
-                ValueItem::Member(e) => Member::Plain(Scalar::of(e)),
-                ValueItem::Field {
-                    field,
-                    value,
-                    expire_at_ms,
-                } => Member::Field {
-                    field: Scalar::of(field),
-                    value: Scalar::of(value),
-                    ttl: expire_at_ms.is_some(),
-                },
-                ValueItem::Scored { member, score } => Member::Scored {
-                    member: Scalar::of(member),
-                    score,
-                },
-            })
         })?;
         let stats = ValueStats {
             key_type: Some(kind),
@@ -157,120 +393,46 @@ impl Collection {
             largest_element: largest,
             element_bytes: total,
         };
-        Ok((collection(members), stats))
+        Ok((c, stats))
     }
 
-    /// A hash of these fields and values (no field TTLs).
-    pub fn hash(
-        key_len: usize,
-        has_expire: bool,
-        pairs: impl IntoIterator<Item = (Scalar, Scalar)>,
-    ) -> Collection {
-        Collection {
-            kind: KeyType::Hash,
-            key_len,
-            has_expire,
-            members: pairs
-                .into_iter()
-                .map(|(field, value)| Member::Field {
-                    field,
-                    value,
-                    ttl: false,
-                })
-                .collect(),
+    /// Turns walked items of a dump into [`Member`]s as this release would hold them. A
+    /// score a listpack or ziplist stores as text is that text when the writer spells
+    /// scores as this release does (formatting doubles was a tenth of `analyze`).
+    pub fn member_reader(&self, ctx: &Context) -> impl Fn(ValueItem<'_>) -> Member + use<> {
+        let g = self.generation;
+        let writer = generation_of(ctx.server, ctx.header.version);
+        let same_text = score_spelling(writer) == score_spelling(g);
+        move |item| match item {
+            ValueItem::Member(e) => Member::Plain(Scalar::of(e)),
+            ValueItem::Field {
+                field,
+                value,
+                expire_at_ms,
+            } => Member::Field {
+                field: Scalar::of(field),
+                value: Scalar::of(value),
+                ttl: expire_at_ms.is_some(),
+            },
+            ValueItem::Scored {
+                member,
+                score,
+                stored,
+            } => match stored {
+                Some(text) if same_text => Member::Scored {
+                    member: Scalar::of(member),
+                    score: Scalar::of(text),
+                },
+                _ => Member::scored(Scalar::of(member), score, g),
+            },
         }
     }
+}
 
-    pub fn len(&self) -> u64 {
-        self.members.len() as u64
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
-    }
-
-    fn has_field_ttls(&self) -> bool {
-        self.members
-            .iter()
-            .any(|m| matches!(m, Member::Field { ttl: true, .. }))
-    }
-
-    /// The element strings in listpack order (a zset's scores are handled by the caller).
-    fn scalars(&self) -> impl Iterator<Item = Scalar> + '_ {
-        self.members
-            .iter()
-            .flat_map(|m| match *m {
-                Member::Plain(s) => [Some(s), None],
-                Member::Field { field, value, .. } => [Some(field), Some(value)],
-                Member::Scored { member, .. } => [Some(member), None],
-            })
-            .flatten()
-    }
-
-    /// Bytes of the listpack `generation` builds for these elements (`lpBytes`); with
-    /// `ttl_column`, each hash field carries a third entry (Redis 7.4 `listpackex`: 0 or the
-    /// expiry).
-    pub fn listpack_bytes(&self, generation: Generation, ttl_column: bool) -> u64 {
-        let mut entries: u64 = self.scalars().map(listpack_entry).sum();
-        for m in &self.members {
-            match *m {
-                Member::Scored { score, .. } => {
-                    entries += listpack_entry(score_scalar(score, generation))
-                }
-                Member::Field { ttl, .. } if ttl_column => {
-                    // an absolute Unix-ms expiry (13 digits) or 0 for none
-                    entries += if ttl { 10 } else { 2 };
-                }
-                _ => {}
-            }
-        }
-        collections::listpack_bytes(entries)
-    }
-
-    /// Bytes of the ziplist holding these elements (`zlbytes`, Redis 6.2 and older).
-    pub fn ziplist_bytes(&self) -> u64 {
-        let score_text = |score| score_scalar(score, Generation::Redis62);
-        let mut total = 10 + 1;
-        let mut prev = 0u64;
-        let mut push = |s: Scalar| {
-            let prevlen = if prev < 254 { 1 } else { 5 };
-            let entry = prevlen + ziplist_encoded(s);
-            total += entry;
-            prev = entry;
-        };
-        for m in &self.members {
-            match *m {
-                Member::Plain(s) => push(s),
-                Member::Field { field, value, .. } => {
-                    push(field);
-                    push(value);
-                }
-                Member::Scored { member, score } => {
-                    push(member);
-                    push(score_text(score));
-                }
-            }
-        }
-        total
-    }
-
-    /// Bytes of the intset holding these members, `None` unless every member is an integer.
-    pub fn intset_bytes(&self) -> Option<u64> {
-        let mut width = 2u64;
-        for m in &self.members {
-            let Member::Plain(Scalar { int: Some(v), .. }) = *m else {
-                return None;
-            };
-            width = width.max(if i16::try_from(v).is_ok() {
-                2
-            } else if i32::try_from(v).is_ok() {
-                4
-            } else {
-                8
-            });
-        }
-        Some(8 + width * self.len())
-    }
+/// How a release spells scores in its compact encoding: integers as integers (7.0+), other
+/// values in the shortest form (7.2+).
+fn score_spelling(g: Generation) -> (bool, bool) {
+    (g >= Generation::Redis70, g >= Generation::Redis72)
 }
 
 /// Bytes of one listpack entry (encoding, data, back-length).
@@ -330,37 +492,14 @@ fn score_scalar(score: f64, generation: Generation) -> Scalar {
         return Scalar::text(if score > 0.0 { 3 } else { 4 });
     }
     let text = if shortest {
-        let shortest = format!("{score:?}");
-        match shortest.split_once('e') {
-            Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e}"),
-            _ => shortest,
-        }
+        ScoreText::shortest(score)
+    } else if let Some(len) = ScoreText::g17_len(score) {
+        return Scalar::text(len);
     } else {
-        printf_g17(score)
+        ScoreText::g17(score)
     };
     // a text that reads as an integer (2^53 printed in full) is stored as one
     Scalar::bytes(text.as_bytes())
-}
-
-/// C's `%.17g`: 17 significant digits, exponent form below 1e-4 or from 1e17, trailing
-/// zeros dropped, at least two exponent digits.
-fn printf_g17(x: f64) -> String {
-    let strip = |s: &str| -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    let sci = format!("{x:.16e}");
-    let (mantissa, exp) = sci.split_once('e').expect("exponent form");
-    let exp: i32 = exp.parse().expect("exponent");
-    if !(-4..17).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", strip(mantissa), exp.abs())
-    } else {
-        strip(&format!("{:.*}", (16 - exp) as usize, x))
-    }
 }
 
 /// One node of a quicklist, as [`Model::quicklist_cost`] prices it.
@@ -441,7 +580,12 @@ impl Model {
         blob: Option<u64>,
     ) -> Option<(u64, Certainty)> {
         let g = self.generation;
-        let t = self.tally(c);
+        debug_assert_eq!(
+            (c.generation, c.allocator),
+            (self.generation, self.allocator),
+            "a collection is priced by the model that summed it"
+        );
+        let t = &c.sizes;
         let n = c.len();
         let mut certainty = Certainty::Exact;
         let kind = c.kind;
@@ -466,11 +610,11 @@ impl Model {
                 if !available {
                     return None;
                 }
-                let with_ttl = kind == KeyType::Hash && c.has_field_ttls();
+                let with_ttl = kind == KeyType::Hash && c.ttl_fields > 0;
                 if with_ttl && g != Generation::Redis74 && g != Generation::Redis8 {
                     return None;
                 }
-                let bytes = blob.unwrap_or_else(|| c.listpack_bytes(g, with_ttl));
+                let bytes = blob.unwrap_or_else(|| c.listpack_bytes(with_ttl));
                 let ex = if with_ttl { self.usable(32) } else { 0 };
                 obj() + ex + self.usable(bytes)
             }
@@ -478,7 +622,7 @@ impl Model {
                 if g != Generation::Redis74 && g != Generation::Redis8 {
                     return None;
                 }
-                let bytes = blob.unwrap_or_else(|| c.listpack_bytes(g, true));
+                let bytes = blob.unwrap_or_else(|| c.listpack_bytes(true));
                 obj() + self.usable(32) + self.usable(bytes)
             }
             (KeyType::Hash | KeyType::Zset, Encoding::Ziplist) => {
@@ -488,12 +632,18 @@ impl Model {
                 obj() + self.blob(blob.unwrap_or_else(|| c.ziplist_bytes()))
             }
             (KeyType::Set, Encoding::Hashtable) if valkey => {
+                if valkey::has_random_children(n) {
+                    certainty = Certainty::Expected;
+                }
                 obj() + self.valkey_table(g, n, 1, false) + t.valkey_elements
             }
             (KeyType::Hash, Encoding::Hashtable) if valkey => {
+                if valkey::has_random_children(n) {
+                    certainty = Certainty::Expected;
+                }
                 let v9 = g == Generation::Valkey9;
                 let vset = if v9 {
-                    valkey::volatile_set(self.allocator, t.ttl_fields)
+                    valkey::volatile_set(self.allocator, c.ttl_fields)
                 } else {
                     0
                 };
@@ -507,30 +657,25 @@ impl Model {
                     t.valkey_elements as f64
                         + collections::skiplist_node_expected(self.allocator) * n as f64
                 };
-                obj()
-                    + ZSET
-                    + ZSKIPLIST
-                    + self.valkey_table(g, n, 2, false)
-                    + collections::skiplist_header(self.allocator)
-                    + nodes.round() as u64
+                let fixed = if g == Generation::Valkey9 {
+                    valkey::SKIPLIST_FIXED_9
+                } else {
+                    ZSET + ZSKIPLIST + collections::skiplist_header(self.allocator)
+                };
+                obj() + fixed + self.valkey_table(g, n, 2, false) + nodes.round() as u64
             }
             (KeyType::Set, Encoding::Hashtable) => {
-                ROBJ + self.dict(KeyType::Set, n, &t, &mut certainty)
-                    + n * DICT_ENTRY
-                    + t.member_sds
+                ROBJ + self.dict(c, &mut certainty) + n * DICT_ENTRY + t.member_sds
             }
             (KeyType::Hash, Encoding::Hashtable) => {
-                ROBJ + self.dict(KeyType::Hash, n, &t, &mut certainty)
-                    + n * DICT_ENTRY
-                    + t.member_sds
-                    + t.value_sds
+                ROBJ + self.dict(c, &mut certainty) + n * DICT_ENTRY + t.member_sds + t.value_sds
             }
             (KeyType::Zset, Encoding::Skiplist) => {
                 certainty = Certainty::Expected;
                 let node = collections::skiplist_node_expected(self.allocator);
                 ROBJ + ZSET
                     + ZSKIPLIST
-                    + self.dict(KeyType::Zset, n, &t, &mut certainty)
+                    + self.dict(c, &mut certainty)
                     + collections::skiplist_header(self.allocator)
                     + t.member_sds
                     + n * DICT_ENTRY
@@ -685,7 +830,7 @@ mod tests {
                     continue;
                 }
                 let est = model.estimate(&record, &ctx, &mut scratch).unwrap();
-                let (c, stats) = Collection::walk(&record, &ctx, &mut scratch).unwrap();
+                let (c, stats) = model.collect(&record, &ctx, &mut scratch).unwrap();
                 let shape = stats.shape;
                 let encoding = shape.encoding.unwrap();
                 let cost = model.cost(&c, encoding).unwrap();
@@ -712,15 +857,24 @@ mod tests {
         let model = Model::for_context(&ctx, Allocator::JemallocQuantum16);
         let mut scratch = Scratch::default();
         let mut found = std::collections::HashMap::new();
+        let mut last_field = (0, 0);
         for entry in Records::new(&data).unwrap() {
             let Entry::Key(record) = entry.unwrap() else {
                 continue;
             };
             if record.db == 0 && (&record.key[..] == b"hash:512" || &record.key[..] == b"hash:513")
             {
-                let (c, stats) = Collection::walk(&record, &ctx, &mut scratch).unwrap();
+                let (c, stats) = model.collect(&record, &ctx, &mut scratch).unwrap();
                 let shape = stats.shape;
                 found.insert(record.key.to_vec(), (c, shape.encoding.unwrap()));
+                walk_value(&record, &ctx, &mut scratch, &mut |item| {
+                    if let ValueItem::Field { field, value, .. } = item
+                        && &record.key[..] == b"hash:513"
+                    {
+                        last_field = (field.len(), value.len());
+                    }
+                })
+                .unwrap();
             }
         }
         let (small, small_enc) = &found[&b"hash:512".to_vec()];
@@ -734,10 +888,8 @@ mod tests {
         let as_table = model.cost(small, Encoding::Hashtable).unwrap().memory_bytes;
         let big_cost = model.cost(big, Encoding::Hashtable).unwrap().memory_bytes;
         assert_eq!(big_cost, truth_513);
-        let Member::Field { field, value, .. } = big.members[512] else {
-            panic!("hash member");
-        };
-        let one_field = DICT_ENTRY + model.sds(field.len) + model.sds(value.len);
+        // built alike, hash:513's last field is the one hash:512 lacks
+        let one_field = DICT_ENTRY + model.sds(last_field.0) + model.sds(last_field.1);
         assert_eq!(as_table, truth_513 - one_field);
         // and back: the hashtable as a listpack is far smaller
         let as_listpack = model.cost(big, Encoding::Listpack).unwrap().memory_bytes;
@@ -766,6 +918,7 @@ mod tests {
         assert_eq!(plain.memory_bytes - lzf.memory_bytes, 8192 - 2048);
         // a JSON object's 3 fields as a listpack hash: 7 + (1+4+1)+(1+5+1) ... per pair
         let json = Collection::hash(
+            &m,
             8,
             false,
             [
@@ -774,22 +927,46 @@ mod tests {
                 (Scalar::bytes(b"city"), Scalar::bytes(b"Paris")),
             ],
         );
-        assert_eq!(
-            json.listpack_bytes(Generation::Redis72, false),
-            7 + (6 + 7) + (5 + 2) + (6 + 7)
-        );
+        assert_eq!(json.listpack_bytes(false), 7 + (6 + 7) + (5 + 2) + (6 + 7));
         let lp = m.cost(&json, Encoding::Listpack).unwrap();
         assert_eq!(lp.memory_bytes, 16 + 24 + 16 + 40);
         assert!(m.cost(&json, Encoding::Intset).is_none());
     }
 
     #[test]
+    fn repeated_members_sum_as_pushed_one_by_one() {
+        let field = |f: usize, v: usize, ttl| Member::Field {
+            field: Scalar::text(f),
+            value: Scalar::text(v),
+            ttl,
+        };
+        for g in [
+            Generation::Redis62,
+            Generation::Redis74,
+            Generation::Valkey9,
+        ] {
+            let m = Model::new(g, Allocator::Jemalloc);
+            // short entries, and entries past the ziplist's 254-byte prevlen step
+            for member in [
+                field(3, 10, false),
+                field(300, 5, true),
+                field(2, 600, false),
+            ] {
+                for times in [0, 1, 2, 3, 100] {
+                    let mut one_by_one = Collection::new(&m, KeyType::Hash, 5, false);
+                    for _ in 0..times {
+                        one_by_one.push(member);
+                    }
+                    let mut repeated = Collection::new(&m, KeyType::Hash, 5, false);
+                    repeated.push_repeated(member, times);
+                    assert_eq!(repeated, one_by_one, "{g:?} {member:?} x{times}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn scores_as_servers_print_them() {
-        assert_eq!(printf_g17(0.1), "0.10000000000000001");
-        assert_eq!(printf_g17(-3.5), "-3.5");
-        assert_eq!(printf_g17(1e-10), "1e-10");
-        assert_eq!(printf_g17(1e300), "1.0000000000000001e+300");
-        assert_eq!(printf_g17(std::f64::consts::PI), "3.1415926535897931");
         assert_eq!(score_scalar(0.1, Generation::Redis72), Scalar::text(3));
         assert_eq!(score_scalar(0.1, Generation::Redis70), Scalar::text(19));
         assert_eq!(score_scalar(-0.0, Generation::Redis62), Scalar::text(2));
@@ -803,30 +980,25 @@ mod tests {
 
     #[test]
     fn intsets_and_ziplists() {
-        let set = |members: &[i64]| Collection {
-            kind: KeyType::Set,
-            key_len: 3,
-            has_expire: false,
-            members: members
-                .iter()
-                .map(|&v| Member::Plain(Scalar::of(Element::Int(v))))
-                .collect(),
+        let m62 = Model::new(Generation::Redis62, Allocator::Jemalloc);
+        let set = |members: &[i64]| {
+            let mut c = Collection::new(&m62, KeyType::Set, 3, false);
+            for &v in members {
+                c.push(Member::Plain(Scalar::of(Element::Int(v))));
+            }
+            c
         };
         assert_eq!(set(&[1, 2, 3]).intset_bytes(), Some(8 + 6));
         assert_eq!(set(&[1, 70_000]).intset_bytes(), Some(8 + 8));
         assert_eq!(set(&[1, i64::MAX]).intset_bytes(), Some(8 + 16));
-        let zset = Collection {
-            kind: KeyType::Zset,
-            key_len: 1,
-            has_expire: false,
-            members: vec![Member::Scored {
-                member: Scalar::bytes(b"a"),
-                score: 1.0,
-            }],
-        };
+        let mut zset = Collection::new(&m62, KeyType::Zset, 1, false);
+        zset.push(Member::scored(
+            Scalar::bytes(b"a"),
+            1.0,
+            Generation::Redis62,
+        ));
         // header 10 + end 1 + "a" (1 + 1 + 1) + 1 (1 + 1)
         assert_eq!(zset.ziplist_bytes(), 11 + 3 + 2);
-        let m62 = Model::new(Generation::Redis62, Allocator::Jemalloc);
         assert_eq!(m62.compact_encoding(), Encoding::Ziplist);
         assert!(m62.cost(&zset, Encoding::Listpack).is_none());
         assert_eq!(

@@ -25,6 +25,12 @@ pub struct Context {
     pub server: Option<ServerVersion>,
     /// `list-max-listpack-size`: a one-node quicklist within it was a listpack list on 7.2+.
     pub list_max_listpack_size: i64,
+    /// Valkey 8.1+: whether the writer's allocator left room for an expire field in a string
+    /// object created without one, so that a later `EXPIRE` kept it `embstr` (glibc's 16-byte
+    /// chunks usually do; a jemalloc size class of the exact size does not, and the object is
+    /// re-created, `raw` when key, expire and value exceed 64 bytes, 128 on 9.x). `true`
+    /// here; the commands set it from `--allocator` (`false` unless `libc`).
+    pub expire_room_in_objects: bool,
 }
 
 impl Context {
@@ -33,6 +39,7 @@ impl Context {
             header,
             server,
             list_max_listpack_size: -2,
+            expire_room_in_objects: true,
         }
     }
 
@@ -45,21 +52,26 @@ impl Context {
     }
 
     /// Whether a string value of `len` bytes was embedded in its object (`embstr`).
-    fn is_embstr(&self, len: usize, key_len: usize) -> bool {
+    fn is_embstr(&self, len: usize, key_len: usize, has_expire: bool) -> bool {
         // Valkey 8.1+ embeds the key (an sds with a 1-byte header-size prefix) in the object
         // too, so the value's room depends on it. An expire set after the value (the usual
         // SET then EXPIRE) does not re-encode it, as the servers' own OBJECT ENCODING shows.
         let embedded_key = 1 + sds_header_size(key_len) + key_len + 1;
         let value_sds8 = 3 + len + 1;
+        let expire = if has_expire && !self.expire_room_in_objects {
+            8
+        } else {
+            0
+        };
         match self.server {
             // `shouldEmbedStringObject`: up to two cache lines, robj minus its pointer.
             Some(v) if v.at_least(Family::Valkey, 9, 0) => {
-                len <= 255 && 8 + embedded_key + value_sds8 <= 128
+                len <= 255 && 8 + expire + embedded_key + value_sds8 <= 128
             }
             // `createStringObjectWithKeyAndExpire`: the whole robj within 64 bytes, for values
             // that were created embstr (44 bytes at most).
             Some(v) if v.at_least(Family::Valkey, 8, 1) => {
-                len <= 44 && 16 + embedded_key + value_sds8 <= 64
+                len <= 44 && 16 + expire + embedded_key + value_sds8 <= 64
             }
             // Redis 3.2 raised the limit from 39 to 44 bytes; RDB 7 is 3.2's format.
             _ => len <= if self.header.version >= 7 { 44 } else { 39 },
@@ -75,9 +87,21 @@ impl Context {
         key_len: usize,
         is_integer: impl FnOnce() -> bool,
     ) -> Encoding {
+        self.string_encoding_of_key(len, key_len, false, is_integer)
+    }
+
+    /// [`Context::string_encoding`] of a key with or without an expire (which matters on
+    /// Valkey 8.1+: see [`Context::expire_room_in_objects`]).
+    pub fn string_encoding_of_key(
+        &self,
+        len: usize,
+        key_len: usize,
+        has_expire: bool,
+        is_integer: impl FnOnce() -> bool,
+    ) -> Encoding {
         if len <= 20 && is_integer() {
             Encoding::Int
-        } else if self.is_embstr(len, key_len) {
+        } else if self.is_embstr(len, key_len, has_expire) {
             Encoding::Embstr
         } else {
             Encoding::Raw
@@ -119,8 +143,13 @@ pub enum ValueItem<'b> {
         value: Element<'b>,
         expire_at_ms: Option<i64>,
     },
-    /// A sorted set member and its score.
-    Scored { member: Element<'b>, score: f64 },
+    /// A sorted set member and its score; `stored`, the score as a listpack or ziplist holds
+    /// it (the writer's text or integer form).
+    Scored {
+        member: Element<'b>,
+        score: f64,
+        stored: Option<Element<'b>>,
+    },
 }
 
 /// The shape of a value: what the memory model and the reports need besides its elements.
@@ -175,7 +204,8 @@ fn walk(
             let bytes = s.decode(outer)?;
             visit(ValueItem::Member(Element::Bytes(bytes)));
             shape.elements = 1;
-            ctx.string_encoding(bytes.len(), record.key.len(), || {
+            let has_expire = record.expire_at_ms.is_some();
+            ctx.string_encoding_of_key(bytes.len(), record.key.len(), has_expire, || {
                 matches!(s, RdbStr::Int(_)) || is_redis_integer(bytes)
             })
         }
@@ -224,6 +254,7 @@ fn walk(
                 visit(ValueItem::Scored {
                     member: element(member, outer)?,
                     score,
+                    stored: None,
                 });
             }
             shape.elements = n;
@@ -551,8 +582,8 @@ fn visit_flat<'b>(
                 });
             }
             KeyType::Zset => {
-                let score = items.next().ok_or_else(|| odd_tuple(at))??;
-                let score = match score {
+                let stored = items.next().ok_or_else(|| odd_tuple(at))??;
+                let score = match stored {
                     Element::Int(v) => v as f64,
                     Element::Bytes(b) => std::str::from_utf8(b)
                         .ok()
@@ -562,6 +593,7 @@ fn visit_flat<'b>(
                 visit(ValueItem::Scored {
                     member: first,
                     score,
+                    stored: Some(stored),
                 });
             }
             _ => visit(ValueItem::Member(first)),
@@ -673,7 +705,8 @@ pub fn compressed_string(record: &Record<'_>, ctx: &Context) -> Result<Option<Va
     let Some((_, original_len)) = lzf_string(record)? else {
         return Ok(None);
     };
-    let encoding = ctx.string_encoding(original_len, record.key.len(), || false);
+    let has_expire = record.expire_at_ms.is_some();
+    let encoding = ctx.string_encoding_of_key(original_len, record.key.len(), has_expire, || false);
     Ok(Some(ValueStats {
         key_type: Some(KeyType::String),
         shape: Shape {
@@ -689,6 +722,17 @@ pub fn compressed_string(record: &Record<'_>, ctx: &Context) -> Result<Option<Va
 /// A string value stored LZF-compressed and longer than 20 bytes, validated: its compressed
 /// bytes and its length. `None` for any other value.
 pub fn lzf_string<'a>(record: &Record<'a>) -> Result<Option<(&'a [u8], usize)>> {
+    let Some((compressed, original_len, offset)) = stored_lzf(record)? else {
+        return Ok(None);
+    };
+    super::lzf::validate(compressed, original_len, offset)?;
+    Ok(Some((compressed, original_len)))
+}
+
+/// [`lzf_string`] without validating the compressed bytes, for a reader that only measures
+/// them (validating is a pass over the data, and the memory model already made it); also
+/// the offset of the compressed bytes.
+pub fn stored_lzf<'a>(record: &Record<'a>) -> Result<Option<(&'a [u8], usize, u64)>> {
     if record.value_type != ValueType::String {
         return Ok(None);
     }
@@ -704,8 +748,7 @@ pub fn lzf_string<'a>(record: &Record<'a>) -> Result<Option<(&'a [u8], usize)>> 
     if original_len <= 20 || !c.is_empty() {
         return Ok(None);
     }
-    super::lzf::validate(compressed, original_len, offset)?;
-    Ok(Some((compressed, original_len)))
+    Ok(Some((compressed, original_len, offset)))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod lzf;
 pub mod module;
 pub mod primitives;
 pub mod records;
+pub mod score;
 pub mod server;
 pub mod stream;
 pub mod types;
@@ -30,6 +31,17 @@ pub use types::{Encoding, KeyType, ValueType};
 /// Renders a key for CSV and messages: valid UTF-8 as it is, other bytes as `\xNN`, and a
 /// backslash as `\\` so the escaping is reversible.
 pub fn escape_key(key: &[u8]) -> String {
+    escaped_key(key).into_owned()
+}
+
+/// [`escape_key`], borrowing the key where it needs no escape (most keys: checked without
+/// building anything, for the per-key paths that only compare).
+pub fn escaped_key(key: &[u8]) -> std::borrow::Cow<'_, str> {
+    if let Ok(text) = std::str::from_utf8(key)
+        && !key.contains(&b'\\')
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(key.len());
     for chunk in key.utf8_chunks() {
         for ch in chunk.valid().chars() {
@@ -43,7 +55,7 @@ pub fn escape_key(key: &[u8]) -> String {
             out.push_str(&format!("\\x{b:02x}"));
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// The inverse of [`escape_key`], for keys read back from rdbscope's own reports.

@@ -739,23 +739,7 @@ pub fn score_text(v: f64) -> String {
     if v > -EXACT && v < EXACT && v.fract() == 0.0 {
         return (v as i64).to_string();
     }
-    // %.17g: scientific when the exponent is below -4 or at least the precision, trailing
-    // zeros of the fraction dropped either way.
-    let scientific = format!("{v:.16e}");
-    let (mantissa, exp) = scientific
-        .split_once('e')
-        .expect("`{:e}` always has an exponent");
-    let exp: i32 = exp.parse().expect("`{:e}` prints a decimal exponent");
-    let trim = |s: &str| match s.contains('.') {
-        true => s.trim_end_matches('0').trim_end_matches('.').to_string(),
-        false => s.to_string(),
-    };
-    if !(-4..17).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", trim(mantissa), exp.abs())
-    } else {
-        trim(&format!("{v:.*}", (16 - exp) as usize))
-    }
+    crate::rdb::score::ScoreText::g17(v).as_str().to_string()
 }
 
 #[cfg(test)]

@@ -1,0 +1,298 @@
+//! Sorted-set scores as the server writes them in text: C's `%.17g` (`d2string`: ziplists,
+//! RDB type 3, listpacks of Redis 7.0) and the shortest round-trip form (7.2+ `fpconv_dtoa`).
+//!
+//! The text is built on the stack: the memory model prices a listpack of every sorted set's
+//! scores, so this runs once per member.
+
+use std::fmt::Write;
+
+/// Enough for `-d.dddddddddddddddde-308` and any shortest form.
+const CAPACITY: usize = 40;
+
+/// A score's text, held inline.
+#[derive(Clone, Copy)]
+pub struct ScoreText {
+    buf: [u8; CAPACITY],
+    len: usize,
+}
+
+impl Write for ScoreText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(std::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+impl ScoreText {
+    fn empty() -> ScoreText {
+        ScoreText {
+            buf: [0; CAPACITY],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// C's `printf("%.17g", v)` for a finite `v`: 17 significant digits with trailing zeros
+    /// dropped, in exponent form below 1e-4 or from 1e17 (at least two exponent digits).
+    pub fn g17(v: f64) -> ScoreText {
+        let mut sci = ScoreText::empty();
+        // `{:.16e}` rounds to 17 significant digits once; both %g forms show those digits.
+        write!(sci, "{v:.16e}").expect("a finite double fits");
+        let text = sci.as_bytes();
+        let e = text.iter().position(|&b| b == b'e').expect("exponent form");
+        let exp: i32 = std::str::from_utf8(&text[e + 1..])
+            .ok()
+            .and_then(|x| x.parse().ok())
+            .expect("a decimal exponent");
+        let negative = text[0] == b'-';
+        let mantissa = &text[usize::from(negative)..e];
+        // the 17 digits without the point, trailing zeros dropped (at least one kept)
+        let mut digits = [0u8; 17];
+        let mut n = 0;
+        for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
+            digits[n] = b;
+            n += 1;
+        }
+        while n > 1 && digits[n - 1] == b'0' {
+            n -= 1;
+        }
+        let digits = &digits[..n];
+        let mut out = ScoreText::empty();
+        if negative {
+            out.push(b"-");
+        }
+        if !(-4..17).contains(&exp) {
+            out.push(&digits[..1]);
+            if n > 1 {
+                out.push(b".");
+                out.push(&digits[1..]);
+            }
+            let sign = if exp < 0 { '-' } else { '+' };
+            write!(out, "e{sign}{:02}", exp.unsigned_abs()).expect("fits");
+        } else if exp >= 0 {
+            let whole = exp as usize + 1;
+            out.push(&digits[..n.min(whole)]);
+            for _ in n..whole {
+                out.push(b"0");
+            }
+            if n > whole {
+                out.push(b".");
+                out.push(&digits[whole..]);
+            }
+        } else {
+            out.push(b"0.");
+            for _ in 0..(-exp - 1) {
+                out.push(b"0");
+            }
+            out.push(digits);
+        }
+        out
+    }
+
+    /// The length of [`ScoreText::g17`] of a non-integral `v` with 1e-4 <= |v| < 2^52 (the
+    /// scores applications use), with integer arithmetic: the 17 digits are
+    /// `v * 10^(16-e)` rounded half to even, exact in 128 bits there. `None` elsewhere.
+    pub fn g17_len(v: f64) -> Option<usize> {
+        let a = v.abs();
+        if !(1e-4..4_503_599_627_370_496.0).contains(&a) || a.fract() == 0.0 {
+            return None;
+        }
+        // a = m * 2^-shift, exactly
+        let bits = a.to_bits();
+        let biased = (bits >> 52) as i32;
+        let m = u128::from((bits & ((1 << 52) - 1)) | (1 << 52));
+        let shift = (1075 - biased) as u32; // positive: `a` has a fraction
+        let digits = |e: i32| -> u128 {
+            let num = m * 10u128.pow((16 - e) as u32);
+            let (q, r) = (num >> shift, num & ((1u128 << shift) - 1));
+            let half = 1u128 << (shift - 1);
+            q + u128::from(r > half || (r == half && q & 1 == 1))
+        };
+        let mut e = a.log10().floor() as i32;
+        let mut d = digits(e);
+        if d >= 100_000_000_000_000_000 {
+            e += 1;
+            d = digits(e);
+        } else if d < 10_000_000_000_000_000 {
+            e -= 1;
+            d = digits(e);
+        }
+        if d >= 100_000_000_000_000_000 {
+            // rounded up to the next power of ten: one digit
+            e += 1;
+            d = 1;
+        }
+        let mut significant = 17;
+        while d % 10 == 0 && significant > 1 {
+            d /= 10;
+            significant -= 1;
+        }
+        // fixed notation (-4 <= e < 17 here): "d.ddd" or "0.000ddd"
+        let fraction_zeros = (-e).max(0) as usize;
+        Some(usize::from(v < 0.0) + significant + 1 + fraction_zeros)
+    }
+
+    /// The shortest text that reads back as `v`, with `e+` before a positive exponent as
+    /// `fpconv_dtoa` writes it (its spelling of some exponents differs from this by a byte).
+    pub fn shortest(v: f64) -> ScoreText {
+        let mut raw = ScoreText::empty();
+        write!(raw, "{v:?}").expect("a double fits");
+        let text = raw.as_bytes();
+        match text.iter().position(|&b| b == b'e') {
+            Some(e) if text.get(e + 1) != Some(&b'-') => {
+                let mut out = ScoreText::empty();
+                out.push(&text[..=e]);
+                out.push(b"+");
+                out.push(&text[e + 1..]);
+                out
+            }
+            _ => raw,
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).expect("ASCII")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `%.17g` spelled out with two allocating formats: the reference for the stack version.
+    fn reference_g17(x: f64) -> String {
+        let strip = |s: &str| -> String {
+            if s.contains('.') {
+                s.trim_end_matches('0').trim_end_matches('.').to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        let sci = format!("{x:.16e}");
+        let (mantissa, exp) = sci.split_once('e').unwrap();
+        let exp: i32 = exp.parse().unwrap();
+        if !(-4..17).contains(&exp) {
+            let sign = if exp < 0 { '-' } else { '+' };
+            format!("{}e{sign}{:02}", strip(mantissa), exp.abs())
+        } else {
+            strip(&format!("{:.*}", (16 - exp) as usize, x))
+        }
+    }
+
+    #[test]
+    fn g17_as_printf_writes_it() {
+        for (v, text) in [
+            (0.1, "0.10000000000000001"),
+            (-3.5, "-3.5"),
+            (1e-10, "1e-10"),
+            (1e300, "1.0000000000000001e+300"),
+            (std::f64::consts::PI, "3.1415926535897931"),
+            (1e16, "10000000000000000"),
+            (1e17, "1e+17"),
+            (0.0001, "0.0001"),
+            (1e-5, "1.0000000000000001e-05"),
+            (98_510_038_418_884_000.0, "98510038418884000"),
+            (9_007_199_254_740_993.0, "9007199254740992"),
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (5e-324, "4.9406564584124654e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+        ] {
+            assert_eq!(ScoreText::g17(v).as_str(), text, "{v:e}");
+        }
+    }
+
+    #[test]
+    fn g17_matches_the_reference_on_many_doubles() {
+        // xorshift over raw bit patterns and over "human" decimals
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for i in 0..200_000 {
+            let v = match i % 3 {
+                0 => f64::from_bits(next()),
+                1 => (next() % 2_000_000) as f64 / 1000.0 - 1000.0,
+                _ => (next() as f64 / u64::MAX as f64) * 10f64.powi((next() % 40) as i32 - 20),
+            };
+            if !v.is_finite() {
+                continue;
+            }
+            assert_eq!(
+                ScoreText::g17(v).as_str(),
+                reference_g17(v),
+                "{:x}",
+                v.to_bits()
+            );
+        }
+    }
+
+    #[test]
+    fn g17_len_is_the_texts_length() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut fast = 0;
+        for i in 0..300_000 {
+            let v = match i % 4 {
+                0 => f64::from_bits(next()),
+                1 => (next() % 2_000_000) as f64 / 1000.0 - 1000.0,
+                2 => next() as f64 / u64::MAX as f64,
+                _ => (next() as f64 / u64::MAX as f64) * 10f64.powi((next() % 24) as i32 - 6),
+            };
+            if !v.is_finite() {
+                continue;
+            }
+            if let Some(len) = ScoreText::g17_len(v) {
+                assert_eq!(len, ScoreText::g17(v).as_bytes().len(), "{:x}", v.to_bits());
+                fast += 1;
+            }
+        }
+        for v in [
+            0.1,
+            0.5,
+            0.0001,
+            0.00011,
+            99.99999999999999,
+            0.9999999999999999,
+            1.5e15 + 0.5,
+        ] {
+            assert_eq!(
+                ScoreText::g17_len(v),
+                Some(ScoreText::g17(v).as_bytes().len()),
+                "{v}"
+            );
+        }
+        assert!(fast > 150_000, "{fast}");
+        assert_eq!(ScoreText::g17_len(3.0), None);
+        assert_eq!(ScoreText::g17_len(1e-5), None);
+    }
+
+    #[test]
+    fn shortest_form() {
+        assert_eq!(ScoreText::shortest(0.1).as_str(), "0.1");
+        assert_eq!(ScoreText::shortest(1e20).as_str(), "1e+20");
+        assert_eq!(ScoreText::shortest(1e-7).as_str(), "1e-7");
+        assert_eq!(ScoreText::shortest(-2.5).as_str(), "-2.5");
+    }
+}
