@@ -292,8 +292,8 @@ pub struct TopN {
     limit: usize,
     metric: fn(&KeyRef) -> u64,
     keys: Vec<KeyRef>,
-    /// The N-th largest metric at the last trim: nothing smaller can enter.
-    floor: u64,
+    /// The N-th key at the last trim (metric, db, key): nothing ranked after it can enter.
+    floor: Option<(u64, u64, String)>,
 }
 
 impl TopN {
@@ -302,13 +302,21 @@ impl TopN {
             limit,
             metric,
             keys: Vec::new(),
-            floor: 0,
+            floor: None,
         }
     }
 
-    /// Whether a key with this metric could enter the list (avoids building a `KeyRef`).
-    fn admits(&self, value: u64) -> bool {
-        self.limit > 0 && value >= self.floor
+    /// Whether a key with this metric could enter the list (avoids building a `KeyRef`;
+    /// equal metrics are common, so ties are decided here too).
+    fn admits(&self, value: u64, db: u64, key: &[u8]) -> bool {
+        self.limit > 0
+            && self
+                .floor
+                .as_ref()
+                .is_none_or(|(metric, floor_db, floor_key)| {
+                    let floor = (std::cmp::Reverse(*metric), *floor_db, floor_key.as_str());
+                    (std::cmp::Reverse(value), db, &*escaped_key(key)) < floor
+                })
     }
 
     pub fn push(&mut self, key: KeyRef) {
@@ -324,7 +332,7 @@ impl TopN {
             .sort_by(|a, b| a.rank(metric(a)).cmp(&b.rank(metric(b))));
         self.keys.truncate(self.limit);
         if self.keys.len() == self.limit {
-            self.floor = self.keys.last().map_or(0, metric);
+            self.floor = self.keys.last().map(|k| (metric(k), k.db, k.key.clone()));
         }
     }
 
@@ -426,10 +434,10 @@ impl Aggregate {
             None => self.patterns.entry(k.key, k.token_kinds),
         };
         tally.add(k, now_ms);
-        if self.top_by_memory.admits(k.total_bytes()) {
+        if self.top_by_memory.admits(k.total_bytes(), k.db, k.key) {
             self.top_by_memory.push(KeyRef::of(k));
         }
-        if self.top_by_elements.admits(k.elements) {
+        if self.top_by_elements.admits(k.elements, k.db, k.key) {
             self.top_by_elements.push(KeyRef::of(k));
         }
         self.slots.add(key_slot(k.key), k.total_bytes());
