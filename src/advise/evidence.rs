@@ -7,6 +7,7 @@
 //! and example lists ordered by (saving, db, key) and cut to a fixed length, so workers, files
 //! and merged summaries give the same evidence.
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -54,18 +55,22 @@ impl Finding {
         self.keys += 1;
         self.memory_bytes += memory_bytes;
         self.savings_bytes += savings_bytes;
-        let key = escaped_key(key);
         let full = self.examples.len() >= EXAMPLES;
+        // the key is looked at only on a tie
         if full
             && self.examples.last().is_some_and(|l| {
-                rank(l.savings_bytes, l.db, &l.key) <= rank(savings_bytes, db, &key)
+                let (last, this) = (
+                    (Reverse(l.savings_bytes), l.db),
+                    (Reverse(savings_bytes), db),
+                );
+                last < this || last == this && *l.key <= *escaped_key(key)
             })
         {
             return;
         }
         self.push_examples(std::iter::once(Example {
             db,
-            key: key.into_owned(),
+            key: escape_key(key),
             savings_bytes,
         }));
     }

@@ -3,6 +3,7 @@
 //! commutative, so the same operation combines workers, files and shards analysed
 //! elsewhere. Every part is bounded: fixed histograms, a bounded pattern tree, top-N lists.
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -314,8 +315,9 @@ impl TopN {
                 .floor
                 .as_ref()
                 .is_none_or(|(metric, floor_db, floor_key)| {
-                    let floor = (std::cmp::Reverse(*metric), *floor_db, floor_key.as_str());
-                    (std::cmp::Reverse(value), db, &*escaped_key(key)) < floor
+                    // the key is looked at only on a tie
+                    let (this, floor) = ((Reverse(value), db), (Reverse(*metric), *floor_db));
+                    this < floor || this == floor && *escaped_key(key) < **floor_key
                 })
     }
 

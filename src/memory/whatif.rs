@@ -2,9 +2,10 @@
 //! formulas [`Model::estimate`] uses (it calls the same functions for the key's own
 //! encoding), so a suggested saving is the difference of two estimates of one model.
 //!
-//! Build a [`Collection`] from one walk of a record ([`Collection::walk`]) or from element
-//! sizes you have (a JSON document's fields, a group of string keys), then price it with
-//! [`Model::cost`] in each candidate encoding. Strings, quicklists and key names have their
+//! Build a [`Collection`] from one walk of a record ([`Model::collect`]) or from element
+//! sizes you have ([`Collection::push`]: a JSON document's fields, a group of string keys),
+//! then price it with [`Model::cost`] in each candidate encoding. A collection keeps sums,
+//! not elements, so pricing a key in several encodings costs one pass over its elements. Strings, quicklists and key names have their
 //! own entry points: [`Model::string_cost`], [`Model::quicklist_cost`],
 //! [`Model::key_name_cost`].
 //!
@@ -13,9 +14,10 @@
 //!   elements cannot be held that way (an intset of non-integers, a listpack on a release
 //!   without one). The thresholds (`Limits`) are not applied: the caller decides whether a
 //!   conversion is admissible.
-//! - a JSON string as a hash of its fields: `Collection::hash(key_len, has_expire, pairs)`.
-//! - N small string keys as one hash: Σ `string_cost` against `cost` of one
-//!   `Collection::hash` holding them as fields.
+//! - a JSON string as a hash of its fields: `Collection::hash(model, key_len, .., pairs)`.
+//! - N small string keys as one hash: Σ `string_cost` against `cost` of one hash holding
+//!   them as fields ([`Collection::push_repeated`]).
+//! - a hash with shorter field names: [`Collection::with_short_fields`].
 //! - a numeric text string as an integer: `string_cost(.., Encoding::Int)`.
 //! - a shorter key name: `key_name_cost(old_len) - key_name_cost(new_len)` per key.
 //! - LZF-compressed list nodes: `quicklist_cost` with [`QuicklistNode::Compressed`].
