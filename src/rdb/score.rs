@@ -127,10 +127,13 @@ impl ScoreText {
             d = digits(e);
         }
         if d >= 100_000_000_000_000_000 {
-            // rounded up to the next power of ten: one digit
+            // rounded up to the next power of ten (17 digits tell doubles apart, so this
+            // does not happen, but the arithmetic allows it): "1" and zeros
             e += 1;
-            d = 1;
+            d = 10_000_000_000_000_000;
         }
+        // below 10^17: the digit loop runs in 64 bits (a 128-bit division is a library call)
+        let mut d = d as u64;
         let mut significant = 17;
         while d % 10 == 0 && significant > 1 {
             d /= 10;
