@@ -135,7 +135,7 @@ impl ScoreText {
         // below 10^17: the digit loop runs in 64 bits (a 128-bit division is a library call)
         let mut d = d as u64;
         let mut significant = 17;
-        while d % 10 == 0 && significant > 1 {
+        while d.is_multiple_of(10) && significant > 1 {
             d /= 10;
             significant -= 1;
         }
