@@ -19,7 +19,9 @@ pub use config::{ConfigError, ServerConfig};
 pub use version::Generation;
 
 use crate::rdb::inspect::{Context, Scratch};
-use crate::rdb::{Element, Encoding, KeyType, Record, Result, ServerVersion, ValueStats};
+use crate::rdb::{
+    Element, Encoding, KeyType, Record, Result, ServerVersion, ValueStats, ValueType,
+};
 use collections::DictBuild;
 use version::{DICT_ENTRY, ROBJ};
 use whatif::{Collection, QuicklistNode};
@@ -236,7 +238,20 @@ impl Model {
         ctx: &Context,
         scratch: &mut Scratch,
     ) -> Result<(Collection, ValueStats, Estimate)> {
-        let (c, stats) = self.collect(record, ctx, scratch)?;
+        // A compact set, sorted set or list is priced from its blob: its elements need only
+        // be counted (a hash's are summed for the shorter-field-names alternative).
+        let blob_priced = matches!(
+            record.value_type,
+            ValueType::ListLinked
+                | ValueType::ListZiplist
+                | ValueType::ListQuicklist
+                | ValueType::ListQuicklist2
+                | ValueType::SetIntset
+                | ValueType::SetListpack
+                | ValueType::ZsetZiplist
+                | ValueType::ZsetListpack
+        );
+        let (mut c, stats) = self.collect_as(record, ctx, scratch, !blob_priced)?;
         let shape = &stats.shape;
         let encoding = shape.encoding.unwrap_or(Encoding::Raw);
         let key_len = record.key.len();
@@ -300,10 +315,17 @@ impl Model {
                         | Encoding::Intset
                 );
                 let blob = compact.then_some(shape.blob_bytes);
-                let (value, c) = self
-                    .collection_value(&c, enc, blob)
-                    .or_else(|| self.as_target_loads(&c, enc, compact))
-                    .unwrap_or((0, Certainty::ValueUnknown));
+                let priced = match self.collection_value(&c, enc, blob) {
+                    Some(priced) => Some(priced),
+                    None => {
+                        // a release without the dump's encoding prices the elements
+                        if blob_priced {
+                            c = self.collect(record, ctx, scratch)?.0;
+                        }
+                        self.as_target_loads(&c, enc, compact)
+                    }
+                };
+                let (value, c) = priced.unwrap_or((0, Certainty::ValueUnknown));
                 certainty = c;
                 value
             }

@@ -115,6 +115,9 @@ pub struct Collection {
     ttl_fields: u64,
     /// The widest integer member (2, 4 or 8 bytes) while every member is an integer.
     int_width: Option<u64>,
+    /// Whether the elements were summed; a value priced from its compact blob only needs
+    /// them counted ([`Model::price`]).
+    summed: bool,
     sizes: Sizes,
     /// Hashes: the sums with every non-integer field name cut to [`SHORT_FIELD_BYTES`].
     short_fields: Sizes,
@@ -226,6 +229,7 @@ impl Collection {
             len: 0,
             ttl_fields: 0,
             int_width: Some(2),
+            summed: true,
             sizes: Sizes::default(),
             short_fields: Sizes::default(),
         }
@@ -288,6 +292,17 @@ impl Collection {
             }
         }
         self.sizes.add(g, a, m);
+    }
+
+    /// Counts an element of a compact blob without summing it: what is read of such a
+    /// collection besides its blob (how many, whether all are integers; a blob stores an
+    /// integer-like member as an integer, so a `Bytes` member is not one).
+    fn count(&mut self, item: &ValueItem<'_>) {
+        self.len += 1;
+        self.int_width = match item {
+            ValueItem::Member(Element::Int(v)) => self.int_width.map(|w| w.max(int_width(*v))),
+            _ => None,
+        };
     }
 
     /// The same hash with every field name that is not an integer cut to
@@ -359,8 +374,20 @@ impl Model {
         ctx: &Context,
         scratch: &mut Scratch,
     ) -> Result<(Collection, ValueStats)> {
+        self.collect_as(record, ctx, scratch, true)
+    }
+
+    /// [`Model::collect`]; without `sum`, compact blobs' elements are only counted.
+    pub(super) fn collect_as(
+        &self,
+        record: &Record<'_>,
+        ctx: &Context,
+        scratch: &mut Scratch,
+        sum: bool,
+    ) -> Result<(Collection, ValueStats)> {
         let kind = record.value_type.key_type();
         let mut c = Collection::new(self, kind, record.key.len(), record.expire_at_ms.is_some());
+        c.summed = sum;
         // A long LZF string is priced by its declared length: decompressing it was the
         // largest cost of string-heavy dumps.
         let compressed = crate::rdb::inspect::compressed_string(record, ctx)
@@ -385,8 +412,10 @@ impl Model {
                     sized(value.len());
                 }
             }
-            if keep {
-                c.push(member(item));
+            match (keep, sum) {
+                (true, true) => c.push(member(item)),
+                (true, false) => c.count(&item),
+                (false, _) => {}
             }
         })?;
         let stats = ValueStats {
@@ -587,6 +616,9 @@ impl Model {
             (self.generation, self.allocator),
             "a collection is priced by the model that summed it"
         );
+        if !c.summed && blob.is_none() {
+            return None;
+        }
         let t = &c.sizes;
         let n = c.len();
         let mut certainty = Certainty::Exact;
