@@ -117,7 +117,10 @@ impl ScoreText {
             let half = 1u128 << (shift - 1);
             q + u128::from(r > half || (r == half && q & 1 == 1))
         };
-        let mut e = a.log10().floor() as i32;
+        // floor(log10 a) is floor(exp2 * log10 2) or one more (1233 / 4096 ~ log10 2 is
+        // close enough over this range); the digit count below corrects it either way
+        let exp2 = biased - 1023;
+        let mut e = (exp2 * 1233).div_euclid(4096);
         let mut d = digits(e);
         if d >= 100_000_000_000_000_000 {
             e += 1;
@@ -263,6 +266,14 @@ mod tests {
             99.99999999999999,
             0.9999999999999999,
             1.5e15 + 0.5,
+            // either side of powers of ten, where the first guess of the exponent is off
+            0.0009999999999999998,
+            0.0010000000000000002,
+            9.999999999999998,
+            10.000000000000002,
+            99999.99999999999,
+            1000.0000000000001,
+            -0.30000000000000004,
         ] {
             assert_eq!(
                 ScoreText::g17_len(v),
