@@ -8,6 +8,8 @@
 //!   summarise); 1 and 2 worker threads.
 //!
 //! `cargo bench --bench throughput [-- FILTER]`; throughput is in bytes of dump per second.
+//! `RDBSCOPE_BENCH_DUMP=FILE cargo bench --bench throughput -- external` measures a dump of
+//! your own (a real server's) the same way.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,28 +33,34 @@ const SHAPES: [Shape; 3] = [
     Shape::BigCollections,
 ];
 
-/// Writes each shape's dump (Redis 7.2's format) under the target directory's temp area.
-fn dumps() -> Vec<(Shape, PathBuf)> {
+/// Writes each shape's dump (Redis 7.2's format) under the target directory's temp area;
+/// with `RDBSCOPE_BENCH_DUMP=FILE`, that dump (a real server's, say) is measured as well, as
+/// the group `external`.
+fn dumps() -> Vec<(String, PathBuf)> {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    SHAPES
+    let mut dumps: Vec<(String, PathBuf)> = SHAPES
         .iter()
         .map(|&shape| {
             let config = MixConfig::new(Header::new(Magic::Redis, 11), shape, 1, CLOCK_MS);
             let (bytes, _) = mix::generate(&config, DUMP_BYTES);
             let path = dir.join(format!("bench-{}.rdb", shape.name()));
             std::fs::write(&path, bytes).expect("write the benchmark dump");
-            (shape, path)
+            (shape.name().to_string(), path)
         })
-        .collect()
+        .collect();
+    if let Some(path) = std::env::var_os("RDBSCOPE_BENCH_DUMP") {
+        dumps.push(("external".to_string(), PathBuf::from(path)));
+    }
+    dumps
 }
 
 fn stages(c: &mut Criterion) {
     let dumps = dumps();
     let choice = ModelChoice::new(None, Allocator::Jemalloc, None, Origin::Commands)
         .expect("the default model");
-    for (shape, path) in &dumps {
+    for (name, path) in &dumps {
         let dump = Dump::open(path, &OpenOptions::default()).expect("open the benchmark dump");
-        let mut group = c.benchmark_group(shape.name());
+        let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Bytes(dump.bytes().len() as u64));
         group.bench_function("split", |b| {
             b.iter(|| {
