@@ -24,7 +24,7 @@ use crate::rdb::{
 };
 use collections::DictBuild;
 use version::{DICT_ENTRY, ROBJ};
-use whatif::{Collection, QuicklistNode};
+use whatif::{Collection, QuicklistNode, Sums};
 
 /// A memory model: one server generation with one allocator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,20 +238,25 @@ impl Model {
         ctx: &Context,
         scratch: &mut Scratch,
     ) -> Result<(Collection, ValueStats, Estimate)> {
-        // A compact set, sorted set or list is priced from its blob: its elements need only
-        // be counted (a hash's are summed for the shorter-field-names alternative).
-        let blob_priced = matches!(
-            record.value_type,
+        // A compact value is priced from its blob: a set's, sorted set's or list's elements
+        // need only be counted, a hash's summed only for the shorter-field-names alternative.
+        let sums = match record.value_type {
             ValueType::ListLinked
-                | ValueType::ListZiplist
-                | ValueType::ListQuicklist
-                | ValueType::ListQuicklist2
-                | ValueType::SetIntset
-                | ValueType::SetListpack
-                | ValueType::ZsetZiplist
-                | ValueType::ZsetListpack
-        );
-        let (mut c, stats) = self.collect_as(record, ctx, scratch, !blob_priced)?;
+            | ValueType::ListZiplist
+            | ValueType::ListQuicklist
+            | ValueType::ListQuicklist2
+            | ValueType::SetIntset
+            | ValueType::SetListpack
+            | ValueType::ZsetZiplist
+            | ValueType::ZsetListpack => Sums::Counted,
+            ValueType::HashZipmap
+            | ValueType::HashZiplist
+            | ValueType::HashListpack
+            | ValueType::HashListpackEx
+            | ValueType::HashListpackExPreGa => Sums::ShortFields,
+            _ => Sums::All,
+        };
+        let (mut c, stats) = self.collect_as(record, ctx, scratch, sums)?;
         let shape = &stats.shape;
         let encoding = shape.encoding.unwrap_or(Encoding::Raw);
         let key_len = record.key.len();
@@ -319,7 +324,7 @@ impl Model {
                     Some(priced) => Some(priced),
                     None => {
                         // a release without the dump's encoding prices the elements
-                        if blob_priced {
+                        if !c.is_summed() {
                             c = self.collect(record, ctx, scratch)?.0;
                         }
                         self.as_target_loads(&c, enc, compact)

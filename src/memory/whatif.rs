@@ -115,12 +115,30 @@ pub struct Collection {
     ttl_fields: u64,
     /// The widest integer member (2, 4 or 8 bytes) while every member is an integer.
     int_width: Option<u64>,
-    /// Whether the elements were summed; a value priced from its compact blob only needs
-    /// them counted ([`Model::price`]).
-    summed: bool,
+    /// Which sums were kept; a value priced from its compact blob needs none of its own
+    /// ([`Model::price`]).
+    sums: Sums,
     sizes: Sizes,
     /// Hashes: the sums with every non-integer field name cut to [`SHORT_FIELD_BYTES`].
     short_fields: Sizes,
+}
+
+/// Which of a [`Collection`]'s sums are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sums {
+    /// Every sum: the collection can be priced in any encoding.
+    All,
+    /// A compact hash priced from its blob: only the shorter-field-names variant.
+    ShortFields,
+    /// A compact set, sorted set or list priced from its blob: the elements are counted.
+    Counted,
+}
+
+impl Collection {
+    /// Whether the elements were summed (else only its blob prices it).
+    pub fn is_summed(&self) -> bool {
+        self.sums == Sums::All
+    }
 }
 
 /// Sums over the elements, in the forms of one release.
@@ -229,7 +247,7 @@ impl Collection {
             len: 0,
             ttl_fields: 0,
             int_width: Some(2),
-            summed: true,
+            sums: Sums::All,
             sizes: Sizes::default(),
             short_fields: Sizes::default(),
         }
@@ -291,7 +309,9 @@ impl Collection {
                     .add(g, a, Member::Field { field, value, ttl });
             }
         }
-        self.sizes.add(g, a, m);
+        if self.sums == Sums::All {
+            self.sizes.add(g, a, m);
+        }
     }
 
     /// Counts an element of a compact blob without summing it: what is read of such a
@@ -308,8 +328,13 @@ impl Collection {
     /// The same hash with every field name that is not an integer cut to
     /// [`SHORT_FIELD_BYTES`].
     pub fn with_short_fields(&self) -> Collection {
+        let sums = match self.sums {
+            Sums::All | Sums::ShortFields => Sums::All,
+            Sums::Counted => Sums::Counted,
+        };
         Collection {
             sizes: self.short_fields,
+            sums,
             ..self.clone()
         }
     }
@@ -374,20 +399,20 @@ impl Model {
         ctx: &Context,
         scratch: &mut Scratch,
     ) -> Result<(Collection, ValueStats)> {
-        self.collect_as(record, ctx, scratch, true)
+        self.collect_as(record, ctx, scratch, Sums::All)
     }
 
-    /// [`Model::collect`]; without `sum`, compact blobs' elements are only counted.
+    /// [`Model::collect`] keeping only `sums`.
     pub(super) fn collect_as(
         &self,
         record: &Record<'_>,
         ctx: &Context,
         scratch: &mut Scratch,
-        sum: bool,
+        sums: Sums,
     ) -> Result<(Collection, ValueStats)> {
         let kind = record.value_type.key_type();
         let mut c = Collection::new(self, kind, record.key.len(), record.expire_at_ms.is_some());
-        c.summed = sum;
+        c.sums = sums;
         // A long LZF string is priced by its declared length: decompressing it was the
         // largest cost of string-heavy dumps.
         let compressed = crate::rdb::inspect::compressed_string(record, ctx)
@@ -412,10 +437,10 @@ impl Model {
                     sized(value.len());
                 }
             }
-            match (keep, sum) {
-                (true, true) => c.push(member(item)),
-                (true, false) => c.count(&item),
+            match (keep, sums) {
                 (false, _) => {}
+                (true, Sums::Counted) => c.count(&item),
+                (true, Sums::All | Sums::ShortFields) => c.push(member(item)),
             }
         })?;
         let stats = ValueStats {
@@ -616,7 +641,7 @@ impl Model {
             (self.generation, self.allocator),
             "a collection is priced by the model that summed it"
         );
-        if !c.summed && blob.is_none() {
+        if c.sums != Sums::All && blob.is_none() {
             return None;
         }
         let t = &c.sizes;
