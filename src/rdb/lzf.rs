@@ -372,6 +372,42 @@ pub fn compress(input: &[u8], max_len: usize) -> Option<Vec<u8>> {
         .then_some(out)
 }
 
+/// LZF as liblzf's `lzf_decompress` defines it, one byte at a time, written for clarity,
+/// not speed: the definition the fast decoder is tested against (unit tests, fuzz targets).
+/// `None` for data that is malformed or does not produce exactly `original_len` bytes;
+/// producing nothing is malformed too (`lzf_decompress` returns 0 for failure, and Redis
+/// refuses the string).
+pub fn decompress_bytewise(input: &[u8], original_len: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < input.len() {
+        let ctrl = usize::from(input[i]);
+        i += 1;
+        if ctrl < 32 {
+            out.extend_from_slice(input.get(i..i + ctrl + 1)?);
+            i += ctrl + 1;
+        } else {
+            let mut len = ctrl >> 5;
+            if len == 7 {
+                len += usize::from(*input.get(i)?);
+                i += 1;
+            }
+            let back = ((ctrl & 0x1F) << 8) + usize::from(*input.get(i)?) + 1;
+            i += 1;
+            if back > out.len() {
+                return None;
+            }
+            for _ in 0..len + 2 {
+                out.push(out[out.len() - back]);
+            }
+        }
+        if out.len() > original_len {
+            return None;
+        }
+    }
+    (!out.is_empty() && out.len() == original_len).then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,35 +513,6 @@ mod tests {
         assert_eq!(packed.len(), 42);
     }
 
-    /// LZF as liblzf defines it, one byte at a time: the reference for the fast decoder.
-    fn reference(input: &[u8], original_len: usize) -> Option<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < input.len() {
-            let ctrl = usize::from(input[i]);
-            i += 1;
-            if ctrl < 32 {
-                out.extend_from_slice(input.get(i..i + ctrl + 1)?);
-                i += ctrl + 1;
-            } else {
-                let mut len = ctrl >> 5;
-                if len == 7 {
-                    len += usize::from(*input.get(i)?);
-                    i += 1;
-                }
-                let back = ((ctrl & 0x1F) << 8) + usize::from(*input.get(i)?) + 1;
-                i += 1;
-                if back > out.len() {
-                    return None;
-                }
-                for _ in 0..len + 2 {
-                    out.push(out[out.len() - back]);
-                }
-            }
-        }
-        (!out.is_empty() && out.len() == original_len).then_some(out)
-    }
-
     /// A random but well-formed token stream: literal runs and back-references of every
     /// length at every distance the output so far allows, short distances (overlapping
     /// copies) favoured. Returns the stream and what it decompresses to.
@@ -589,7 +596,7 @@ mod tests {
                 out = vec![0xAA; (r % 300) as usize];
             }
             let ours = decompress_into(&packed, declared, 77, &mut out);
-            match reference(&packed, declared) {
+            match decompress_bytewise(&packed, declared) {
                 Some(expected) => {
                     assert!(ours.is_ok(), "case {case}: {ours:?}");
                     assert_eq!(out, expected, "case {case}");
