@@ -905,6 +905,50 @@ mod tests {
         assert!(checked > 500, "{checked}");
     }
 
+    /// What `Model::price` hands the advisor for a value priced from its blob agrees with the
+    /// full fold where the advisor reads it: the count, whether a set is all integers (and
+    /// its intset size), and a hash's shorter-field-names price; a value that was only
+    /// counted cannot be priced in another encoding by mistake.
+    #[test]
+    fn blob_priced_values_keep_what_the_advisor_reads() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let mut checked = 0;
+        for fixture in ["redis-6.0", "redis-7.0", "redis-stack-7.4", "valkey-9.1"] {
+            let data = std::fs::read(root.join(fixture).join("dump.rdb")).unwrap();
+            let ctx = Context::for_dump(&data).unwrap();
+            let model = Model::for_context(&ctx, Allocator::Jemalloc);
+            let mut scratch = Scratch::default();
+            for entry in Records::new(&data).unwrap() {
+                let Entry::Key(record) = entry.unwrap() else {
+                    continue;
+                };
+                let (priced, _, _) = model.price(&record, &ctx, &mut scratch).unwrap();
+                let (full, stats) = model.collect(&record, &ctx, &mut scratch).unwrap();
+                let key = crate::rdb::escape_key(&record.key);
+                assert_eq!(priced.len(), full.len(), "{fixture} {key}");
+                assert_eq!(
+                    priced.intset_bytes(),
+                    full.intset_bytes(),
+                    "{fixture} {key}"
+                );
+                let compact = model.compact_encoding();
+                assert_eq!(
+                    model.cost(&priced.with_short_fields(), compact),
+                    model
+                        .cost(&full.with_short_fields(), compact)
+                        .filter(|_| priced.sums != Sums::Counted),
+                    "{fixture} {key}"
+                );
+                if priced.sums == Sums::Counted {
+                    let enc = stats.shape.encoding.unwrap();
+                    assert_eq!(model.cost(&priced, enc), None, "{fixture} {key}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 50, "{checked}");
+    }
+
     /// The fixtures hold `hash:512` (listpack) and `hash:513` (hashtable), built alike. The
     /// 512-field listpack priced as a hashtable is what the server reported for the
     /// 513-field hashtable minus one field's entry, key and value.
