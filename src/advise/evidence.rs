@@ -7,12 +7,12 @@
 //! and example lists ordered by (saving, db, key) and cut to a fixed length, so workers, files
 //! and merged summaries give the same evidence.
 
-use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::rdb::{KeyType, escape_key, escaped_key};
+use crate::analyze::aggregate::ranks_before;
+use crate::rdb::{KeyType, escape_key};
 
 /// Example keys kept per finding.
 const EXAMPLES: usize = 3;
@@ -56,14 +56,9 @@ impl Finding {
         self.memory_bytes += memory_bytes;
         self.savings_bytes += savings_bytes;
         let full = self.examples.len() >= EXAMPLES;
-        // the key is looked at only on a tie
         if full
             && self.examples.last().is_some_and(|l| {
-                let (last, this) = (
-                    (Reverse(l.savings_bytes), l.db),
-                    (Reverse(savings_bytes), db),
-                );
-                last < this || last == this && *l.key <= *escaped_key(key)
+                !ranks_before(savings_bytes, db, key, (l.savings_bytes, l.db, &l.key))
             })
         {
             return;

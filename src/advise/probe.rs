@@ -455,7 +455,8 @@ fn collection(
 
 /// Walks a big key's elements again into consecutive parts of `part_len` (the first walk
 /// keeps sums, not elements, so that a 10-million-member set costs no memory), named
-/// `<key>:<i>`; `part` gets each part and its elements. Returns the number of parts.
+/// `<key>:<i>`; `part` gets each part and, for a list (whose nodes it packs), its elements.
+/// Returns the number of parts.
 fn split_walk(
     s: &Subject<'_>,
     scratch: &mut Scratch,
@@ -465,11 +466,14 @@ fn split_walk(
     let kind = s.record.value_type.key_type();
     let read = s.model.member_reader(s.ctx);
     let named = |i: u64| Collection::new(s.model, kind, s.key_len + part_suffix(i), s.has_expire);
+    let keep = kind == KeyType::List;
     let (mut parts, mut current, mut members) = (0, named(0), Vec::new());
     walk_value(s.record, s.ctx, scratch, &mut |item| {
         let m = read(item);
         current.push(m);
-        members.push(m);
+        if keep {
+            members.push(m);
+        }
         if current.len() == part_len {
             part(&current, &members);
             parts += 1;

@@ -176,6 +176,14 @@ impl TtlHistogram {
     }
 }
 
+/// Whether a key ranks before one already listed (`listed`: its metric, db and escaped key):
+/// larger metric first, then by db and key, so any merge order lists the same keys. The key
+/// is escaped only on a tie of metric and db: this runs for every key.
+pub fn ranks_before(metric: u64, db: u64, key: &[u8], listed: (u64, u64, &str)) -> bool {
+    let (this, other) = ((Reverse(metric), db), (Reverse(listed.0), listed.1));
+    this < other || this == other && *escaped_key(key) < *listed.2
+}
+
 /// One key named in a report: the largest of a pattern, or a top key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRef {
@@ -245,8 +253,12 @@ impl PatternStats {
         self.ttl.add(k, now_ms);
         self.advice.add(k.db, k.key, k.memory_bytes, &k.advice);
         let larger = self.largest_key.as_ref().is_none_or(|l| {
-            let (mine, theirs) = (k.total_bytes(), l.total_bytes());
-            mine > theirs || (mine == theirs && (k.db, &*escaped_key(k.key)) < (l.db, &*l.key))
+            ranks_before(
+                k.total_bytes(),
+                k.db,
+                k.key,
+                (l.total_bytes(), l.db, &l.key),
+            )
         });
         if larger {
             self.largest_key = Some(KeyRef::of(k));
@@ -315,9 +327,7 @@ impl TopN {
                 .floor
                 .as_ref()
                 .is_none_or(|(metric, floor_db, floor_key)| {
-                    // the key is looked at only on a tie
-                    let (this, floor) = ((Reverse(value), db), (Reverse(*metric), *floor_db));
-                    this < floor || this == floor && *escaped_key(key) < **floor_key
+                    ranks_before(value, db, key, (*metric, *floor_db, floor_key))
                 })
     }
 

@@ -863,45 +863,55 @@ mod tests {
     /// Every set, hash and sorted set of every fixture: pricing its elements in the key's own
     /// encoding (compact sizes computed from the elements, not read from the dump) gives
     /// the estimate.
-    #[test]
-    fn cost_of_the_actual_encoding_is_the_estimate() {
+    /// Calls `check` with every key record of each fixture, its model (jemalloc) and
+    /// context, and the fixture's name.
+    fn each_fixture_key(
+        fixtures: &[&str],
+        mut check: impl FnMut(&str, &Model, &Context, &mut Scratch, &Record<'_>),
+    ) {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-        let mut checked = 0;
-        for fixture in [
-            "redis-6.0",
-            "redis-7.0",
-            "redis-stack-7.4",
-            "valkey-8.1",
-            "valkey-9.1",
-        ] {
+        for fixture in fixtures {
             let data = std::fs::read(root.join(fixture).join("dump.rdb")).unwrap();
             let ctx = Context::for_dump(&data).unwrap();
             let model = Model::for_context(&ctx, Allocator::Jemalloc);
             let mut scratch = Scratch::default();
             for entry in Records::new(&data).unwrap() {
-                let Entry::Key(record) = entry.unwrap() else {
-                    continue;
-                };
-                if !matches!(
-                    record.value_type.key_type(),
-                    KeyType::Set | KeyType::Hash | KeyType::Zset
-                ) {
-                    continue;
+                if let Entry::Key(record) = entry.unwrap() {
+                    check(fixture, &model, &ctx, &mut scratch, &record);
                 }
-                let est = model.estimate(&record, &ctx, &mut scratch).unwrap();
-                let (c, stats) = model.collect(&record, &ctx, &mut scratch).unwrap();
-                let shape = stats.shape;
-                let encoding = shape.encoding.unwrap();
-                let cost = model.cost(&c, encoding).unwrap();
-                assert_eq!(
-                    cost.memory_bytes,
-                    est.memory_bytes,
-                    "{fixture} {} {encoding:?}",
-                    crate::rdb::escape_key(&record.key)
-                );
-                checked += 1;
             }
         }
+    }
+
+    #[test]
+    fn cost_of_the_actual_encoding_is_the_estimate() {
+        let fixtures = [
+            "redis-6.0",
+            "redis-7.0",
+            "redis-stack-7.4",
+            "valkey-8.1",
+            "valkey-9.1",
+        ];
+        let mut checked = 0;
+        each_fixture_key(&fixtures, |fixture, model, ctx, scratch, record| {
+            if !matches!(
+                record.value_type.key_type(),
+                KeyType::Set | KeyType::Hash | KeyType::Zset
+            ) {
+                return;
+            }
+            let est = model.estimate(record, ctx, scratch).unwrap();
+            let (c, stats) = model.collect(record, ctx, scratch).unwrap();
+            let encoding = stats.shape.encoding.unwrap();
+            let cost = model.cost(&c, encoding).unwrap();
+            assert_eq!(
+                cost.memory_bytes,
+                est.memory_bytes,
+                "{fixture} {} {encoding:?}",
+                crate::rdb::escape_key(&record.key)
+            );
+            checked += 1;
+        });
         assert!(checked > 500, "{checked}");
     }
 
@@ -911,41 +921,33 @@ mod tests {
     /// counted cannot be priced in another encoding by mistake.
     #[test]
     fn blob_priced_values_keep_what_the_advisor_reads() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let fixtures = ["redis-6.0", "redis-7.0", "redis-stack-7.4", "valkey-9.1"];
         let mut checked = 0;
-        for fixture in ["redis-6.0", "redis-7.0", "redis-stack-7.4", "valkey-9.1"] {
-            let data = std::fs::read(root.join(fixture).join("dump.rdb")).unwrap();
-            let ctx = Context::for_dump(&data).unwrap();
-            let model = Model::for_context(&ctx, Allocator::Jemalloc);
-            let mut scratch = Scratch::default();
-            for entry in Records::new(&data).unwrap() {
-                let Entry::Key(record) = entry.unwrap() else {
-                    continue;
-                };
-                let (priced, _, _) = model.price(&record, &ctx, &mut scratch).unwrap();
-                let (full, stats) = model.collect(&record, &ctx, &mut scratch).unwrap();
-                let key = crate::rdb::escape_key(&record.key);
-                assert_eq!(priced.len(), full.len(), "{fixture} {key}");
-                assert_eq!(
-                    priced.intset_bytes(),
-                    full.intset_bytes(),
-                    "{fixture} {key}"
-                );
-                let compact = model.compact_encoding();
-                assert_eq!(
-                    model.cost(&priced.with_short_fields(), compact),
-                    model
-                        .cost(&full.with_short_fields(), compact)
-                        .filter(|_| priced.sums != Sums::Counted),
-                    "{fixture} {key}"
-                );
-                if priced.sums == Sums::Counted {
-                    let enc = stats.shape.encoding.unwrap();
-                    assert_eq!(model.cost(&priced, enc), None, "{fixture} {key}");
-                    checked += 1;
-                }
+        each_fixture_key(&fixtures, |fixture, model, ctx, scratch, record| {
+            let (priced, _, _) = model.price(record, ctx, scratch).unwrap();
+            let (full, stats) = model.collect(record, ctx, scratch).unwrap();
+            let key = crate::rdb::escape_key(&record.key);
+            assert_eq!(priced.len(), full.len(), "{fixture} {key}");
+            assert_eq!(
+                priced.intset_bytes(),
+                full.intset_bytes(),
+                "{fixture} {key}"
+            );
+            let compact = model.compact_encoding();
+            let counted = priced.sums == Sums::Counted;
+            assert_eq!(
+                model.cost(&priced.with_short_fields(), compact),
+                model
+                    .cost(&full.with_short_fields(), compact)
+                    .filter(|_| !counted),
+                "{fixture} {key}"
+            );
+            if counted {
+                let enc = stats.shape.encoding.unwrap();
+                assert_eq!(model.cost(&priced, enc), None, "{fixture} {key}");
+                checked += 1;
             }
-        }
+        });
         assert!(checked > 50, "{checked}");
     }
 
