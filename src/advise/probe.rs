@@ -272,7 +272,8 @@ impl Probe {
         let len = stats.largest_element;
         let numeric = stats.encoding() != Encoding::Int && len <= NUMBER_MAX_BYTES;
         let compressible = len >= COMPRESS_MIN_BYTES;
-        let small = len <= s.model.limits.hash_max_listpack_value;
+        // what `small_key` prices: reading a value with a TTL for it would be wasted
+        let small = len <= s.model.limits.hash_max_listpack_value && !s.has_expire;
         let keep = (len as usize).min(COMPRESS_SAMPLE_BYTES.max(JSON_MAX_BYTES as usize));
         // A value the server stored LZF-compressed was measured by the server's own
         // compressor (ours makes the same bytes), and its first literal byte says whether it
@@ -540,7 +541,7 @@ fn abbreviated(
 /// against what it costs alone.
 fn small_key(s: &Subject<'_>, value: &[u8]) -> Option<u64> {
     let bucket = BUCKET_FIELDS.min(s.model.limits.hash_max_listpack_entries);
-    if s.has_expire || bucket == 0 {
+    if bucket == 0 {
         return None;
     }
     let (i, last) = tokens(&s.record.key, s.run.delimiters).enumerate().last()?;

@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::hash_tags::TagSample;
 use super::patterns::{PatternSettings, PatternTree, Rule, Tally, TokenKinds, match_rule};
-use super::slots::{SlotTable, hash_tag, key_slot};
+use super::slots::{SlotTable, hash_tag, slot_of};
 use crate::advise::evidence::{Evidence, GlobalEvidence, GlobalKey, KeyAdvice};
-use crate::rdb::{Encoding, KeyType, escape_key, escaped_key};
+use crate::rdb::{Encoding, KeyType, cmp_escaped, escape_key};
 
 /// What the pipeline knows of one key once it is inspected and priced.
 #[derive(Debug, Clone, Copy)]
@@ -181,7 +181,7 @@ impl TtlHistogram {
 /// is escaped only on a tie of metric and db: this runs for every key.
 pub fn ranks_before(metric: u64, db: u64, key: &[u8], listed: (u64, u64, &str)) -> bool {
     let (this, other) = ((Reverse(metric), db), (Reverse(listed.0), listed.1));
-    this < other || this == other && *escaped_key(key) < *listed.2
+    this < other || this == other && cmp_escaped(key, listed.2).is_lt()
 }
 
 /// One key named in a report: the largest of a pattern, or a top key.
@@ -229,13 +229,146 @@ impl KeyRef {
     }
 }
 
+/// A name of which there are few: its place in a [`Counts`].
+pub trait Dense: Copy + Ord + 'static {
+    /// Every value, in order.
+    const ALL: &'static [Self];
+    fn index(self) -> usize;
+}
+
+impl Dense for KeyType {
+    const ALL: &'static [KeyType] = &KeyType::ALL;
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl Dense for Encoding {
+    const ALL: &'static [Encoding] = &Encoding::ALL;
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Keys per type or per encoding, as a map of those present (in order) to their count; held
+/// as an array because every key counts in one of each per pattern, where ordered-map
+/// lookups cost more than the rest of the tally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts<K> {
+    counts: [u64; 16],
+    of: std::marker::PhantomData<K>,
+}
+
+impl<K: Dense> Default for Counts<K> {
+    fn default() -> Self {
+        assert!(K::ALL.len() <= 16, "Counts holds 16 names");
+        Counts {
+            counts: [0; 16],
+            of: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<K: Dense> Counts<K> {
+    pub fn add(&mut self, k: K, n: u64) {
+        self.counts[k.index()] += n;
+    }
+
+    pub fn merge(&mut self, o: &Counts<K>) {
+        for (mine, theirs) in self.counts.iter_mut().zip(o.counts) {
+            *mine += theirs;
+        }
+    }
+
+    /// The names counted at least once, with their counts, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (K, u64)> + '_ {
+        K::ALL
+            .iter()
+            .map(|&k| (k, self.counts[k.index()]))
+            .filter(|&(_, n)| n > 0)
+    }
+
+    /// The names counted at least once, in order.
+    pub fn keys(&self) -> impl Iterator<Item = K> + '_ {
+        self.iter().map(|(k, _)| k)
+    }
+}
+
+impl<K: Dense + Serialize> Serialize for Counts<K> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de, K: Dense + Deserialize<'de>> Deserialize<'de> for Counts<K> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<K, u64>::deserialize(d)?;
+        let mut counts = Counts::default();
+        for (k, n) in map {
+            counts.add(k, n);
+        }
+        Ok(counts)
+    }
+}
+
+/// Stats per type and encoding, held densely like [`Counts`]; a type's are the sums of its
+/// encodings'.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByEncoding(Box<[[Stats; 16]; 8]>);
+
+impl Default for ByEncoding {
+    fn default() -> Self {
+        assert!(KeyType::ALL.len() <= 8 && Encoding::ALL.len() <= 16);
+        ByEncoding(Box::default())
+    }
+}
+
+impl ByEncoding {
+    fn add(&mut self, k: &KeyFacts<'_>) {
+        self.0[k.key_type.index()][k.encoding.index()].add(k);
+    }
+
+    /// Sets one cell (a summary's row).
+    pub fn set(&mut self, key_type: KeyType, encoding: Encoding, stats: Stats) {
+        self.0[key_type.index()][encoding.index()] = stats;
+    }
+
+    fn merge(&mut self, o: &ByEncoding) {
+        for (mine, theirs) in self.0.iter_mut().flatten().zip(o.0.iter().flatten()) {
+            mine.merge(theirs);
+        }
+    }
+
+    /// The encodings holding keys, by type and encoding.
+    pub fn encodings(&self) -> impl Iterator<Item = (KeyType, Encoding, Stats)> + '_ {
+        KeyType::ALL.iter().flat_map(move |&t| {
+            Encoding::ALL
+                .iter()
+                .map(move |&e| (t, e, self.0[t.index()][e.index()]))
+                .filter(|(_, _, s)| s.keys > 0)
+        })
+    }
+
+    /// The types holding keys, in order.
+    pub fn types(&self) -> impl Iterator<Item = (KeyType, Stats)> + '_ {
+        KeyType::ALL
+            .iter()
+            .map(|&t| {
+                let mut sum = Stats::default();
+                self.0[t.index()].iter().for_each(|s| sum.merge(s));
+                (t, sum)
+            })
+            .filter(|(_, s)| s.keys > 0)
+    }
+}
+
 /// Per-pattern tallies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PatternStats {
     #[serde(flatten)]
     pub stats: Stats,
-    pub types: BTreeMap<KeyType, u64>,
-    pub encodings: BTreeMap<Encoding, u64>,
+    pub types: Counts<KeyType>,
+    pub encodings: Counts<Encoding>,
     pub max_elements: u64,
     pub ttl: TtlHistogram,
     pub largest_key: Option<KeyRef>,
@@ -247,8 +380,8 @@ pub struct PatternStats {
 impl PatternStats {
     fn add(&mut self, k: &KeyFacts<'_>, now_ms: Option<i64>) {
         self.stats.add(k);
-        *self.types.entry(k.key_type).or_default() += 1;
-        *self.encodings.entry(k.encoding).or_default() += 1;
+        self.types.add(k.key_type, 1);
+        self.encodings.add(k.encoding, 1);
         self.max_elements = self.max_elements.max(k.elements);
         self.ttl.add(k, now_ms);
         self.advice.add(k.db, k.key, k.memory_bytes, &k.advice);
@@ -277,12 +410,8 @@ impl PatternStats {
 impl Tally for PatternStats {
     fn merge(&mut self, o: PatternStats) {
         self.stats.merge(&o.stats);
-        for (t, n) in o.types {
-            *self.types.entry(t).or_default() += n;
-        }
-        for (e, n) in o.encodings {
-            *self.encodings.entry(e).or_default() += n;
-        }
+        self.types.merge(&o.types);
+        self.encodings.merge(&o.encodings);
         self.max_elements = self.max_elements.max(o.max_elements);
         self.ttl.merge(&o.ttl);
         self.advice.merge(&o.advice);
@@ -394,8 +523,7 @@ impl Default for Settings {
 pub struct Aggregate {
     pub totals: Stats,
     pub by_db: BTreeMap<u64, Stats>,
-    pub by_type: BTreeMap<KeyType, Stats>,
-    pub by_encoding: BTreeMap<(KeyType, Encoding), Stats>,
+    pub by_encoding: ByEncoding,
     pub ttl: TtlHistogram,
     pub patterns: PatternTree<PatternStats>,
     /// One tally per `--pattern` rule, in the order given.
@@ -414,8 +542,7 @@ impl Aggregate {
         Aggregate {
             totals: Stats::default(),
             by_db: BTreeMap::new(),
-            by_type: BTreeMap::new(),
-            by_encoding: BTreeMap::new(),
+            by_encoding: ByEncoding::default(),
             ttl: TtlHistogram::default(),
             patterns: PatternTree::new(settings.patterns.clone()),
             rules: settings
@@ -435,11 +562,7 @@ impl Aggregate {
     pub fn add(&mut self, k: &KeyFacts<'_>, rules: &[Rule], now_ms: Option<i64>) {
         self.totals.add(k);
         self.by_db.entry(k.db).or_default().add(k);
-        self.by_type.entry(k.key_type).or_default().add(k);
-        self.by_encoding
-            .entry((k.key_type, k.encoding))
-            .or_default()
-            .add(k);
+        self.by_encoding.add(k);
         self.ttl.add(k, now_ms);
         let tally = match match_rule(rules, k.key) {
             Some(i) => &mut self.rules[i].1,
@@ -452,8 +575,9 @@ impl Aggregate {
         if self.top_by_elements.admits(k.elements, k.db, k.key) {
             self.top_by_elements.push(KeyRef::of(k));
         }
-        self.slots.add(key_slot(k.key), k.total_bytes());
-        if let Some(tag) = hash_tag(k.key) {
+        let tag = hash_tag(k.key);
+        self.slots.add(slot_of(k.key, tag), k.total_bytes());
+        if let Some(tag) = tag {
             self.hash_tags.add(tag, k.key, k.total_bytes());
         }
         let global = GlobalKey {
@@ -471,12 +595,7 @@ impl Aggregate {
         for (db, s) in &o.by_db {
             self.by_db.entry(*db).or_default().merge(s);
         }
-        for (t, s) in &o.by_type {
-            self.by_type.entry(*t).or_default().merge(s);
-        }
-        for (e, s) in &o.by_encoding {
-            self.by_encoding.entry(*e).or_default().merge(s);
-        }
+        self.by_encoding.merge(&o.by_encoding);
         self.ttl.merge(&o.ttl);
         self.patterns.merge(o.patterns);
         for (text, stats) in o.rules {
@@ -496,6 +615,8 @@ impl Aggregate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::slots::key_slot;
+    use std::fmt::Debug;
 
     fn facts(key: &'static str, memory: u64, elements: u64, ttl: Option<i64>) -> KeyFacts<'static> {
         KeyFacts {
@@ -521,6 +642,31 @@ mod tests {
             min_bytes: 0,
             advice: crate::advise::Settings::default(),
         }
+    }
+
+    /// `Counts` reads and writes as the ordered map it replaced.
+    fn counts_are_an_ordered_map<K: Dense + Serialize + for<'de> Deserialize<'de> + Debug>() {
+        for (i, k) in K::ALL.iter().enumerate() {
+            assert_eq!(k.index(), i, "{k:?}");
+        }
+        assert!(K::ALL.windows(2).all(|w| w[0] < w[1]));
+        let mut counts = Counts::<K>::default();
+        let mut map = BTreeMap::new();
+        for (i, &k) in K::ALL.iter().enumerate().rev().step_by(2) {
+            counts.add(k, i as u64 + 1);
+            counts.add(k, 1);
+            *map.entry(k).or_default() += i as u64 + 2;
+        }
+        let json = serde_json::to_string(&counts).unwrap();
+        assert_eq!(json, serde_json::to_string(&map).unwrap());
+        assert_eq!(serde_json::from_str::<Counts<K>>(&json).unwrap(), counts);
+        assert_eq!(counts.iter().collect::<BTreeMap<_, _>>(), map);
+    }
+
+    #[test]
+    fn counts_of_types_and_encodings() {
+        counts_are_an_ordered_map::<KeyType>();
+        counts_are_an_ordered_map::<Encoding>();
     }
 
     #[test]

@@ -241,14 +241,14 @@ impl Aggregate {
                 .map(|(&db, &stats)| DbRow { db, stats })
                 .collect(),
             by_type: self
-                .by_type
-                .iter()
-                .map(|(&key_type, &stats)| TypeRow { key_type, stats })
+                .by_encoding
+                .types()
+                .map(|(key_type, stats)| TypeRow { key_type, stats })
                 .collect(),
             by_encoding: self
                 .by_encoding
-                .iter()
-                .map(|(&(key_type, encoding), &stats)| EncodingRow {
+                .encodings()
+                .map(|(key_type, encoding, stats)| EncodingRow {
                     key_type,
                     encoding,
                     stats,
@@ -288,12 +288,10 @@ impl Aggregate {
         let mut agg = Aggregate::new(settings);
         agg.totals = s.totals;
         agg.by_db = s.by_db.iter().map(|r| (r.db, r.stats)).collect();
-        agg.by_type = s.by_type.iter().map(|r| (r.key_type, r.stats)).collect();
-        agg.by_encoding = s
-            .by_encoding
-            .iter()
-            .map(|r| ((r.key_type, r.encoding), r.stats))
-            .collect();
+        // a type's row is the sum of its encodings' rows
+        for r in &s.by_encoding {
+            agg.by_encoding.set(r.key_type, r.encoding, r.stats);
+        }
         agg.ttl = s.ttl;
         let mut tree = PatternTree::new(settings.patterns.clone());
         for prefix in &s.collapsed_prefixes {

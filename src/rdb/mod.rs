@@ -58,6 +58,20 @@ pub fn escaped_key(key: &[u8]) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// How `key` as [`escape_key`] renders it orders against an already escaped key, without
+/// building anything for the usual ASCII key (this breaks ties of every listed-key ranking).
+pub fn cmp_escaped(key: &[u8], escaped: &str) -> std::cmp::Ordering {
+    // Branch-free over the bytes so it vectorises: ASCII without a backslash is its own escape.
+    let verbatim = !key
+        .iter()
+        .fold(false, |odd, &b| odd | (b >= 0x80) | (b == b'\\'));
+    if verbatim {
+        key.cmp(escaped.as_bytes())
+    } else {
+        escaped_key(key).as_bytes().cmp(escaped.as_bytes())
+    }
+}
+
 /// The inverse of [`escape_key`], for keys read back from rdbscope's own reports.
 pub fn unescape_key(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
@@ -114,5 +128,33 @@ mod tests {
         assert_eq!(super::escape_key("caf\u{e9}".as_bytes()), "caf\u{e9}");
         assert_eq!(super::escape_key(b"a\\b"), "a\\\\b");
         assert_eq!(super::escape_key(b"\xff\x00k"), "\\xff\u{0}k");
+    }
+
+    #[test]
+    fn cmp_escaped_orders_as_the_escaped_text() {
+        let keys: [&[u8]; 12] = [
+            b"",
+            b"a",
+            b"user:1",
+            b"user:10",
+            b"a\\b",
+            b"a]",
+            b"\xff\x00k",
+            b"\\x41",
+            "caf\u{e9}".as_bytes(),
+            "caf\u{e9}s".as_bytes(),
+            b"caf\xe9",
+            b"\x7f\x80",
+        ];
+        for a in keys {
+            for b in keys {
+                let escaped = super::escape_key(b);
+                assert_eq!(
+                    super::cmp_escaped(a, &escaped),
+                    super::escape_key(a).cmp(&escaped),
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
     }
 }

@@ -202,6 +202,22 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    pub const ALL: [Encoding; 13] = [
+        Encoding::Int,
+        Encoding::Embstr,
+        Encoding::Raw,
+        Encoding::Listpack,
+        Encoding::ListpackEx,
+        Encoding::Ziplist,
+        Encoding::Quicklist,
+        Encoding::Intset,
+        Encoding::Hashtable,
+        Encoding::Skiplist,
+        Encoding::Linkedlist,
+        Encoding::Zipmap,
+        Encoding::Stream,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Encoding::Int => "int",
