@@ -23,8 +23,8 @@ use crate::memory::{Estimate, Generation, Model, Origin};
 use crate::rdb::inspect::stored_lzf;
 use crate::rdb::lzf::Compressor;
 use crate::rdb::{
-    Context, Cursor, Element, Encoding, KeyType, RdbStr, Record, Result, Scratch, ValueItem,
-    ValueStats, ValueType, walk_value,
+    Context, Cursor, Element, Encoding, KeyType, RdbStr, Record, Result, Scratch, ValueStats,
+    ValueType, walk_value,
 };
 
 /// A key is big from this much memory (with overhead) ...
@@ -154,7 +154,7 @@ impl Probe {
         };
         let mut advice = KeyAdvice::default();
         match record.value_type.key_type() {
-            KeyType::String => self.string(&subject, scratch, &mut advice)?,
+            KeyType::String => self.string(&subject, &mut advice)?,
             KeyType::Hash | KeyType::Set | KeyType::Zset => {
                 self::collection(&subject, collection, scratch, &mut advice)?
             }
@@ -262,12 +262,7 @@ impl Probe {
         Ok((saved > 0).then(|| saved * interior / priced.max(1)))
     }
 
-    fn string(
-        &mut self,
-        s: &Subject<'_>,
-        scratch: &mut Scratch,
-        advice: &mut KeyAdvice,
-    ) -> Result<()> {
+    fn string(&mut self, s: &Subject<'_>, advice: &mut KeyAdvice) -> Result<()> {
         let (record, stats) = (s.record, s.stats);
         let len = stats.largest_element;
         let numeric = stats.encoding() != Encoding::Int && len <= NUMBER_MAX_BYTES;
@@ -287,28 +282,27 @@ impl Probe {
                     .is_none_or(|&b| b == b'{' || b.is_ascii_whitespace())
             });
         let measure = compressible && stored.is_none();
-        let text = &mut self.text;
-        text.clear();
-        if numeric || small || may_be_json || measure {
-            walk_value(record, s.ctx, scratch, &mut |item| {
-                if let ValueItem::Member(Element::Bytes(b)) = item {
-                    let json = len <= JSON_MAX_BYTES && b.trim_ascii_start().first() == Some(&b'{');
-                    if numeric || measure || json || small {
-                        text.extend_from_slice(&b[..b.len().min(keep)]);
-                    }
-                }
-            })?;
-        }
+        // The value as the checks read it: a plain string in place, a compressed one
+        // decompressed (up to `keep` bytes matter), an integer as its digits only for the
+        // numeric check (it is int-encoded unless the release keeps integers as text).
+        let value = Cursor::new(record.payload, record.payload_offset).rdb_string("value")?;
+        let text: &[u8] = match value {
+            _ if !(numeric || small || may_be_json || measure) => &[],
+            RdbStr::Raw(b) => b,
+            RdbStr::Int(_) if !numeric => &[],
+            RdbStr::Int(_) | RdbStr::Lzf { .. } => value.decode(&mut self.text)?,
+        };
+        let text = &text[..text.len().min(keep)];
         if numeric {
-            match number_text(&self.text) {
+            match number_text(text) {
                 Some(Number::Integer(v)) => advice.integer_text = s.saving(s.integer(v)),
                 Some(Number::Decimal(v)) => advice.decimal_text = s.saving(s.integer(v)),
                 None => {}
             }
         }
         if len <= JSON_MAX_BYTES
-            && self.text.trim_ascii_start().first() == Some(&b'{')
-            && let Some(cost) = json_as_hash(s, &self.text)
+            && text.trim_ascii_start().first() == Some(&b'{')
+            && let Some(cost) = json_as_hash(s, text)
         {
             advice.json_in_string = s.saving(cost);
         }
@@ -317,7 +311,7 @@ impl Probe {
                 advice.compressible = s.saving(s.text(0, packed.len()));
             }
         } else if compressible {
-            let sample = &self.text[..self.text.len().min(COMPRESS_SAMPLE_BYTES)];
+            let sample = &text[..text.len().min(COMPRESS_SAMPLE_BYTES)];
             let lzf = self.lzf.get_or_insert_with(Box::default);
             if lzf.compress_into(sample, sample.len(), &mut self.packed) {
                 let (sampled, packed) = (sample.len() as u128, self.packed.len() as u128);
@@ -329,7 +323,11 @@ impl Probe {
             }
         }
         if small {
-            advice.small_key = small_key(s, &self.text);
+            let value = match value {
+                RdbStr::Int(v) => Scalar::of(Element::Int(v)),
+                _ => Scalar::bytes(text),
+            };
+            advice.small_key = small_key(s, value);
         }
         if s.big {
             let parts = len.div_ceil(STRING_PART_BYTES).max(1);
@@ -539,7 +537,7 @@ fn abbreviated(
 /// A tiny string key (`value` fits a compact hash) without a TTL whose name ends in an id:
 /// its share of a hash of [`BUCKET_FIELDS`] such keys (field: the id, value: the value),
 /// against what it costs alone.
-fn small_key(s: &Subject<'_>, value: &[u8]) -> Option<u64> {
+fn small_key(s: &Subject<'_>, value: Scalar) -> Option<u64> {
     let bucket = BUCKET_FIELDS.min(s.model.limits.hash_max_listpack_entries);
     if bucket == 0 {
         return None;
@@ -555,7 +553,7 @@ fn small_key(s: &Subject<'_>, value: &[u8]) -> Option<u64> {
     let mut hash = Collection::new(s.model, KeyType::Hash, s.key_len, false);
     let field = Member::Field {
         field: Scalar::bytes(id),
-        value: Scalar::bytes(value),
+        value,
         ttl: false,
     };
     hash.push_repeated(field, bucket);
