@@ -195,6 +195,7 @@ fn value(value_type: ValueType, type_byte: u8, payload: &[u8]) {
         expire_at_ms: None,
         idle_s: None,
         freq: None,
+        compression_seen: false,
     };
     let ctx = Context::new(
         Header {

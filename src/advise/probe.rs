@@ -281,7 +281,9 @@ impl Probe {
                     .get(1)
                     .is_none_or(|&b| b == b'{' || b.is_ascii_whitespace())
             });
-        let measure = compressible && stored.is_none();
+        // A plain value from a writer that compressed did not shrink by more than 4 bytes
+        // (`rdbSaveLzfStringObject`), so it is not compressible here either.
+        let measure = compressible && stored.is_none() && !record.compression_seen;
         // The value as the checks read it: a plain string in place, a compressed one
         // decompressed (up to `keep` bytes matter), an integer as its digits only for the
         // numeric check (it is int-encoded unless the release keeps integers as text).
@@ -310,7 +312,7 @@ impl Probe {
             if packed.len() as f64 <= COMPRESS_MAX_RATIO * len as f64 {
                 advice.compressible = s.saving(s.text(0, packed.len()));
             }
-        } else if compressible {
+        } else if measure {
             let sample = &text[..text.len().min(COMPRESS_SAMPLE_BYTES)];
             let lzf = self.lzf.get_or_insert_with(Box::default);
             if lzf.compress_into(sample, sample.len(), &mut self.packed) {

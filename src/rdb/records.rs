@@ -44,6 +44,10 @@ pub struct Record<'a> {
     pub expire_at_ms: Option<i64>,
     pub idle_s: Option<u64>,
     pub freq: Option<u8>,
+    /// An LZF string came at or before this record's key and value in the file: the writer
+    /// had `rdbcompression` on, so each string it left plain failed to shrink (the advisor
+    /// need not try). A key or a whole value is checked, which is where one shows first.
+    pub compression_seen: bool,
 }
 
 /// Everything else the file holds besides keys.
@@ -95,6 +99,8 @@ pub struct Records<'a> {
     header: Header,
     db: u64,
     done: bool,
+    /// See [`Record::compression_seen`].
+    compression_seen: bool,
 }
 
 impl<'a> Records<'a> {
@@ -108,6 +114,7 @@ impl<'a> Records<'a> {
             header,
             db: 0,
             done: false,
+            compression_seen: false,
         })
     }
 
@@ -247,24 +254,50 @@ impl<'a> Records<'a> {
         let c = &mut self.cursor;
         let offset = c.offset() - c.pos() as u64 + record_start as u64;
         let key = c.rdb_string("key")?;
+        let lzf_key = matches!(key, RdbStr::Lzf { .. });
         let key = key.to_cow()?;
         let payload_start = c.pos();
         let payload_offset = c.offset();
         skip_value(c, value_type).map_err(|e| e.in_key(&key))?;
+        let payload = c.since(payload_start);
+        self.compression_seen |= lzf_key || lzf_value(value_type, payload);
         Ok(Entry::Key(Record {
             db: self.db,
             key,
             value_type,
             type_byte,
-            payload: c.since(payload_start),
+            payload,
             payload_offset,
             offset,
             rdb_bytes: (c.pos() - record_start) as u64,
             expire_at_ms,
             idle_s,
             freq,
+            compression_seen: self.compression_seen,
         }))
     }
+}
+
+/// The length byte of an LZF string: special encoding 3.
+const LZF_SELECTOR: u8 = 0xC3;
+
+/// Whether a value that is one string (a string, or a ziplist, listpack or intset blob) is
+/// stored LZF-compressed.
+fn lzf_value(value_type: ValueType, payload: &[u8]) -> bool {
+    use ValueType::*;
+    matches!(
+        value_type,
+        String
+            | HashZipmap
+            | ListZiplist
+            | SetIntset
+            | ZsetZiplist
+            | HashZiplist
+            | HashListpack
+            | ZsetListpack
+            | SetListpack
+            | HashListpackExPreGa
+    ) && payload.first() == Some(&LZF_SELECTOR)
 }
 
 impl<'a> Iterator for Records<'a> {
@@ -512,6 +545,50 @@ mod tests {
             }
         }
         Ok((keys, items))
+    }
+
+    #[test]
+    fn compression_is_seen_from_the_first_lzf_key_or_value_on() {
+        let text = vec![b'a'; 64];
+        let mut encoder = writer::StringEncoder::new(true);
+        let lzf = |out: &mut Vec<u8>, encoder: &mut writer::StringEncoder| {
+            let at = out.len();
+            encoder.put(out, &text);
+            assert_eq!(out[at], LZF_SELECTOR);
+        };
+        let mut body = vec![OP_SELECTDB, 0];
+        // plain key and value; a hash listpack (plain); then an LZF key with a plain value,
+        // and one more plain pair after it
+        body.extend([0].iter().chain(&s(b"k1")).chain(&s(b"v1")));
+        body.push(16);
+        body.extend(s(b"h"));
+        body.extend(s(&ListpackBuilder::new()
+            .string(b"f")
+            .string(b"v")
+            .finish()));
+        body.push(0);
+        lzf(&mut body, &mut encoder);
+        body.extend(s(b"v2"));
+        body.extend([0].iter().chain(&s(b"k3")).chain(&s(b"v3")));
+        // and a dump whose first LZF string is a value
+        let mut second = vec![OP_SELECTDB, 0, 0];
+        second.extend(s(b"k1"));
+        lzf(&mut second, &mut encoder);
+        second.extend([0].iter().chain(&s(b"k2")).chain(&s(b"v2")));
+        for (body, seen) in [
+            (body, vec![false, false, true, true]),
+            (second, vec![true, true]),
+        ] {
+            let data = dump("REDIS0011", &body);
+            let flags: Vec<bool> = Records::new(&data)
+                .unwrap()
+                .filter_map(|e| match e.unwrap() {
+                    Entry::Key(r) => Some(r.compression_seen),
+                    Entry::Other(_) => None,
+                })
+                .collect();
+            assert_eq!(flags, seen);
+        }
     }
 
     #[test]
