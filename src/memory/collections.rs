@@ -197,10 +197,7 @@ pub fn listpack_bytes(entries: u64) -> u64 {
 fn as_int(e: Element<'_>) -> Option<i64> {
     match e {
         Element::Int(v) => Some(v),
-        Element::Bytes(b) if crate::rdb::inspect::is_redis_integer(b) => {
-            std::str::from_utf8(b).ok()?.parse().ok()
-        }
-        Element::Bytes(_) => None,
+        Element::Bytes(b) => crate::rdb::inspect::redis_integer(b),
     }
 }
 

@@ -51,10 +51,10 @@ impl Scalar {
     }
 
     pub fn bytes(b: &[u8]) -> Scalar {
-        let int = crate::rdb::inspect::is_redis_integer(b)
-            .then(|| std::str::from_utf8(b).ok()?.parse().ok())
-            .flatten();
-        Scalar { len: b.len(), int }
+        Scalar {
+            len: b.len(),
+            int: crate::rdb::inspect::redis_integer(b),
+        }
     }
 
     /// A string of `len` bytes that is not an integer.
@@ -470,16 +470,12 @@ impl Model {
                 value: Scalar::of(value),
                 ttl: expire_at_ms.is_some(),
             },
-            ValueItem::Scored {
-                member,
-                score,
-                stored,
-            } => match stored {
+            ValueItem::Scored { member, score } => match score.stored() {
                 Some(text) if same_text => Member::Scored {
                     member: Scalar::of(member),
                     score: Scalar::of(text),
                 },
-                _ => Member::scored(Scalar::of(member), score, g),
+                _ => Member::scored(Scalar::of(member), score.value(), g),
             },
         }
     }
