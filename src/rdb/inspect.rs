@@ -213,8 +213,10 @@ pub struct Shape {
     pub nodes: u64,
     /// Bytes of the compact blobs (listpack, ziplist, intset, zipmap), decompressed.
     pub blob_bytes: u64,
-    pub stream: Option<StreamStats>,
-    pub module: Option<ModuleId>,
+    /// Boxed: the shape is returned with every key, and few are streams.
+    pub stream: Option<Box<StreamStats>>,
+    /// Boxed, as `stream`.
+    pub module: Option<Box<ModuleId>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -520,11 +522,11 @@ fn walk(
             stats.pending = meta.pending;
             stats.consumers = meta.consumers;
             stats.last_id = meta.last_id;
-            shape.stream = Some(stats);
+            shape.stream = Some(Box::new(stats));
             Encoding::Stream
         }
         Module2 => {
-            shape.module = Some(ModuleId::decode(c.rdb_len("module id")?));
+            shape.module = Some(Box::new(ModuleId::decode(c.rdb_len("module id")?)));
             module::skip_framed(c)?;
             Encoding::Raw
         }
@@ -657,6 +659,7 @@ pub fn is_redis_integer(bytes: &[u8]) -> bool {
 }
 
 /// The value of bytes [`is_redis_integer`] accepts.
+#[inline]
 pub fn redis_integer(bytes: &[u8]) -> Option<i64> {
     if bytes.is_empty() || bytes.len() > 20 {
         return None;
@@ -692,6 +695,7 @@ pub fn redis_integer(bytes: &[u8]) -> Option<i64> {
 }
 
 /// Header bytes of the sds type Redis picks for a string of `len` bytes (`sdsReqType`).
+#[inline]
 pub fn sds_header_size(len: usize) -> usize {
     match len {
         0..32 => 1,

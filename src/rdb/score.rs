@@ -120,7 +120,8 @@ impl ScoreText {
     /// `v * 10^(16-e)` rounded half to even, exact in 128 bits there. `None` elsewhere.
     pub fn g17_len(v: f64) -> Option<usize> {
         let a = v.abs();
-        if !(1e-4..4_503_599_627_370_496.0).contains(&a) || a.fract() == 0.0 {
+        // (integral: exact through i64 below 2^52, without `fract`'s library call)
+        if !(1e-4..4_503_599_627_370_496.0).contains(&a) || a == (a as i64) as f64 {
             return None;
         }
         // a = m * 2^-shift, exactly
