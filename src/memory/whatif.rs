@@ -203,44 +203,46 @@ impl Sizes {
     /// Adds `m`: its compact entries, and with `dict` what the dict forms hold of it.
     #[inline(always)]
     fn add(&mut self, g: Generation, a: Allocator, m: Member, dict: bool) {
-        let valkey = g.is_valkey_hashtable();
         match m {
-            Member::Plain(s) => {
-                self.packed(g, s);
-                if !dict {
-                } else if valkey {
-                    self.elements += valkey::sds_alloc(a, s.len);
-                } else {
-                    self.elements += strings::sds_alloc(a, s.len);
-                }
-            }
+            Member::Plain(s) => self.packed(g, s),
             Member::Scored { member, score } => {
                 self.packed(g, member);
                 self.entry(g, score);
-                if !dict {
-                } else if valkey {
-                    self.elements += valkey::sds_alloc(a, member.len);
-                    if g == Generation::Valkey9 {
-                        self.valkey9_nodes += valkey::skiplist_node_with_member(a, member.len);
-                    }
-                } else {
-                    self.elements += strings::sds_alloc(a, member.len);
-                }
             }
-            Member::Field { field, value, ttl } => {
+            Member::Field { field, value, .. } => {
                 self.packed(g, field);
                 self.packed(g, value);
-                if !dict {
-                } else if valkey {
-                    self.elements += valkey::hash_entry(a, field.len, value.len, ttl);
-                } else {
-                    self.elements += if matches!(g, Generation::Redis74 | Generation::Redis8) {
-                        strings::mstr_alloc(a, field.len, ttl)
-                    } else {
-                        strings::sds_alloc(a, field.len)
-                    };
-                    self.value_sds += strings::sds_alloc(a, value.len);
+            }
+        }
+        if dict {
+            self.add_dict(g, a, m);
+        }
+    }
+
+    /// What the dict forms (hashtable, skiplist) hold of `m`.
+    #[inline(always)]
+    fn add_dict(&mut self, g: Generation, a: Allocator, m: Member) {
+        let valkey = g.is_valkey_hashtable();
+        match m {
+            Member::Plain(s) if valkey => self.elements += valkey::sds_alloc(a, s.len),
+            Member::Plain(s) => self.elements += strings::sds_alloc(a, s.len),
+            Member::Scored { member, .. } if valkey => {
+                self.elements += valkey::sds_alloc(a, member.len);
+                if g == Generation::Valkey9 {
+                    self.valkey9_nodes += valkey::skiplist_node_with_member(a, member.len);
                 }
+            }
+            Member::Scored { member, .. } => self.elements += strings::sds_alloc(a, member.len),
+            Member::Field { field, value, ttl } if valkey => {
+                self.elements += valkey::hash_entry(a, field.len, value.len, ttl);
+            }
+            Member::Field { field, value, ttl } => {
+                self.elements += if matches!(g, Generation::Redis74 | Generation::Redis8) {
+                    strings::mstr_alloc(a, field.len, ttl)
+                } else {
+                    strings::sds_alloc(a, field.len)
+                };
+                self.value_sds += strings::sds_alloc(a, value.len);
             }
         }
     }

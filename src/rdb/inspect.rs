@@ -661,23 +661,17 @@ pub fn is_redis_integer(bytes: &[u8]) -> bool {
 /// The value of bytes [`is_redis_integer`] accepts.
 #[inline]
 pub fn redis_integer(bytes: &[u8]) -> Option<i64> {
-    if bytes.is_empty() || bytes.len() > 20 {
-        return None;
-    }
-    if bytes == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match bytes.strip_prefix(b"-") {
-        Some(digits) => (true, digits),
-        None => (false, bytes),
+    // Called for every element the memory model prices: most are told apart by their first
+    // byte, and the digits are accumulated in one pass rather than checked, converted to
+    // text and parsed again.
+    let (negative, digits) = match bytes {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, bytes),
     };
-    // Called for every element the memory model prices: the digits are accumulated in one
-    // pass rather than checked, converted to text and parsed again.
-    let [first, ..] = digits else {
-        return None;
-    };
-    if *first == b'0' {
-        return None;
+    match digits {
+        [b'0'] if !negative => return Some(0),
+        [b'1'..=b'9', ..] if bytes.len() <= 20 => {}
+        _ => return None,
     }
     let mut value = 0u64;
     for &d in digits {
