@@ -57,6 +57,7 @@ impl Allocator {
     }
 
     /// Usable size of an allocation of `n` bytes.
+    #[inline]
     pub fn usable(self, n: u64) -> u64 {
         match self {
             Allocator::Jemalloc => jemalloc_usable(n),
@@ -67,6 +68,7 @@ impl Allocator {
 }
 
 /// jemalloc size class of a request (lg-quantum 3).
+#[inline]
 pub fn jemalloc_usable(n: u64) -> u64 {
     if n <= 8 {
         return 8;
@@ -80,6 +82,7 @@ pub fn jemalloc_usable(n: u64) -> u64 {
 }
 
 /// Size class of a jemalloc built with the default quantum (16 bytes).
+#[inline]
 pub fn jemalloc_q16_usable(n: u64) -> u64 {
     match n {
         0..=8 => 8,
@@ -90,6 +93,7 @@ pub fn jemalloc_q16_usable(n: u64) -> u64 {
 
 /// glibc `malloc_usable_size` on x86-64: chunks are `n + 8` rounded up to 16 (at least 32),
 /// minus the 8-byte size field; mmapped chunks are whole pages minus 16.
+#[inline]
 pub fn libc_usable(n: u64) -> u64 {
     let chunk = ((n + 8 + 15) & !15).max(32);
     if chunk >= LIBC_MMAP_THRESHOLD {

@@ -154,6 +154,7 @@ pub fn listpack_entry_bytes(e: Element<'_>) -> u64 {
 }
 
 /// Bytes of a listpack entry holding the integer `v`.
+#[inline]
 pub fn listpack_int_entry(v: i64) -> u64 {
     let enc = match v {
         0..=127 => 1,
@@ -167,6 +168,7 @@ pub fn listpack_int_entry(v: i64) -> u64 {
 }
 
 /// Bytes of a listpack entry holding a `len`-byte string that is not an integer.
+#[inline]
 pub fn listpack_string_entry(len: usize) -> u64 {
     let len = len as u64;
     let enc = len
@@ -179,6 +181,7 @@ pub fn listpack_string_entry(len: usize) -> u64 {
 }
 
 /// Bytes of the back-length of an entry of `enc` bytes (`lpEncodeBacklen`).
+#[inline]
 fn backlen(enc: u64) -> u64 {
     match enc {
         0..=127 => 1,
@@ -197,10 +200,7 @@ pub fn listpack_bytes(entries: u64) -> u64 {
 fn as_int(e: Element<'_>) -> Option<i64> {
     match e {
         Element::Int(v) => Some(v),
-        Element::Bytes(b) if crate::rdb::inspect::is_redis_integer(b) => {
-            std::str::from_utf8(b).ok()?.parse().ok()
-        }
-        Element::Bytes(_) => None,
+        Element::Bytes(b) => crate::rdb::inspect::redis_integer(b),
     }
 }
 

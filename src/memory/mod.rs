@@ -239,9 +239,11 @@ impl Model {
         scratch: &mut Scratch,
     ) -> Result<(Collection, ValueStats, Estimate)> {
         // A compact value is priced from its blob: a set's, sorted set's or list's elements
-        // need only be counted, a hash's summed only for the shorter-field-names alternative.
+        // need only be counted, a hash's summed only for the shorter-field-names alternative
+        // in its compact encoding; a string is priced from its length.
         let sums = match record.value_type {
-            ValueType::ListLinked
+            ValueType::String
+            | ValueType::ListLinked
             | ValueType::ListZiplist
             | ValueType::ListQuicklist
             | ValueType::ListQuicklist2
@@ -256,7 +258,8 @@ impl Model {
             | ValueType::HashListpackExPreGa => Sums::ShortFields,
             _ => Sums::All,
         };
-        let (mut c, stats) = self.collect_as(record, ctx, scratch, sums)?;
+        let mut c = Collection::of_record(self, record, sums);
+        let stats = self.collect_into(record, ctx, scratch, &mut c)?;
         let shape = &stats.shape;
         let encoding = shape.encoding.unwrap_or(Encoding::Raw);
         let key_len = record.key.len();

@@ -17,6 +17,7 @@ pub fn valkey_sds_header_size(len: usize) -> usize {
 }
 
 /// Header bytes of the sds Redis creates for `len` bytes; empty strings get a type-8 header.
+#[inline]
 pub fn sds_header(len: usize) -> u64 {
     if len == 0 {
         3
@@ -26,6 +27,7 @@ pub fn sds_header(len: usize) -> u64 {
 }
 
 /// Usable size of a freshly created sds of `len` bytes: `S(len)`.
+#[inline]
 pub fn sds_alloc(alloc: Allocator, len: usize) -> u64 {
     alloc.usable(sds_header(len) + len as u64 + 1)
 }

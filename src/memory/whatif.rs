@@ -40,6 +40,7 @@ pub struct Scalar {
 }
 
 impl Scalar {
+    #[inline]
     pub fn of(e: Element<'_>) -> Scalar {
         match e {
             Element::Int(v) => Scalar {
@@ -50,11 +51,12 @@ impl Scalar {
         }
     }
 
+    #[inline]
     pub fn bytes(b: &[u8]) -> Scalar {
-        let int = crate::rdb::inspect::is_redis_integer(b)
-            .then(|| std::str::from_utf8(b).ok()?.parse().ok())
-            .flatten();
-        Scalar { len: b.len(), int }
+        Scalar {
+            len: b.len(),
+            int: crate::rdb::inspect::redis_integer(b),
+        }
     }
 
     /// A string of `len` bytes that is not an integer.
@@ -114,7 +116,7 @@ pub struct Collection {
     len: u64,
     ttl_fields: u64,
     /// The widest integer member (2, 4 or 8 bytes) while every member is an integer.
-    int_width: Option<u64>,
+    int_width: Option<u8>,
     /// Which sums were kept; a value priced from its compact blob needs none of its own
     /// ([`Model::price`]).
     sums: Sums,
@@ -128,9 +130,13 @@ pub struct Collection {
 pub(super) enum Sums {
     /// Every sum: the collection can be priced in any encoding.
     All,
-    /// A compact hash priced from its blob: only the shorter-field-names variant.
+    /// A compact hash priced from its blob: only the shorter-field-names variant, in the
+    /// compact encoding.
     ShortFields,
-    /// A compact set, sorted set or list priced from its blob: the elements are counted.
+    /// Only the compact encoding's sums (the shorter-field-names variant of `ShortFields`).
+    Compact,
+    /// A compact set, sorted set or list priced from its blob, or a string priced from its
+    /// length: the elements are counted.
     Counted,
 }
 
@@ -141,25 +147,22 @@ impl Collection {
     }
 }
 
-/// Sums over the elements, in the forms of one release.
+/// Sums over the elements, in the forms of one release: each sum is of the one form that
+/// release has (a collection is returned with every key, so it is kept small).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Sizes {
     /// The longest member, field or value.
     max_len: usize,
-    /// Σ listpack entries of elements and scores (7.0+; the 7.4 TTL column is added when
-    /// priced) ...
-    listpack: u64,
-    /// ... or Σ ziplist entries (6.2 and older) and the last one's size, which sets the next
-    /// one's `prevlen` field.
-    ziplist: u64,
+    /// Σ entries of the compact encoding: listpack entries of elements and scores (7.0+; the
+    /// 7.4 TTL column is added when priced), or ziplist entries (6.2 and older) ...
+    compact: u64,
+    /// ... and a ziplist's last entry, whose size sets the next one's `prevlen` field.
     ziplist_last: u64,
-    /// Σ sds allocations of members (sets, sorted sets) or of fields (hashes; `mstr` on
-    /// 7.4 / 8.x) ...
-    member_sds: u64,
-    /// ... and of hash values.
+    /// Σ allocations of members (sets, sorted sets: sds) or of fields (hashes: sds, `mstr` on
+    /// 7.4 / 8.x; Valkey 8.1+: the entry, value included) ...
+    elements: u64,
+    /// ... and of hash values (but on Valkey 8.1+).
     value_sds: u64,
-    /// Valkey 8.1+: Σ member sds (sets, sorted sets) or hash entries.
-    valkey_elements: u64,
     /// Valkey 9: Σ expected skiplist nodes with their embedded member.
     valkey9_nodes: f64,
 }
@@ -168,11 +171,9 @@ impl Sizes {
     /// Adds `times` more of what the sums grew by since `before`.
     fn repeat_last(&mut self, before: &Sizes, times: u64) {
         for (now, then) in [
-            (&mut self.listpack, before.listpack),
-            (&mut self.ziplist, before.ziplist),
-            (&mut self.member_sds, before.member_sds),
+            (&mut self.compact, before.compact),
+            (&mut self.elements, before.elements),
             (&mut self.value_sds, before.value_sds),
-            (&mut self.valkey_elements, before.valkey_elements),
         ] {
             *now += (*now - then) * times;
         }
@@ -180,56 +181,68 @@ impl Sizes {
     }
 
     /// One string as a compact encoding stores it.
+    #[inline]
     fn packed(&mut self, g: Generation, s: Scalar) {
         self.max_len = self.max_len.max(s.len);
+        self.entry(g, s);
+    }
+
+    /// [`Sizes::packed`] of a string that is not an element (a score's text): it does not
+    /// count for the longest.
+    #[inline]
+    fn entry(&mut self, g: Generation, s: Scalar) {
         if g <= Generation::Redis62 {
             let prevlen = if self.ziplist_last < 254 { 1 } else { 5 };
             self.ziplist_last = prevlen + ziplist_encoded(s);
-            self.ziplist += self.ziplist_last;
+            self.compact += self.ziplist_last;
         } else {
-            self.listpack += listpack_entry(s);
+            self.compact += listpack_entry(s);
         }
     }
 
-    fn add(&mut self, g: Generation, a: Allocator, m: Member) {
-        let valkey = g.is_valkey_hashtable();
+    /// Adds `m`: its compact entries, and with `dict` what the dict forms hold of it.
+    #[inline(always)]
+    fn add(&mut self, g: Generation, a: Allocator, m: Member, dict: bool) {
         match m {
-            Member::Plain(s) => {
-                self.packed(g, s);
-                if valkey {
-                    self.valkey_elements += valkey::sds_alloc(a, s.len);
-                } else {
-                    self.member_sds += strings::sds_alloc(a, s.len);
-                }
-            }
+            Member::Plain(s) => self.packed(g, s),
             Member::Scored { member, score } => {
                 self.packed(g, member);
-                // a score's text is not an element: it does not count for the longest
-                let longest = self.max_len;
-                self.packed(g, score);
-                self.max_len = longest;
-                if valkey {
-                    self.valkey_elements += valkey::sds_alloc(a, member.len);
-                    if g == Generation::Valkey9 {
-                        self.valkey9_nodes += valkey::skiplist_node_with_member(a, member.len);
-                    }
-                } else {
-                    self.member_sds += strings::sds_alloc(a, member.len);
-                }
+                self.entry(g, score);
             }
-            Member::Field { field, value, ttl } => {
+            Member::Field { field, value, .. } => {
                 self.packed(g, field);
                 self.packed(g, value);
-                if valkey {
-                    self.valkey_elements += valkey::hash_entry(a, field.len, value.len, ttl);
-                } else {
-                    self.member_sds += if matches!(g, Generation::Redis74 | Generation::Redis8) {
-                        strings::mstr_alloc(a, field.len, ttl)
-                    } else {
-                        strings::sds_alloc(a, field.len)
-                    };
-                    self.value_sds += strings::sds_alloc(a, value.len);
+            }
+        }
+        if dict {
+            self.add_dict(g, a, m);
+        }
+    }
+
+    /// What the dict forms (hashtable, skiplist) hold of `m`.
+    #[inline(always)]
+    fn add_dict(&mut self, g: Generation, a: Allocator, m: Member) {
+        let valkey = g.is_valkey_hashtable();
+        match m {
+            Member::Plain(s) if valkey => self.elements += valkey::sds_alloc(a, s.len),
+            Member::Plain(s) => self.elements += strings::sds_alloc(a, s.len),
+            Member::Scored { member, .. } if valkey => {
+                self.elements += valkey::sds_alloc(a, member.len);
+                if g == Generation::Valkey9 {
+                    self.valkey9_nodes += valkey::skiplist_node_with_member(a, member.len);
                 }
+            }
+            Member::Scored { member, .. } => self.elements += strings::sds_alloc(a, member.len),
+            Member::Field { field, value, ttl } if valkey => {
+                self.elements += valkey::hash_entry(a, field.len, value.len, ttl);
+            }
+            Member::Field { field, value, ttl } => {
+                self.elements += if matches!(g, Generation::Redis74 | Generation::Redis8) {
+                    strings::mstr_alloc(a, field.len, ttl)
+                } else {
+                    strings::sds_alloc(a, field.len)
+                };
+                self.value_sds += strings::sds_alloc(a, value.len);
             }
         }
     }
@@ -251,6 +264,15 @@ impl Collection {
             sizes: Sizes::default(),
             short_fields: Sizes::default(),
         }
+    }
+
+    /// An empty collection for `record`'s elements, keeping `sums`.
+    pub(super) fn of_record(model: &Model, record: &Record<'_>, sums: Sums) -> Collection {
+        let kind = record.value_type.key_type();
+        let has_expire = record.expire_at_ms.is_some();
+        let mut c = Collection::new(model, kind, record.key.len(), has_expire);
+        c.sums = sums;
+        c
     }
 
     /// A hash of these fields and values (no field TTLs).
@@ -281,18 +303,22 @@ impl Collection {
         if times == 1 {
             return;
         }
-        let before = self.clone();
+        let (ttl_fields, sizes, short_fields) = (self.ttl_fields, self.sizes, self.short_fields);
         self.push(m);
         let more = times - 2;
         self.len += more;
-        self.ttl_fields += (self.ttl_fields - before.ttl_fields) * more;
-        self.sizes.repeat_last(&before.sizes, more);
-        self.short_fields.repeat_last(&before.short_fields, more);
+        self.ttl_fields += (self.ttl_fields - ttl_fields) * more;
+        self.sizes.repeat_last(&sizes, more);
+        self.short_fields.repeat_last(&short_fields, more);
     }
 
+    /// Adds an element to the sums kept (a counted collection only counts it). Inlined: the
+    /// fold calls it once per element, and the element's kind is known there.
+    #[inline(always)]
     pub fn push(&mut self, m: Member) {
         let (g, a) = (self.generation, self.allocator);
         self.len += 1;
+        let all = self.sums == Sums::All;
         match m {
             Member::Plain(s) => {
                 self.int_width = self.int_width.zip(s.int).map(|(w, v)| w.max(int_width(v)));
@@ -305,12 +331,14 @@ impl Collection {
                     None => Scalar::text(field.len.min(SHORT_FIELD_BYTES)),
                     Some(_) => field,
                 };
-                self.short_fields
-                    .add(g, a, Member::Field { field, value, ttl });
+                if self.sums != Sums::Counted {
+                    let short = Member::Field { field, value, ttl };
+                    self.short_fields.add(g, a, short, all);
+                }
             }
         }
-        if self.sums == Sums::All {
-            self.sizes.add(g, a, m);
+        if all || self.sums == Sums::Compact {
+            self.sizes.add(g, a, m, all);
         }
     }
 
@@ -329,7 +357,8 @@ impl Collection {
     /// [`SHORT_FIELD_BYTES`].
     pub fn with_short_fields(&self) -> Collection {
         let sums = match self.sums {
-            Sums::All | Sums::ShortFields => Sums::All,
+            Sums::All => Sums::All,
+            Sums::ShortFields | Sums::Compact => Sums::Compact,
             Sums::Counted => Sums::Counted,
         };
         Collection {
@@ -356,7 +385,8 @@ impl Collection {
     /// `ttl_column`, each hash field carries a third entry (Redis 7.4 `listpackex`: 0 or the
     /// expiry).
     fn listpack_bytes(&self, ttl_column: bool) -> u64 {
-        let mut entries = self.sizes.listpack;
+        debug_assert!(self.generation > Generation::Redis62, "summed as a ziplist");
+        let mut entries = self.sizes.compact;
         if ttl_column {
             // an absolute Unix-ms expiry (13 digits) or 0 for none
             entries += self.ttl_fields * 10 + (self.len - self.ttl_fields) * 2;
@@ -366,7 +396,11 @@ impl Collection {
 
     /// Bytes of the ziplist holding these elements (`zlbytes`, Redis 6.2 and older).
     fn ziplist_bytes(&self) -> u64 {
-        10 + self.sizes.ziplist + 1
+        debug_assert!(
+            self.generation <= Generation::Redis62,
+            "summed as a listpack"
+        );
+        10 + self.sizes.compact + 1
     }
 
     /// Bytes of the intset holding these members, `None` unless every member is an integer.
@@ -374,12 +408,12 @@ impl Collection {
         if self.kind != KeyType::Set {
             return None;
         }
-        Some(8 + self.int_width? * self.len)
+        Some(8 + u64::from(self.int_width?) * self.len)
     }
 }
 
 /// Bytes an intset gives an integer.
-fn int_width(v: i64) -> u64 {
+fn int_width(v: i64) -> u8 {
     if i16::try_from(v).is_ok() {
         2
     } else if i32::try_from(v).is_ok() {
@@ -399,27 +433,30 @@ impl Model {
         ctx: &Context,
         scratch: &mut Scratch,
     ) -> Result<(Collection, ValueStats)> {
-        self.collect_as(record, ctx, scratch, Sums::All)
+        let mut c = Collection::of_record(self, record, Sums::All);
+        let stats = self.collect_into(record, ctx, scratch, &mut c)?;
+        Ok((c, stats))
     }
 
-    /// [`Model::collect`] keeping only `sums`.
-    pub(super) fn collect_as(
+    /// [`Model::collect`] into `c` (empty, made by [`Collection::of_record`]), keeping the
+    /// sums it names. The caller owns the collection: returned with the statistics, it was
+    /// copied twice more per key.
+    pub(super) fn collect_into(
         &self,
         record: &Record<'_>,
         ctx: &Context,
         scratch: &mut Scratch,
-        sums: Sums,
-    ) -> Result<(Collection, ValueStats)> {
-        let kind = record.value_type.key_type();
-        let mut c = Collection::new(self, kind, record.key.len(), record.expire_at_ms.is_some());
-        c.sums = sums;
+        c: &mut Collection,
+    ) -> Result<ValueStats> {
+        let kind = c.kind;
+        let sums = c.sums;
         // A long LZF string is priced by its declared length: decompressing it was the
         // largest cost of string-heavy dumps.
         let compressed = crate::rdb::inspect::compressed_string(record, ctx)
             .map_err(|e| e.in_key(&record.key))?;
         if let Some(stats) = compressed {
             c.push(Member::Plain(Scalar::text(stats.largest_element as usize)));
-            return Ok((c, stats));
+            return Ok(stats);
         }
         let keep = !matches!(kind, KeyType::Stream | KeyType::Module);
         let (mut largest, mut total) = (0u64, 0u64);
@@ -427,7 +464,7 @@ impl Model {
             largest = largest.max(len as u64);
             total += len as u64;
         };
-        let member = self.member_reader(ctx);
+        let reader = MemberReader::new(self, ctx);
         let shape = walk_value(record, ctx, scratch, &mut |item| {
             match item {
                 ValueItem::Member(e) => sized(e.len()),
@@ -440,26 +477,47 @@ impl Model {
             match (keep, sums) {
                 (false, _) => {}
                 (true, Sums::Counted) => c.count(&item),
-                (true, Sums::All | Sums::ShortFields) => c.push(member(item)),
+                (true, _) => c.push(reader.read(item)),
             }
         })?;
-        let stats = ValueStats {
+        Ok(ValueStats {
             key_type: Some(kind),
             shape,
             largest_element: largest,
             element_bytes: total,
-        };
-        Ok((c, stats))
+        })
     }
 
-    /// Turns walked items of a dump into [`Member`]s as this release would hold them. A
-    /// score a listpack or ziplist stores as text is that text when the writer spells
-    /// scores as this release does (formatting doubles was a tenth of `analyze`).
+    /// Turns walked items of a dump into [`Member`]s as this release would hold them.
     pub fn member_reader(&self, ctx: &Context) -> impl Fn(ValueItem<'_>) -> Member + use<> {
-        let g = self.generation;
+        let reader = MemberReader::new(self, ctx);
+        move |item| reader.read(item)
+    }
+}
+
+/// [`Model::member_reader`]. A score a listpack or ziplist stores as text is that text when
+/// the writer spells scores as this release does (formatting doubles was a tenth of
+/// `analyze`).
+#[derive(Debug, Clone, Copy)]
+struct MemberReader {
+    generation: Generation,
+    same_text: bool,
+}
+
+impl MemberReader {
+    fn new(model: &Model, ctx: &Context) -> MemberReader {
+        let g = model.generation;
         let writer = generation_of(ctx.server, ctx.header.version);
-        let same_text = score_spelling(writer) == score_spelling(g);
-        move |item| match item {
+        MemberReader {
+            generation: g,
+            same_text: score_spelling(writer) == score_spelling(g),
+        }
+    }
+
+    /// Inlined: the fold reads every element, and what it reads is matched again at once.
+    #[inline(always)]
+    fn read(self, item: ValueItem<'_>) -> Member {
+        match item {
             ValueItem::Member(e) => Member::Plain(Scalar::of(e)),
             ValueItem::Field {
                 field,
@@ -470,16 +528,12 @@ impl Model {
                 value: Scalar::of(value),
                 ttl: expire_at_ms.is_some(),
             },
-            ValueItem::Scored {
-                member,
-                score,
-                stored,
-            } => match stored {
-                Some(text) if same_text => Member::Scored {
+            ValueItem::Scored { member, score } => match score.stored() {
+                Some(text) if self.same_text => Member::Scored {
                     member: Scalar::of(member),
                     score: Scalar::of(text),
                 },
-                _ => Member::scored(Scalar::of(member), score, g),
+                _ => Member::scored(Scalar::of(member), score.value(), self.generation),
             },
         }
     }
@@ -537,7 +591,8 @@ fn score_scalar(score: f64, generation: Generation) -> Scalar {
     } else {
         score.abs() < 2f64.powi(52)
     };
-    if score.fract() == 0.0 && in_range {
+    // integral: `as i64` is exact within ±2^62, and cheaper than `fract`
+    if in_range && score == (score as i64) as f64 {
         let v = score as i64;
         return Scalar {
             len: decimal_len(v),
@@ -641,7 +696,15 @@ impl Model {
             (self.generation, self.allocator),
             "a collection is priced by the model that summed it"
         );
-        if c.sums != Sums::All && blob.is_none() {
+        let summed = match c.sums {
+            Sums::All => true,
+            Sums::Compact => matches!(
+                encoding,
+                Encoding::Listpack | Encoding::ListpackEx | Encoding::Ziplist | Encoding::Intset
+            ),
+            Sums::ShortFields | Sums::Counted => false,
+        };
+        if !summed && blob.is_none() {
             return None;
         }
         let t = &c.sizes;
@@ -694,7 +757,7 @@ impl Model {
                 if valkey::has_random_children(n) {
                     certainty = Certainty::Expected;
                 }
-                obj() + self.valkey_table(g, n, 1, false) + t.valkey_elements
+                obj() + self.valkey_table(g, n, 1, false) + t.elements
             }
             (KeyType::Hash, Encoding::Hashtable) if valkey => {
                 if valkey::has_random_children(n) {
@@ -706,14 +769,14 @@ impl Model {
                 } else {
                     0
                 };
-                obj() + self.valkey_table(g, n, 1, v9) + t.valkey_elements + vset
+                obj() + self.valkey_table(g, n, 1, v9) + t.elements + vset
             }
             (KeyType::Zset, Encoding::Skiplist) if valkey => {
                 certainty = Certainty::Expected;
                 let nodes = if g == Generation::Valkey9 {
                     t.valkey9_nodes
                 } else {
-                    t.valkey_elements as f64
+                    t.elements as f64
                         + collections::skiplist_node_expected(self.allocator) * n as f64
                 };
                 let fixed = if g == Generation::Valkey9 {
@@ -724,10 +787,10 @@ impl Model {
                 obj() + fixed + self.valkey_table(g, n, 2, false) + nodes.round() as u64
             }
             (KeyType::Set, Encoding::Hashtable) => {
-                ROBJ + self.dict(c, &mut certainty) + n * DICT_ENTRY + t.member_sds
+                ROBJ + self.dict(c, &mut certainty) + n * DICT_ENTRY + t.elements
             }
             (KeyType::Hash, Encoding::Hashtable) => {
-                ROBJ + self.dict(c, &mut certainty) + n * DICT_ENTRY + t.member_sds + t.value_sds
+                ROBJ + self.dict(c, &mut certainty) + n * DICT_ENTRY + t.elements + t.value_sds
             }
             (KeyType::Zset, Encoding::Skiplist) => {
                 certainty = Certainty::Expected;
@@ -736,7 +799,7 @@ impl Model {
                     + ZSKIPLIST
                     + self.dict(c, &mut certainty)
                     + collections::skiplist_header(self.allocator)
-                    + t.member_sds
+                    + t.elements
                     + n * DICT_ENTRY
                     + (node * n as f64).round() as u64
             }
@@ -918,7 +981,8 @@ mod tests {
     /// What `Model::price` hands the advisor for a value priced from its blob agrees with the
     /// full fold where the advisor reads it: the count, whether a set is all integers (and
     /// its intset size), and a hash's shorter-field-names price; a value that was only
-    /// counted cannot be priced in another encoding by mistake.
+    /// counted (or summed for its compact encoding) cannot be priced in another encoding by
+    /// mistake.
     #[test]
     fn blob_priced_values_keep_what_the_advisor_reads() {
         let fixtures = ["redis-6.0", "redis-7.0", "redis-stack-7.4", "valkey-9.1"];
@@ -942,6 +1006,15 @@ mod tests {
                     .filter(|_| !counted),
                 "{fixture} {key}"
             );
+            if priced.sums == Sums::ShortFields {
+                // summed for its compact encoding only
+                let short = priced.with_short_fields();
+                assert_eq!(
+                    model.cost(&short, Encoding::Hashtable),
+                    None,
+                    "{fixture} {key}"
+                );
+            }
             if counted {
                 let enc = stats.shape.encoding.unwrap();
                 assert_eq!(model.cost(&priced, enc), None, "{fixture} {key}");

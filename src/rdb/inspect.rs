@@ -143,13 +143,64 @@ pub enum ValueItem<'b> {
         value: Element<'b>,
         expire_at_ms: Option<i64>,
     },
-    /// A sorted set member and its score; `stored`, the score as a listpack or ziplist holds
-    /// it (the writer's text or integer form).
+    /// A sorted set member and its score.
     Scored {
         member: Element<'b>,
-        score: f64,
-        stored: Option<Element<'b>>,
+        score: Score<'b>,
     },
+}
+
+/// A sorted-set score as the dump holds it: a double, or the entry a listpack or ziplist
+/// stores (the writer's text or integer form), checked to be a number by the walk and read
+/// as a double only when asked (pricing a compact sorted set, or spelling the score as the
+/// writer did, never needs the double).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score<'b>(ScoreForm<'b>);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ScoreForm<'b> {
+    Double(f64),
+    Stored(Element<'b>),
+}
+
+impl<'b> Score<'b> {
+    pub fn value(&self) -> f64 {
+        match self.0 {
+            ScoreForm::Double(v) => v,
+            ScoreForm::Stored(Element::Int(v)) => v as f64,
+            ScoreForm::Stored(Element::Bytes(b)) => {
+                score_text(b).expect("the walk checked the score")
+            }
+        }
+    }
+
+    /// The score as a listpack or ziplist stores it.
+    pub fn stored(&self) -> Option<Element<'b>> {
+        match self.0 {
+            ScoreForm::Double(_) => None,
+            ScoreForm::Stored(e) => Some(e),
+        }
+    }
+}
+
+/// A score stored as text, read as `parse_score` reads it.
+fn score_text(b: &[u8]) -> Option<f64> {
+    std::str::from_utf8(b).ok().and_then(parse_score)
+}
+
+/// Whether [`score_text`] reads `b`: the plain decimals servers write (`-12.5`) are
+/// recognised in one pass, anything else (exponents, `inf`) is parsed.
+fn is_score_text(b: &[u8]) -> bool {
+    let digits = b.strip_prefix(b"-").unwrap_or(b);
+    let mut dots = 0;
+    let plain = digits.first().is_some_and(u8::is_ascii_digit)
+        && digits.last().is_some_and(u8::is_ascii_digit)
+        && digits.iter().all(|&c| {
+            dots += usize::from(c == b'.');
+            c.is_ascii_digit() || c == b'.'
+        })
+        && dots <= 1;
+    plain || score_text(b).is_some()
 }
 
 /// The shape of a value: what the memory model and the reports need besides its elements.
@@ -162,8 +213,10 @@ pub struct Shape {
     pub nodes: u64,
     /// Bytes of the compact blobs (listpack, ziplist, intset, zipmap), decompressed.
     pub blob_bytes: u64,
-    pub stream: Option<StreamStats>,
-    pub module: Option<ModuleId>,
+    /// Boxed: the shape is returned with every key, and few are streams.
+    pub stream: Option<Box<StreamStats>>,
+    /// Boxed, as `stream`.
+    pub module: Option<Box<ModuleId>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -253,8 +306,7 @@ fn walk(
                 }
                 visit(ValueItem::Scored {
                     member: element(member, outer)?,
-                    score,
-                    stored: None,
+                    score: Score(ScoreForm::Double(score)),
                 });
             }
             shape.elements = n;
@@ -470,11 +522,11 @@ fn walk(
             stats.pending = meta.pending;
             stats.consumers = meta.consumers;
             stats.last_id = meta.last_id;
-            shape.stream = Some(stats);
+            shape.stream = Some(Box::new(stats));
             Encoding::Stream
         }
         Module2 => {
-            shape.module = Some(ModuleId::decode(c.rdb_len("module id")?));
+            shape.module = Some(Box::new(ModuleId::decode(c.rdb_len("module id")?)));
             module::skip_framed(c)?;
             Encoding::Raw
         }
@@ -583,17 +635,14 @@ fn visit_flat<'b>(
             }
             KeyType::Zset => {
                 let stored = items.next().ok_or_else(|| odd_tuple(at))??;
-                let score = match stored {
-                    Element::Int(v) => v as f64,
-                    Element::Bytes(b) => std::str::from_utf8(b)
-                        .ok()
-                        .and_then(parse_score)
-                        .ok_or_else(|| Error::corrupt(at, "sorted set score is not a number"))?,
-                };
+                if let Element::Bytes(b) = stored
+                    && !is_score_text(b)
+                {
+                    return Err(Error::corrupt(at, "sorted set score is not a number"));
+                }
                 visit(ValueItem::Scored {
                     member: first,
-                    score,
-                    stored: Some(stored),
+                    score: Score(ScoreForm::Stored(stored)),
                 });
             }
             _ => visit(ValueItem::Member(first)),
@@ -606,42 +655,41 @@ fn visit_flat<'b>(
 /// Whether `string2ll` accepts the bytes exactly (no sign but '-', no leading zeros, no
 /// "-0", fits in i64) within the 20 bytes `tryObjectEncoding` considers.
 pub fn is_redis_integer(bytes: &[u8]) -> bool {
-    if bytes.is_empty() || bytes.len() > 20 {
-        return false;
-    }
-    if bytes == b"0" {
-        return true;
-    }
-    let (negative, digits) = match bytes.strip_prefix(b"-") {
-        Some(digits) => (true, digits),
-        None => (false, bytes),
+    redis_integer(bytes).is_some()
+}
+
+/// The value of bytes [`is_redis_integer`] accepts.
+#[inline]
+pub fn redis_integer(bytes: &[u8]) -> Option<i64> {
+    // Called for every element the memory model prices: most are told apart by their first
+    // byte, and the digits are accumulated in one pass rather than checked, converted to
+    // text and parsed again.
+    let (negative, digits) = match bytes {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, bytes),
     };
-    // Called for every element the memory model prices: the digits are accumulated in one
-    // pass rather than checked, converted to text and parsed again.
-    let [first, ..] = digits else {
-        return false;
-    };
-    if *first == b'0' {
-        return false;
+    match digits {
+        [b'0'] if !negative => return Some(0),
+        [b'1'..=b'9', ..] if bytes.len() <= 20 => {}
+        _ => return None,
     }
     let mut value = 0u64;
     for &d in digits {
         let digit = d.wrapping_sub(b'0');
         if digit > 9 {
-            return false;
+            return None;
         }
-        match value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(digit)))
-        {
-            Some(v) => value = v,
-            None => return false,
-        }
+        value = value.checked_mul(10)?.checked_add(u64::from(digit))?;
     }
-    value <= i64::MAX as u64 + u64::from(negative)
+    if negative {
+        0i64.checked_sub_unsigned(value)
+    } else {
+        i64::try_from(value).ok()
+    }
 }
 
 /// Header bytes of the sds type Redis picks for a string of `len` bytes (`sdsReqType`).
+#[inline]
 pub fn sds_header_size(len: usize) -> usize {
     match len {
         0..32 => 1,
@@ -810,6 +858,71 @@ mod tests {
         }
         for case in cases {
             assert_eq!(is_redis_integer(&case), defined(&case), "{case:?}");
+            let parsed = std::str::from_utf8(&case).ok().and_then(|s| s.parse().ok());
+            assert_eq!(
+                redis_integer(&case),
+                parsed.filter(|_| defined(&case)),
+                "{case:?}"
+            );
         }
+    }
+
+    /// The one-pass check of a stored score accepts exactly the texts `parse_score` reads.
+    #[test]
+    fn score_check_matches_parse_score() {
+        let mut cases: Vec<Vec<u8>> = [
+            "0",
+            "-0",
+            "1.5",
+            "-1.5",
+            "1.",
+            ".5",
+            "-.5",
+            "1..5",
+            "1.5.",
+            "--1",
+            "-",
+            "",
+            ".",
+            "1e5",
+            "1e",
+            "1e-05",
+            "-1.0000000000000001e+300",
+            "inf",
+            "-inf",
+            "+inf",
+            "Infinity",
+            "nan",
+            "NaN",
+            "+1",
+            " 1",
+            "1 ",
+            "0x10",
+            "1_0",
+            "12345678901234567890123",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..50_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 9) as usize;
+            let alphabet = b"0123456789..--+eEinf \xff";
+            cases.push(
+                (0..len)
+                    .map(|i| alphabet[((seed >> (i * 5 % 60)) % alphabet.len() as u64) as usize])
+                    .collect(),
+            );
+        }
+        let mut plain = 0;
+        for case in cases {
+            let read = score_text(&case).is_some();
+            assert_eq!(is_score_text(&case), read, "{case:?}");
+            plain += usize::from(read);
+        }
+        assert!(plain > 1000, "{plain}");
     }
 }

@@ -22,7 +22,7 @@ pub mod zipmap;
 pub use cursor::Cursor;
 pub use error::{Error, ErrorKind, Result};
 pub use header::{Header, Magic};
-pub use inspect::{Context, Scratch, Shape, ValueItem, ValueStats, inspect, walk_value};
+pub use inspect::{Context, Score, Scratch, Shape, ValueItem, ValueStats, inspect, walk_value};
 pub use primitives::{Element, RdbStr};
 pub use records::{Checksum, Entry, Item, Record, Records};
 pub use server::{Family, ServerVersion};

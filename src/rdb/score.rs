@@ -9,6 +9,23 @@ use std::fmt::Write;
 /// Enough for `-d.dddddddddddddddde-308` and any shortest form.
 const CAPACITY: usize = 40;
 
+/// 10^0 ..= 10^21: the scales of [`ScoreText::g17_len`] (`16 - e` for exponents -5 ..= 16).
+const POW10: [u128; 22] = {
+    let mut t = [1u128; 22];
+    let mut i = 1;
+    while i < t.len() {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// 10^-5 ..= 10^17 as doubles, to guess a decimal exponent.
+const POW10_F64: [f64; 23] = [
+    1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
+];
+
 /// A score's text, held inline.
 #[derive(Clone, Copy)]
 pub struct ScoreText {
@@ -103,7 +120,8 @@ impl ScoreText {
     /// `v * 10^(16-e)` rounded half to even, exact in 128 bits there. `None` elsewhere.
     pub fn g17_len(v: f64) -> Option<usize> {
         let a = v.abs();
-        if !(1e-4..4_503_599_627_370_496.0).contains(&a) || a.fract() == 0.0 {
+        // (integral: exact through i64 below 2^52, without `fract`'s library call)
+        if !(1e-4..4_503_599_627_370_496.0).contains(&a) || a == (a as i64) as f64 {
             return None;
         }
         // a = m * 2^-shift, exactly
@@ -112,7 +130,7 @@ impl ScoreText {
         let m = u128::from((bits & ((1 << 52) - 1)) | (1 << 52));
         let shift = (1075 - biased) as u32; // positive: `a` has a fraction
         let digits = |e: i32| -> u128 {
-            let num = m * 10u128.pow((16 - e) as u32);
+            let num = m * POW10[(16 - e) as usize];
             let (q, r) = (num >> shift, num & ((1u128 << shift) - 1));
             let half = 1u128 << (shift - 1);
             q + u128::from(r > half || (r == half && q & 1 == 1))
@@ -121,6 +139,11 @@ impl ScoreText {
         // close enough over this range); the digit count below corrects it either way
         let exp2 = biased - 1023;
         let mut e = (exp2 * 1233).div_euclid(4096);
+        // and one more from the next power of ten on, so that one try mostly does (an
+        // inexact negative power only moves the guess, which the digit count corrects)
+        if a >= POW10_F64[(e + 6) as usize] {
+            e += 1;
+        }
         let mut d = digits(e);
         if d >= 100_000_000_000_000_000 {
             e += 1;
