@@ -609,7 +609,7 @@ fn small_key(s: &Subject<'_>, value: Scalar) -> Option<u64> {
         Some(&d) if s.run.delimiters.contains(d) => &last[1..],
         _ => last,
     };
-    let mut hash = Collection::new(s.model, KeyType::Hash, s.key_len, false);
+    let mut hash = Collection::compact(s.model, KeyType::Hash, s.key_len, false);
     let field = Member::Field {
         field: Scalar::bytes(id),
         value,

@@ -266,6 +266,14 @@ impl Collection {
         }
     }
 
+    /// An empty collection to be priced in the compact encoding only ([`Model::cost`] gives
+    /// `None` for another): the advisor prices one for every tiny string key.
+    pub fn compact(model: &Model, kind: KeyType, key_len: usize, has_expire: bool) -> Collection {
+        let mut c = Collection::new(model, kind, key_len, has_expire);
+        c.sums = Sums::Compact;
+        c
+    }
+
     /// An empty collection for `record`'s elements, keeping `sums`.
     pub(super) fn of_record(model: &Model, record: &Record<'_>, sums: Sums) -> Collection {
         let kind = record.value_type.key_type();
@@ -1138,6 +1146,13 @@ mod tests {
                     let mut repeated = Collection::new(&m, KeyType::Hash, 5, false);
                     repeated.push_repeated(member, times);
                     assert_eq!(repeated, one_by_one, "{g:?} {member:?} x{times}");
+                    // a compact-only collection prices the compact encoding alike, no other
+                    let mut compact = Collection::compact(&m, KeyType::Hash, 5, false);
+                    compact.push_repeated(member, times);
+                    let encoding = m.compact_encoding();
+                    assert_eq!(compact.len(), times);
+                    assert_eq!(m.cost(&compact, encoding), m.cost(&one_by_one, encoding));
+                    assert!(m.cost(&compact, Encoding::Hashtable).is_none());
                 }
             }
         }
