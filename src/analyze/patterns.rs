@@ -182,6 +182,7 @@ impl TokenKind {
     }
 
     /// The kind of a token's segment whose [`byte_classes`] are `counts`.
+    #[inline(always)]
     fn of_segment(segment: &[u8], counts: u32) -> TokenKind {
         if is_variable_counted(segment, counts) {
             TokenKind::Variable
@@ -559,9 +560,8 @@ impl Hasher for WordHash {
             self.mix(u64::from_le_bytes(*word));
         }
         if !tail.is_empty() {
-            let mut last = [0u8; 8];
-            last[..tail.len()].copy_from_slice(tail);
-            self.mix(u64::from_le_bytes(last));
+            // the tail as a zero-padded little-endian word
+            self.mix(tail.iter().rev().fold(0, |n, &b| n << 8 | u64::from(b)));
         }
     }
 
@@ -687,14 +687,22 @@ impl<T: Tally> PatternTree<T> {
         // Cut at every delimiter (none is `*`, no last token holds the rest of the key), a
         // normalized key says alone which tokens it is made of: it can stand for its walk.
         let slot = if usize::from(kinds.count) < MAX_TOKENS && !delimiters.contains(b'*') {
+            // Runs of constant tokens are copied whole.
+            let (mut run, mut at) = (0, 0);
             kinds.each(
                 key,
                 delimiters,
                 #[inline(always)]
                 |kind, token| {
-                    normalized.extend_from_slice(&normalize_as(token, delimiters, kind));
+                    if kind != TokenKind::Constant {
+                        normalized.extend_from_slice(&key[run..at]);
+                        normalized.extend_from_slice(&normalize_as(token, delimiters, kind));
+                        run = at + token.len();
+                    }
+                    at += token.len();
                 },
             );
+            normalized.extend_from_slice(&key[run..]);
             (normalized.len() <= WALK_KEY_BYTES).then(|| Walks::slot(&normalized))
         } else {
             None
