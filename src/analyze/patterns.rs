@@ -687,19 +687,30 @@ impl<T: Tally> PatternTree<T> {
         // Cut at every delimiter (none is `*`, no last token holds the rest of the key), a
         // normalized key says alone which tokens it is made of: it can stand for its walk.
         let slot = if usize::from(kinds.count) < MAX_TOKENS && !delimiters.contains(b'*') {
-            // Runs of constant tokens are copied whole.
-            let (mut run, mut at) = (0, 0);
+            // Runs of constant tokens are copied whole, a variable token's delimiter with
+            // the run before it.
+            let (mut run, mut at, mut first) = (0, 0, true);
             kinds.each(
                 key,
                 delimiters,
                 #[inline(always)]
                 |kind, token| {
-                    if kind != TokenKind::Constant {
-                        normalized.extend_from_slice(&key[run..at]);
-                        normalized.extend_from_slice(&normalize_as(token, delimiters, kind));
-                        run = at + token.len();
+                    match kind {
+                        TokenKind::Constant => {}
+                        TokenKind::Variable => {
+                            normalized.extend_from_slice(&key[run..at + usize::from(!first)]);
+                            normalized.push(b'*');
+                        }
+                        TokenKind::Mixed => {
+                            normalized.extend_from_slice(&key[run..at]);
+                            normalized.extend_from_slice(&normalize_as(token, delimiters, kind));
+                        }
                     }
                     at += token.len();
+                    if kind != TokenKind::Constant {
+                        run = at;
+                    }
+                    first = false;
                 },
             );
             normalized.extend_from_slice(&key[run..]);
