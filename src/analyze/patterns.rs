@@ -258,9 +258,9 @@ fn has_variable_part(segment: &[u8]) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenKinds {
     bits: u64,
-    /// Bit `p` set: a token starts at byte `p` (after the first). Only for keys of up to
-    /// [`CUT_BYTES`]; longer ones are cut again.
-    cuts: u128,
+    /// Where each token after the first starts. Only for keys of up to [`CUT_BYTES`];
+    /// longer ones are cut again.
+    starts: [u8; MAX_TOKENS - 1],
     /// Tokens so far.
     count: u8,
     /// The key's length with each constant token cut to its delimiter and first byte.
@@ -268,7 +268,7 @@ pub struct TokenKinds {
 }
 
 /// The longest key whose cuts [`TokenKinds`] keeps.
-const CUT_BYTES: usize = 128;
+const CUT_BYTES: usize = u8::MAX as usize;
 
 impl TokenKinds {
     pub fn of(key: &[u8], delimiters: Delimiters) -> TokenKinds {
@@ -287,7 +287,7 @@ impl TokenKinds {
     fn scan<const ANY: bool>(key: &[u8], delimiters: Delimiters) -> TokenKinds {
         let mut kinds = TokenKinds {
             bits: 0,
-            cuts: 0,
+            starts: [0; MAX_TOKENS - 1],
             count: 0,
             short: 0,
         };
@@ -320,8 +320,9 @@ impl TokenKinds {
         let lead = usize::from(i > 0);
         let kind = TokenKind::of_segment(&key[start + lead..end], counts);
         self.bits |= (kind as u64) << (2 * i);
-        if i > 0 && start < CUT_BYTES {
-            self.cuts |= 1 << start;
+        if let Some(at) = i.checked_sub(1).and_then(|i| self.starts.get_mut(i)) {
+            // (truncated past `CUT_BYTES`, and then not read)
+            *at = start as u8;
         }
         self.count += 1;
         let len = end - start;
@@ -347,10 +348,9 @@ impl TokenKinds {
             }
             return;
         }
-        let (mut cuts, mut bits, mut start) = (self.cuts, self.bits, 0);
-        while cuts != 0 {
-            let end = cuts.trailing_zeros() as usize;
-            cuts &= cuts - 1;
+        let (mut bits, mut start) = (self.bits, 0);
+        for &end in &self.starts[..usize::from(self.count) - 1] {
+            let end = usize::from(end);
             f(TokenKind::from_bits(bits), &key[start..end]);
             bits >>= 2;
             start = end;
