@@ -261,7 +261,7 @@ pub struct TokenKinds {
     /// Where each token after the first starts. Only for keys of up to [`CUT_BYTES`];
     /// longer ones are cut again.
     starts: [u8; MAX_TOKENS - 1],
-    /// Tokens so far.
+    /// Tokens of the key.
     count: u8,
     /// The key's length with each constant token cut to its delimiter and first byte.
     short: usize,
@@ -606,10 +606,8 @@ pub struct PatternTree<T> {
     normalized: Vec<u8>,
 }
 
-/// Slots of [`Walks`] (a power of two) ...
+/// Slots of [`Walks`] (a power of two); they hold keys of up to [`CUT_BYTES`].
 const WALK_SLOTS: usize = 256;
-/// ... and the longest normalized key they hold.
-const WALK_KEY_BYTES: usize = 128;
 
 /// Where recently entered normalized keys ended in the tree, so that a key of a known
 /// pattern costs a hash and a comparison instead of a map lookup per token. Direct-mapped
@@ -686,7 +684,11 @@ impl<T: Tally> PatternTree<T> {
         normalized.clear();
         // Cut at every delimiter (none is `*`, no last token holds the rest of the key), a
         // normalized key says alone which tokens it is made of: it can stand for its walk.
-        let slot = if usize::from(kinds.count) < MAX_TOKENS && !delimiters.contains(b'*') {
+        // (Short keys only: that bounds the buffer and the slots.)
+        let slot = if usize::from(kinds.count) < MAX_TOKENS
+            && !delimiters.contains(b'*')
+            && key.len() <= CUT_BYTES
+        {
             // Runs of constant tokens are copied whole, a variable token's delimiter with
             // the run before it.
             let (mut run, mut at, mut first) = (0, 0, true);
@@ -714,7 +716,7 @@ impl<T: Tally> PatternTree<T> {
                 },
             );
             normalized.extend_from_slice(&key[run..]);
-            (normalized.len() <= WALK_KEY_BYTES).then(|| Walks::slot(&normalized))
+            Some(Walks::slot(&normalized))
         } else {
             None
         };
