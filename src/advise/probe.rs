@@ -559,9 +559,7 @@ fn field_names(s: &Subject<'_>, c: &Collection) -> Option<u64> {
 /// Saving of a key name whose constant segments (those the pattern keeps) are one letter
 /// each: `user:1234:profile` as `u:1234:p`.
 fn key_names(s: &Subject<'_>) -> Option<u64> {
-    let short = abbreviated(&s.record.key, s.run.delimiters, s.constant)
-        .map(<[u8]>::len)
-        .sum();
+    let short = s.constant.abbreviated_len();
     let m = s.model;
     m.key_name_cost(s.key_len, s.has_expire)
         .checked_sub(m.key_name_cost(short, s.has_expire))
@@ -569,28 +567,18 @@ fn key_names(s: &Subject<'_>) -> Option<u64> {
 }
 
 /// A key with each constant segment cut to its first byte (after its delimiter); segments
-/// with a variable part stay whole.
+/// with a variable part stay whole. [`TokenKinds::abbreviated_len`] is its length.
 pub fn abbreviate(key: &[u8], delimiters: Delimiters, kinds: TokenKinds) -> Vec<u8> {
-    abbreviated(key, delimiters, kinds)
-        .flatten()
-        .copied()
-        .collect()
-}
-
-/// The pieces of [`abbreviate`], so that its length costs no allocation.
-fn abbreviated(
-    key: &[u8],
-    delimiters: Delimiters,
-    kinds: TokenKinds,
-) -> impl Iterator<Item = &[u8]> {
-    tokens(key, delimiters).enumerate().map(move |(i, token)| {
+    let mut out = Vec::with_capacity(key.len());
+    for (i, token) in tokens(key, delimiters).enumerate() {
         let lead = usize::from(token.first().is_some_and(|&b| delimiters.contains(b)));
-        if kinds.is_constant(i) && token.len() > lead + 1 {
+        out.extend_from_slice(if kinds.is_constant(i) && token.len() > lead + 1 {
             &token[..lead + 1]
         } else {
             token
-        }
-    })
+        });
+    }
+    out
 }
 
 /// A tiny string key (`value` fits a compact hash) without a TTL whose name ends in an id:

@@ -96,10 +96,13 @@ pub fn match_rule(rules: &[Rule], key: &[u8]) -> Option<usize> {
 pub struct Delimiters([u64; 4]);
 
 impl Delimiters {
-    pub fn new(bytes: &[u8]) -> Delimiters {
+    pub const fn new(bytes: &[u8]) -> Delimiters {
         let mut set = [0u64; 4];
-        for &b in bytes {
-            set[usize::from(b >> 6)] |= 1 << (b & 63);
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            set[(b >> 6) as usize] |= 1 << (b & 63);
+            i += 1;
         }
         Delimiters(set)
     }
@@ -166,9 +169,25 @@ pub enum TokenKind {
 impl TokenKind {
     pub fn of(token: &[u8], delimiters: Delimiters) -> TokenKind {
         let (_, segment) = split_delimiter(token, delimiters);
-        if is_variable(segment) {
+        TokenKind::of_segment(segment, byte_classes(segment))
+    }
+
+    /// The kind in the low two bits of `bits` (as [`TokenKinds`] keeps it).
+    fn from_bits(bits: u64) -> TokenKind {
+        match bits & 3 {
+            0 => TokenKind::Constant,
+            1 => TokenKind::Variable,
+            _ => TokenKind::Mixed,
+        }
+    }
+
+    /// The kind of a token's segment whose [`byte_classes`] are `counts`.
+    #[inline(always)]
+    fn of_segment(segment: &[u8], counts: u32) -> TokenKind {
+        if is_variable_counted(segment, counts) {
             TokenKind::Variable
-        } else if has_variable_part(segment) {
+        // the inner separators are all "other" bytes
+        } else if counts >> 24 != 0 && has_variable_part(segment) {
             TokenKind::Mixed
         } else {
             TokenKind::Constant
@@ -183,6 +202,7 @@ pub fn normalize(token: &[u8], delimiters: Delimiters) -> Cow<'_, [u8]> {
 }
 
 /// [`normalize`] of a token already classified.
+#[inline]
 fn normalize_as(token: &[u8], delimiters: Delimiters, kind: TokenKind) -> Cow<'_, [u8]> {
     let (delim, segment) = split_delimiter(token, delimiters);
     match kind {
@@ -191,19 +211,23 @@ fn normalize_as(token: &[u8], delimiters: Delimiters, kind: TokenKind) -> Cow<'_
             Some(&d) => &STARS[usize::from(d)],
             None => b"*",
         }),
-        TokenKind::Mixed => {
-            let mut out = delim.to_vec();
-            let mut at = 0;
-            for part in inner_parts(segment) {
-                if at > 0 {
-                    out.push(segment[at - 1]);
-                }
-                out.extend_from_slice(if is_variable(part) { b"*" } else { part });
-                at += part.len() + 1;
-            }
-            Cow::Owned(out)
-        }
+        TokenKind::Mixed => Cow::Owned(normalize_parts(delim, segment)),
     }
+}
+
+/// A [`TokenKind::Mixed`] token's normalized form: `delim` and the segment with its variable
+/// inner parts replaced.
+fn normalize_parts(delim: &[u8], segment: &[u8]) -> Vec<u8> {
+    let mut out = delim.to_vec();
+    let mut at = 0;
+    for part in inner_parts(segment) {
+        if at > 0 {
+            out.push(segment[at - 1]);
+        }
+        out.extend_from_slice(if is_variable(part) { b"*" } else { part });
+        at += part.len() + 1;
+    }
+    out
 }
 
 /// A token's leading delimiter (empty for the first token) and the rest.
@@ -227,37 +251,125 @@ fn has_variable_part(segment: &[u8]) -> bool {
     segment.iter().any(|b| INNER.contains(b)) && inner_parts(segment).any(is_variable)
 }
 
-/// The [`TokenKind`] of each of a key's tokens, two bits each. Computed once per key: the
-/// pattern tree and the advisor's key-name check both need them, and classifying tokens was
-/// a fifth of `analyze`.
+/// How a key is cut and the [`TokenKind`] of each of its tokens (two bits each), with the
+/// length of its [abbreviated](crate::advise::probe::abbreviate) name. Computed once per
+/// key, in one pass over its bytes: the pattern tree and the advisor's key-name check both
+/// need them, and classifying tokens was a fifth of `analyze`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TokenKinds(u64);
+pub struct TokenKinds {
+    bits: u64,
+    /// Where each token after the first starts. Only for keys of up to [`CUT_BYTES`];
+    /// longer ones are cut again.
+    starts: [u8; MAX_TOKENS - 1],
+    /// Tokens of the key.
+    count: u8,
+    /// The key's length with each constant token cut to its delimiter and first byte.
+    short: usize,
+}
+
+/// The longest key whose cuts [`TokenKinds`] keeps.
+const CUT_BYTES: usize = u8::MAX as usize;
 
 impl TokenKinds {
     pub fn of(key: &[u8], delimiters: Delimiters) -> TokenKinds {
-        let mut bits = 0;
-        for (i, token) in tokens(key, delimiters).enumerate() {
-            let kind = match TokenKind::of(token, delimiters) {
-                TokenKind::Constant => 0,
-                TokenKind::Variable => 1,
-                TokenKind::Mixed => 2,
-            };
-            bits |= kind << (2 * i);
+        // Delimiters are rarely letters or digits; then only "other" bytes can be one.
+        const ALPHANUMERIC: Delimiters =
+            Delimiters::new(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
+        if (0..4).any(|w| delimiters.0[w] & ALPHANUMERIC.0[w] != 0) {
+            TokenKinds::scan::<true>(key, delimiters)
+        } else {
+            TokenKinds::scan::<false>(key, delimiters)
         }
-        TokenKinds(bits)
+    }
+
+    /// [`TokenKinds::of`]: finds the delimiters and sums each segment's [`byte_classes`]
+    /// in the same pass. `ANY`: a delimiter may be a letter or digit.
+    fn scan<const ANY: bool>(key: &[u8], delimiters: Delimiters) -> TokenKinds {
+        let mut kinds = TokenKinds {
+            bits: 0,
+            starts: [0; MAX_TOKENS - 1],
+            count: 0,
+            short: 0,
+        };
+        let mut start = 0;
+        let mut counts = 0u32;
+        for (at, &b) in key.iter().enumerate() {
+            let class = BYTE_CLASS[usize::from(b)];
+            if (ANY || class >> 24 != 0) && delimiters.contains(b) {
+                kinds.push(key, start, at, counts);
+                start = at;
+                counts = 0;
+                if usize::from(kinds.count) == MAX_TOKENS - 1 {
+                    // The rest of the key is the last token, delimiters and all.
+                    counts = byte_classes(&key[start + 1..]);
+                    break;
+                }
+            } else {
+                counts = counts.wrapping_add(class);
+            }
+        }
+        kinds.push(key, start, key.len(), counts);
+        kinds
+    }
+
+    /// Appends the token `key[start..end]`, whose segment's [`byte_classes`] are `counts`.
+    #[inline(always)]
+    fn push(&mut self, key: &[u8], start: usize, end: usize, counts: u32) {
+        let i = usize::from(self.count);
+        // Every token but the first starts at its delimiter.
+        let lead = usize::from(i > 0);
+        let kind = TokenKind::of_segment(&key[start + lead..end], counts);
+        self.bits |= (kind as u64) << (2 * i);
+        if let Some(at) = i.checked_sub(1).and_then(|i| self.starts.get_mut(i)) {
+            // (truncated past `CUT_BYTES`, and then not read)
+            *at = start as u8;
+        }
+        self.count += 1;
+        let len = end - start;
+        self.short += if kind == TokenKind::Constant && len > lead + 1 {
+            lead + 1
+        } else {
+            len
+        };
+    }
+
+    /// Calls `f` with each token of `key` (the key these kinds are of) and its kind, in
+    /// order: [`tokens`] without cutting again.
+    #[inline]
+    pub fn each<'k>(
+        self,
+        key: &'k [u8],
+        delimiters: Delimiters,
+        mut f: impl FnMut(TokenKind, &'k [u8]),
+    ) {
+        if key.len() > CUT_BYTES {
+            for (i, token) in tokens(key, delimiters).enumerate() {
+                f(self.kind(i), token);
+            }
+            return;
+        }
+        let (mut bits, mut start) = (self.bits, 0);
+        for &end in &self.starts[..usize::from(self.count) - 1] {
+            let end = usize::from(end);
+            f(TokenKind::from_bits(bits), &key[start..end]);
+            bits >>= 2;
+            start = end;
+        }
+        f(TokenKind::from_bits(bits), &key[start..]);
     }
 
     /// The kind of the `i`-th token (from 0).
     pub fn kind(self, i: usize) -> TokenKind {
-        match self.0 >> (2 * i) & 3 {
-            0 => TokenKind::Constant,
-            1 => TokenKind::Variable,
-            _ => TokenKind::Mixed,
-        }
+        TokenKind::from_bits(self.bits >> (2 * i))
     }
 
     pub fn is_constant(self, i: usize) -> bool {
         self.kind(i) == TokenKind::Constant
+    }
+
+    /// The length of the key's [abbreviated](crate::advise::probe::abbreviate) name.
+    pub fn abbreviated_len(self) -> usize {
+        self.short
     }
 }
 
@@ -265,6 +377,12 @@ impl TokenKinds {
 /// of 8+ digits, a UUID, a date, an e-mail address, an IPv4 address, or a long token that
 /// mixes letters and digits the way generated ids (ULIDs, base64 session ids) do.
 pub fn is_variable(s: &[u8]) -> bool {
+    is_variable_counted(s, byte_classes(s))
+}
+
+/// [`is_variable`] of a segment whose [`byte_classes`] are `counts`.
+#[inline]
+fn is_variable_counted(s: &[u8], counts: u32) -> bool {
     if s.is_empty() {
         return false;
     }
@@ -272,15 +390,29 @@ pub fn is_variable(s: &[u8]) -> bool {
     if s.len() > 64 {
         return true;
     }
-    // One pass classifies the bytes (a table lookup and an add each: four byte-wide counters
-    // in one word, none can pass 64); the specific shapes are checked only where plausible,
-    // since this runs for every segment of every key.
-    let counts: u32 = s.iter().map(|&b| BYTE_CLASS[usize::from(b)]).sum();
+    // The byte classes say which specific shapes are plausible; only those are checked,
+    // since this runs for every segment of every key. The commonest answers come first.
     let [digits, letters, hex_letters, others] = counts.to_le_bytes().map(usize::from);
+    if others == 0 && letters == 0 {
+        return true;
+    }
+    // too short for a hex or generated id
+    if others == 0 && s.len() < 8 {
+        return false;
+    }
+    has_id_shape(s, digits, letters, hex_letters, others)
+}
+
+/// The rest of [`is_variable_counted`].
+#[inline(never)]
+fn has_id_shape(
+    s: &[u8],
+    digits: usize,
+    letters: usize,
+    hex_letters: usize,
+    others: usize,
+) -> bool {
     if others == 0 {
-        if letters == 0 {
-            return true;
-        }
         if s.len() >= 8 && digits > 0 && hex_letters == letters {
             return true;
         }
@@ -289,11 +421,18 @@ pub fn is_variable(s: &[u8]) -> bool {
     if letters == 0 && is_number(s) {
         return true;
     }
-    (s.len() == 36 && is_uuid(s))
+    (s.len() == 36 && others == 4 && hex_letters == letters && is_uuid(s))
         || (s.len() >= 10 && is_date(s))
         || (letters == 0 && is_ipv4(s))
         || (s.contains(&b'@') && is_email(s))
         || is_random_token(s, digits, letters)
+}
+
+/// A segment's bytes by class: four byte-wide counters in one word (see [`BYTE_CLASS`]),
+/// exact up to 255 bytes and only read up to 64.
+fn byte_classes(s: &[u8]) -> u32 {
+    s.iter()
+        .fold(0, |n: u32, &b| n.wrapping_add(BYTE_CLASS[usize::from(b)]))
 }
 
 /// Per byte: 1 in the first byte of the word for a digit, the second for a letter, the third
@@ -326,12 +465,9 @@ fn is_number(s: &[u8]) -> bool {
         && frac.is_none_or(|f| !f.is_empty() && f.iter().all(u8::is_ascii_digit))
 }
 
+/// A UUID, given its 36 bytes are 32 digits or hex letters and 4 others.
 fn is_uuid(s: &[u8]) -> bool {
-    s.len() == 36
-        && s.iter().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => *b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
+    [8, 13, 18, 23].iter().all(|&i| s[i] == b'-')
 }
 
 /// `YYYY-MM-DD` or `YYYY/MM/DD`, optionally followed by a time.
@@ -424,9 +560,8 @@ impl Hasher for WordHash {
             self.mix(u64::from_le_bytes(*word));
         }
         if !tail.is_empty() {
-            let mut last = [0u8; 8];
-            last[..tail.len()].copy_from_slice(tail);
-            self.mix(u64::from_le_bytes(last));
+            // the tail as a zero-padded little-endian word
+            self.mix(tail.iter().rev().fold(0, |n, &b| n << 8 | u64::from(b)));
         }
     }
 
@@ -466,6 +601,63 @@ pub struct PatternTree<T> {
     nodes: Vec<Node<T>>,
     /// Nodes reachable from the root (collapsing orphans subtrees in the arena).
     live: usize,
+    walks: Walks,
+    /// The normalized key being entered (reused).
+    normalized: Vec<u8>,
+}
+
+/// Slots of [`Walks`] (a power of two); they hold keys of up to [`CUT_BYTES`].
+const WALK_SLOTS: usize = 256;
+
+/// Where recently entered normalized keys ended in the tree, so that a key of a known
+/// pattern costs a hash and a comparison instead of a map lookup per token. Direct-mapped
+/// and the normalized key compared: a crafted hash collision costs a miss, never a wrong
+/// node. Only a collapse moves a path (new nodes add paths), so a collapse (a new
+/// `epoch`) empties it.
+#[derive(Debug, Clone)]
+struct Walks {
+    epoch: u64,
+    /// Allocated at the first walk.
+    slots: Vec<Walk>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Walk {
+    /// 0: empty.
+    epoch: u64,
+    key: Vec<u8>,
+    node: NodeId,
+}
+
+impl Walks {
+    fn new() -> Walks {
+        Walks {
+            epoch: 1,
+            slots: Vec::new(),
+        }
+    }
+
+    fn slot(key: &[u8]) -> usize {
+        let mut h = WordHash::default();
+        h.write(key);
+        h.finish() as usize & (WALK_SLOTS - 1)
+    }
+
+    fn get(&self, slot: usize, key: &[u8]) -> Option<NodeId> {
+        let walk = self.slots.get(slot)?;
+        (walk.epoch == self.epoch && walk.key == key).then_some(walk.node)
+    }
+
+    fn put(&mut self, slot: usize, key: &[u8], node: NodeId) {
+        if self.slots.is_empty() {
+            self.slots.resize_with(WALK_SLOTS, Walk::default);
+        }
+        let walk = &mut self.slots[slot];
+        walk.epoch = self.epoch;
+        walk.key.clear();
+        walk.key.extend_from_slice(key);
+        walk.node = node;
+    }
 }
 
 impl<T: Tally> PatternTree<T> {
@@ -475,6 +667,8 @@ impl<T: Tally> PatternTree<T> {
             settings,
             nodes: vec![Node::default()],
             live: 1,
+            walks: Walks::new(),
+            normalized: Vec::new(),
         }
     }
 
@@ -486,11 +680,62 @@ impl<T: Tally> PatternTree<T> {
     /// under the tree's delimiters.
     pub fn entry(&mut self, key: &[u8], kinds: TokenKinds) -> &mut T {
         let delimiters = self.delimiters;
-        let mut node = 0;
-        for (i, token) in tokens(key, delimiters).enumerate() {
-            let token = normalize_as(token, delimiters, kinds.kind(i));
-            node = self.child(node, &token);
-        }
+        let mut normalized = std::mem::take(&mut self.normalized);
+        normalized.clear();
+        // Cut at every delimiter (none is `*`, no last token holds the rest of the key), a
+        // normalized key says alone which tokens it is made of: it can stand for its walk.
+        // (Short keys only: that bounds the buffer and the slots.)
+        let slot = if usize::from(kinds.count) < MAX_TOKENS
+            && !delimiters.contains(b'*')
+            && key.len() <= CUT_BYTES
+        {
+            // Runs of constant tokens are copied whole, a variable token's delimiter with
+            // the run before it.
+            let (mut run, mut at, mut first) = (0, 0, true);
+            kinds.each(
+                key,
+                delimiters,
+                #[inline(always)]
+                |kind, token| {
+                    match kind {
+                        TokenKind::Constant => {}
+                        TokenKind::Variable => {
+                            normalized.extend_from_slice(&key[run..at + usize::from(!first)]);
+                            normalized.push(b'*');
+                        }
+                        TokenKind::Mixed => {
+                            normalized.extend_from_slice(&key[run..at]);
+                            normalized.extend_from_slice(&normalize_as(token, delimiters, kind));
+                        }
+                    }
+                    at += token.len();
+                    if kind != TokenKind::Constant {
+                        run = at;
+                    }
+                    first = false;
+                },
+            );
+            normalized.extend_from_slice(&key[run..]);
+            Some(Walks::slot(&normalized))
+        } else {
+            None
+        };
+        let node = match slot.and_then(|s| self.walks.get(s, &normalized)) {
+            Some(node) => node,
+            None => {
+                let epoch = self.walks.epoch;
+                let mut node = 0;
+                kinds.each(key, delimiters, |kind, token| {
+                    node = self.child(node, &normalize_as(token, delimiters, kind));
+                });
+                // (a walk that collapsed a node is not kept, to keep the argument simple)
+                if let Some(s) = slot.filter(|_| self.walks.epoch == epoch) {
+                    self.walks.put(s, &normalized, node);
+                }
+                node
+            }
+        };
+        self.normalized = normalized;
         if self.live > MAX_NODES {
             self.relieve_pressure();
             return self.entry(key, kinds);
@@ -544,6 +789,7 @@ impl<T: Tally> PatternTree<T> {
     /// Folds every literal child of `node` into the `*` child of its delimiter.
     fn collapse(&mut self, node: NodeId) {
         self.nodes[node].collapsed = true;
+        self.walks.epoch += 1;
         let delimiters = self.delimiters;
         let literals: Vec<(Box<[u8]>, NodeId)> = self.nodes[node]
             .children
@@ -739,7 +985,7 @@ impl<T: Tally> PatternTree<T> {
 mod tests {
     use super::*;
 
-    #[derive(Debug, Default, Clone, PartialEq)]
+    #[derive(Debug, Default, Clone, PartialEq, Eq)]
     struct Count(u64);
     impl Tally for Count {
         fn merge(&mut self, other: Count) {
@@ -764,6 +1010,214 @@ mod tests {
             .into_iter()
             .map(|(p, c)| (String::from_utf8(p).unwrap(), c.0))
             .collect()
+    }
+
+    /// `is_variable` as first written: one byte-class count, then every shape in turn.
+    fn plain_is_variable(s: &[u8]) -> bool {
+        if s.is_empty() {
+            return false;
+        }
+        if s.len() > 64 {
+            return true;
+        }
+        let counts: u32 = s.iter().map(|&b| BYTE_CLASS[usize::from(b)]).sum();
+        let [digits, letters, hex_letters, others] = counts.to_le_bytes().map(usize::from);
+        let uuid = |s: &[u8]| {
+            s.iter().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => *b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            })
+        };
+        if others == 0 {
+            if letters == 0 {
+                return true;
+            }
+            if s.len() >= 8 && digits > 0 && hex_letters == letters {
+                return true;
+            }
+            return is_random_token(s, digits, letters);
+        }
+        if letters == 0 && is_number(s) {
+            return true;
+        }
+        (s.len() == 36 && uuid(s))
+            || (s.len() >= 10 && is_date(s))
+            || (letters == 0 && is_ipv4(s))
+            || (s.contains(&b'@') && is_email(s))
+            || is_random_token(s, digits, letters)
+    }
+
+    /// A token's kind by the plain definition.
+    fn plain_kind(token: &[u8], d: Delimiters) -> TokenKind {
+        let (_, segment) = split_delimiter(token, d);
+        if plain_is_variable(segment) {
+            TokenKind::Variable
+        } else if segment.iter().any(|b| INNER.contains(b))
+            && inner_parts(segment).any(plain_is_variable)
+        {
+            TokenKind::Mixed
+        } else {
+            TokenKind::Constant
+        }
+    }
+
+    /// `entry` as first written: a map lookup per normalized token, no cache.
+    fn plain_entry<'t>(t: &'t mut PatternTree<Count>, key: &[u8]) -> &'t mut Count {
+        let d = t.delimiters;
+        let mut node = 0;
+        for token in tokens(key, d) {
+            node = t.child(node, &normalize(token, d));
+        }
+        if t.live > MAX_NODES {
+            t.relieve_pressure();
+            return plain_entry(t, key);
+        }
+        t.nodes[node].end.get_or_insert_with(Count::default)
+    }
+
+    /// Segments of every shape the classifier tells apart, and their near misses.
+    const SEGMENTS: &[&[u8]] = &[
+        b"",
+        b"user",
+        b"profile",
+        b"v2",
+        b"user2fa",
+        b"v2beta",
+        b"cafebabe",
+        b"deadbeef01",
+        b"123",
+        b"-5",
+        b"3.25",
+        b"1.2.3",
+        b"0",
+        b"-",
+        b"-.5",
+        b"12.",
+        b"a8Fk2Lq9",
+        b"a8Fk2Lq",
+        b"550e8400-e29b-41d4-a716-446655440000",
+        b"550e8400-e29b-41d4-a716-44665544000g",
+        b"550e8400xe29b-41d4-a716-446655440000",
+        b"550e8400-e29b-41d4-a716-4466554400-0",
+        b"55008400-1234-4154-1716-446655440000",
+        b"55008400-1234-4154-17164-46655440000",
+        b"2024-01-05",
+        b"2024/01/05T10",
+        b"2024-01/05",
+        b"10.0.0.255",
+        b"10.0.0.256",
+        b"jane.doe@example.com",
+        b"@example.com",
+        b"a@b.c",
+        b"01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        b"dGhpc2lzYXRva2VuMTIz",
+        b"dGhpc2lzYXRva2VuMTIz==",
+        b"order_2024-01-01",
+        b"img-42.png",
+        b"a_b-c.d@e#f",
+        b"user_1234",
+        b"*",
+        b"**",
+        b"\xff\xfe",
+        b"caf\xc3\xa9",
+        b"tab\tx",
+    ];
+
+    /// Random keys from [`SEGMENTS`], random bytes and long runs, joined by random
+    /// delimiters (including none, several in a row, at either end).
+    fn random_keys(seed: u64, n: usize, joins: &[u8]) -> Vec<Vec<u8>> {
+        let mut seed = seed;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        (0..n)
+            .map(|_| {
+                let tokens = match next(10) {
+                    0 => 30 + next(10),
+                    _ => 1 + next(5),
+                };
+                let mut key = Vec::new();
+                for t in 0..tokens {
+                    if t > 0 || next(8) == 0 {
+                        for _ in 0..1 + usize::from(next(6) == 0) {
+                            key.push(joins[next(joins.len())]);
+                        }
+                    }
+                    match next(12) {
+                        0 => key.extend((0..next(20)).map(|_| next(256) as u8)),
+                        1 => key.extend(std::iter::repeat_n(b"ab1"[next(3)], 40 + next(100))),
+                        _ => key.extend_from_slice(SEGMENTS[next(SEGMENTS.len())]),
+                    }
+                }
+                key
+            })
+            .collect()
+    }
+
+    /// Delimiter sets: the default, several, one that is a letter, one that is `*`.
+    const DELIMITER_SETS: &[&[u8]] = &[b":", b":/", b"a:", b":*", b"-"];
+
+    #[test]
+    fn token_kinds_match_the_plain_definition() {
+        for (seed, &set) in DELIMITER_SETS.iter().enumerate() {
+            let d = Delimiters::new(set);
+            let joins = [set, b":/."].concat();
+            let mut keys = random_keys(seed as u64 + 1, 5000, &joins);
+            keys.extend(SEGMENTS.iter().map(|s| s.to_vec()));
+            keys.extend([&b""[..], b":", b"::", b":a:", b"a::b"].map(<[u8]>::to_vec));
+            keys.push(":".repeat(200).into_bytes());
+            keys.push([&b"x:"[..], &[b'y'; 300], b":1"].concat());
+            for key in &keys {
+                let kinds = TokenKinds::of(key, d);
+                let plain: Vec<&[u8]> = tokens(key, d).collect();
+                let mut each = Vec::new();
+                kinds.each(key, d, |kind, token| each.push((kind, token)));
+                assert_eq!(each.len(), plain.len(), "{key:?}");
+                for (i, (&token, (kind, cut))) in plain.iter().zip(each).enumerate() {
+                    assert_eq!(cut, token, "{key:?} {i}");
+                    assert_eq!(kind, plain_kind(token, d), "{key:?} {i}");
+                    assert_eq!(kinds.kind(i), kind, "{key:?} {i}");
+                    assert_eq!(TokenKind::of(token, d), kind, "{key:?} {i}");
+                }
+                assert_eq!(
+                    kinds.abbreviated_len(),
+                    crate::advise::probe::abbreviate(key, d, kinds).len(),
+                    "{key:?}"
+                );
+            }
+        }
+        for s in SEGMENTS {
+            assert_eq!(is_variable(s), plain_is_variable(s), "{s:?}");
+        }
+    }
+
+    /// Trees built by `entry` (with its cache of walks) and by plain walks agree on every
+    /// pattern and collapse, through collapses, pressure relief and repeated keys.
+    #[test]
+    fn cached_walks_match_plain_walks() {
+        for (seed, &set) in DELIMITER_SETS.iter().enumerate() {
+            for fanout in [2, 5, 100] {
+                let settings = PatternSettings {
+                    delimiters: String::from_utf8(set.to_vec()).unwrap(),
+                    fanout,
+                    ..PatternSettings::default()
+                };
+                let mut fast = PatternTree::<Count>::new(settings.clone());
+                let mut plain = PatternTree::<Count>::new(settings);
+                let d = fast.delimiters;
+                let keys =
+                    random_keys(seed as u64 * 7 + fanout as u64, 3000, &[set, b":"].concat());
+                for key in keys.iter().chain(&keys).chain(keys.iter().rev()) {
+                    fast.entry(key, TokenKinds::of(key, d)).0 += 1;
+                    plain_entry(&mut plain, key).0 += 1;
+                }
+                assert_eq!(fast.collapsed_prefixes(), plain.collapsed_prefixes());
+                assert_eq!(fast.into_patterns(), plain.into_patterns());
+            }
+        }
     }
 
     #[test]
@@ -942,6 +1396,7 @@ mod tests {
     #[test]
     fn hostile_literal_key_spaces_stay_bounded() {
         let mut t = tree(100);
+        let mut plain = tree(100);
         // 90 names per level (under the fan-out bound), four levels: millions of patterns.
         let word = |n: u64| format!("n{}{}", char::from(b'a' + (n % 26) as u8), n % 90 / 26);
         let mut seed = 7u64;
@@ -960,11 +1415,14 @@ mod tests {
                 word(next())
             );
             add(&mut t, &key);
+            plain_entry(&mut plain, key.as_bytes()).0 += 1;
         }
         assert!(
             !t.collapsed_prefixes().is_empty(),
             "the budget forced collapses"
         );
+        assert_eq!(t.collapsed_prefixes(), plain.collapsed_prefixes());
+        assert_eq!(t.clone().into_patterns(), plain.into_patterns());
         assert!(t.live <= MAX_NODES + 1, "{} live nodes", t.live);
         assert!(
             t.nodes.len() <= 2 * MAX_NODES + 128,
