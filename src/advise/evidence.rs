@@ -268,6 +268,28 @@ pub struct KeyAdvice {
     pub db_prefix_bytes: u64,
 }
 
+impl KeyAdvice {
+    /// No alternative found (yet): what the probe starts a key from.
+    pub const NONE: KeyAdvice = KeyAdvice {
+        json_in_string: None,
+        integer_text: None,
+        decimal_text: None,
+        compressible: None,
+        key_names: None,
+        small_key: None,
+        field_names: None,
+        set_cardinality: None,
+        list_compression: None,
+        stream_trim: None,
+        stream_entries: None,
+        access: None,
+        threshold: None,
+        compact: None,
+        big_key: None,
+        db_prefix_bytes: 0,
+    };
+}
+
 /// The evidence of one pattern.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {

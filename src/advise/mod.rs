@@ -326,7 +326,7 @@ pub(crate) mod test_support {
                 elements: k.elements,
                 expire_at_ms: k.expire_at_ms,
                 token_kinds: TokenKinds::of(k.key.as_bytes(), settings.patterns.delimiter_set()),
-                advice: k.advice,
+                advice: &k.advice,
             };
             agg.add(&facts, &settings.rules, Some(now_ms));
         }

@@ -123,7 +123,8 @@ impl Subject<'_> {
 }
 
 impl Probe {
-    /// What the alternatives of one key would save. `stats` and `estimate` are the key's own.
+    /// What the alternatives of one key would save, into `advice` (empty when called).
+    /// `stats` and `estimate` are the key's own.
     #[allow(clippy::too_many_arguments)] // the scan's per-key arguments, passed on
     pub fn observe(
         &mut self,
@@ -136,7 +137,8 @@ impl Probe {
         stats: &ValueStats,
         estimate: &Estimate,
         scratch: &mut Scratch,
-    ) -> Result<KeyAdvice> {
+        advice: &mut KeyAdvice,
+    ) -> Result<()> {
         let big = estimate.memory_bytes + estimate.overhead_bytes >= BIG_KEY_BYTES
             || stats.shape.elements >= BIG_KEY_ELEMENTS;
         let subject = Subject {
@@ -151,11 +153,10 @@ impl Probe {
             has_expire: record.expire_at_ms.is_some(),
             now: estimate.memory_bytes,
         };
-        let mut advice = KeyAdvice::default();
         match record.value_type.key_type() {
-            KeyType::String => self.string(&subject, &mut advice)?,
+            KeyType::String => self.string(&subject, advice)?,
             KeyType::Hash | KeyType::Set | KeyType::Zset => {
-                self::collection(&subject, collection, scratch, &mut advice)?
+                self::collection(&subject, collection, scratch, advice)?
             }
             KeyType::List => {
                 if big {
@@ -177,13 +178,13 @@ impl Probe {
             .map(Access::IdleSeconds)
             .or(record.freq.map(Access::Frequency));
         if record.db != 0 {
-            let prefix = format!("db{}:", record.db).len();
+            let prefix = "db:".len() + decimal_digits(record.db);
             let has_expire = subject.has_expire;
             advice.db_prefix_bytes = model
                 .key_name_cost(subject.key_len + prefix, has_expire)
                 .saturating_sub(model.key_name_cost(subject.key_len, has_expire));
         }
-        Ok(advice)
+        Ok(())
     }
 
     /// Saving of `list-compress-depth 1` on a quicklist of 3 nodes or more: every node but the
@@ -343,6 +344,11 @@ impl Probe {
         }
         Ok(())
     }
+}
+
+/// Digits of `n` in decimal.
+fn decimal_digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 /// The cost of a JSON object as a hash of its top-level fields (string values decoded,

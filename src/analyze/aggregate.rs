@@ -31,7 +31,7 @@ pub struct KeyFacts<'a> {
     /// The key's constant tokens under the run's delimiters ([`TokenKinds::of`]).
     pub token_kinds: TokenKinds,
     /// What the advisor's probe found: alternatives and their savings.
-    pub advice: KeyAdvice,
+    pub advice: &'a KeyAdvice,
 }
 
 impl KeyFacts<'_> {
@@ -384,7 +384,7 @@ impl PatternStats {
         self.encodings.add(k.encoding, 1);
         self.max_elements = self.max_elements.max(k.elements);
         self.ttl.add(k, now_ms);
-        self.advice.add(k.db, k.key, k.memory_bytes, &k.advice);
+        self.advice.add(k.db, k.key, k.memory_bytes, k.advice);
         let larger = self.largest_key.as_ref().is_none_or(|l| {
             ranks_before(
                 k.total_bytes(),
@@ -587,7 +587,7 @@ impl Aggregate {
             memory_bytes: k.memory_bytes,
             elements: k.elements,
         };
-        self.evidence.add(&global, &k.advice);
+        self.evidence.add(&global, k.advice);
     }
 
     pub fn merge(&mut self, o: Aggregate) {
@@ -630,7 +630,7 @@ mod tests {
             elements,
             expire_at_ms: ttl,
             token_kinds: TokenKinds::of(key.as_bytes(), PatternSettings::default().delimiter_set()),
-            advice: KeyAdvice::default(),
+            advice: &KeyAdvice::NONE,
         }
     }
 

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Gaps, Input, ModelChoice, ScanEnd, scan, threads};
+use crate::advise::evidence::KeyAdvice;
 use crate::advise::{self, probe::Probe, probe::Run};
 use crate::analyze::patterns::TokenKinds;
 use crate::analyze::shards::ShardPlan;
@@ -149,7 +150,8 @@ fn analyze_dump(
                 return Ok(());
             }
             let token_kinds = TokenKinds::of(&record.key, run.delimiters);
-            let advice = done.probe.observe(
+            let mut advice = KeyAdvice::NONE;
+            done.probe.observe(
                 model,
                 ctx,
                 &run,
@@ -159,6 +161,7 @@ fn analyze_dump(
                 &stats,
                 &estimate,
                 scratch,
+                &mut advice,
             )?;
             let facts = KeyFacts {
                 db: record.db,
@@ -171,7 +174,7 @@ fn analyze_dump(
                 elements: stats.shape.elements,
                 expire_at_ms: record.expire_at_ms,
                 token_kinds,
-                advice,
+                advice: &advice,
             };
             let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
             let mut agg = workers[slot].lock().expect("a worker never panics");
