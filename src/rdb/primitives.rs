@@ -89,9 +89,19 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Skips an RDB string, reading only its lengths.
+    /// Skips an RDB string, reading only its lengths. The splitter's inner loop (every
+    /// element of a hashtable-encoded value): a short string is stepped over in place, the
+    /// rest read out of line.
     #[inline]
     pub fn skip_rdb_string(&mut self, what: &'static str) -> Result<()> {
+        if self.short_run(0x3F).is_some() {
+            return Ok(());
+        }
+        self.skip_long_rdb_string(what)
+    }
+
+    #[inline(never)]
+    fn skip_long_rdb_string(&mut self, what: &'static str) -> Result<()> {
         self.rdb_string(what).map(|_| ())
     }
 
