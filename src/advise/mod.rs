@@ -11,6 +11,7 @@ mod collections;
 mod databases;
 mod encodings;
 mod expiry;
+mod json;
 mod keys;
 mod values;
 

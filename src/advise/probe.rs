@@ -6,14 +6,11 @@
 //! Only keys that can be candidates are walked again (strings, collections held in a
 //! hashtable, big keys); the rest cost nothing here.
 
-use std::borrow::Cow;
-
-use serde_json::value::RawValue;
-
 use super::evidence::{
     Access, CompactForm, CompactObservation, ENTRY_BOUNDS, KeyAdvice, LENGTH_BOUNDS, Split,
     ThresholdObservation,
 };
+use super::json;
 use crate::analyze::patterns::{Delimiters, TokenKinds, tokens};
 use crate::memory::collections::{listpack_int_entry, listpack_string_entry};
 use crate::memory::stream::{StreamLayout, layout, stream_value};
@@ -355,13 +352,12 @@ fn decimal_digits(n: u64) -> usize {
 /// other values as their JSON text), or `None` when `text` is not a non-empty JSON object.
 /// Values are read as raw slices, not built into trees: this runs for every JSON string.
 fn json_as_hash(s: &Subject<'_>, text: &[u8]) -> Option<u64> {
-    let object = json_fields(text)?;
+    let object = json::object_fields(text)?;
     if object.is_empty() {
         return None;
     }
     let mut hash = Collection::new(s.model, KeyType::Hash, s.key_len, s.has_expire);
-    for (field, raw) in &object {
-        let raw = raw.get();
+    for &(ref field, raw) in &object {
         let value = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
             Some(plain) if !plain.contains('\\') => Scalar::bytes(plain.as_bytes()),
             Some(_) => Scalar::bytes(serde_json::from_str::<String>(raw).ok()?.as_bytes()),
@@ -382,65 +378,6 @@ fn json_as_hash(s: &Subject<'_>, text: &[u8]) -> Option<u64> {
         Encoding::Hashtable
     };
     Some(s.model.cost(&hash, encoding)?.memory_bytes)
-}
-
-/// The top-level fields of a JSON object by name, each once with its last value (as the
-/// server's HSET keeps one), or `None` when `text` is not a JSON object.
-fn json_fields(text: &[u8]) -> Option<Vec<(Cow<'_, str>, &RawValue)>> {
-    let JsonObject(mut fields) = serde_json::from_slice(text).ok()?;
-    fields.sort_by(|a, b| a.0.cmp(&b.0));
-    fields.reverse();
-    fields.dedup_by(|earlier, later| earlier.0 == later.0);
-    fields.reverse();
-    Some(fields)
-}
-
-/// A JSON object's top-level fields in document order, with their values' raw text. Field
-/// names without escapes are borrowed from the document (a `Cow` deserialises owned).
-struct JsonObject<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-struct FieldName<'a>(Cow<'a, str>);
-
-impl<'de> serde::Deserialize<'de> for FieldName<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Name;
-        impl<'de> serde::de::Visitor<'de> for Name {
-            type Value = FieldName<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
-                Ok(FieldName(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
-                Ok(FieldName(Cow::Owned(v.to_owned())))
-            }
-        }
-        d.deserialize_str(Name)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for JsonObject<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = JsonObject<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Self::Value, A::Error> {
-                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some((FieldName(name), raw)) = map.next_entry()? {
-                    fields.push((name, raw));
-                }
-                Ok(JsonObject(fields))
-            }
-        }
-        d.deserialize_map(Fields)
-    }
 }
 
 /// Hashes, sets and sorted sets: the compact encoding the server held (for inferring its
@@ -822,38 +759,6 @@ mod tests {
         assert_eq!(short("user:1234:profile_v2"), "u:1234:p");
         assert_eq!(short("user_1234:x"), "user_1234:x");
         assert_eq!(short("notification:preferences:*"), "n:p:*");
-    }
-
-    /// The fields as an ordered map of the document reads them.
-    #[test]
-    fn json_fields_are_the_documents_map() {
-        for doc in [
-            r#"{"b": 1, "a": "x", "b": [1, {"c": 2}], "a\u0062": "y", "ab": null}"#,
-            r#"{"k": "v\"w", "k": "last", "\u00e9": {"k": "nested"}, "": true}"#,
-            r#"  {}  "#,
-            r#"{"a": 1,}"#,
-            r#"{"a": [1, 2}"#,
-            r#"[{"a": 1}]"#,
-            r#""text""#,
-            r#"{"a": 1} trailing"#,
-        ] {
-            let map = serde_json::from_str::<std::collections::BTreeMap<String, &RawValue>>(doc)
-                .ok()
-                .map(|m| {
-                    m.into_iter()
-                        .map(|(k, v)| (k, v.get().to_string()))
-                        .collect::<Vec<_>>()
-                });
-            let fields = json_fields(doc.as_bytes()).map(|f| {
-                f.into_iter()
-                    .map(|(k, v)| (k.into_owned(), v.get().to_string()))
-                    .collect::<Vec<_>>()
-            });
-            assert_eq!(fields, map, "{doc}");
-        }
-        let fields = json_fields(br#"{"b": 1, "a": 2, "b": 3}"#).unwrap();
-        assert!(matches!(fields[0].0, Cow::Borrowed("a")));
-        assert_eq!(fields[1].1.get(), "3");
     }
 
     #[test]
