@@ -110,6 +110,20 @@ impl Delimiters {
     pub fn contains(self, b: u8) -> bool {
         self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
     }
+
+    /// The delimiter, if there is exactly one.
+    fn single(self) -> Option<u8> {
+        let mut found = None;
+        for (w, &bits) in self.0.iter().enumerate() {
+            if bits != 0 {
+                if found.is_some() || bits & (bits - 1) != 0 {
+                    return None;
+                }
+                found = Some((w as u32 * 64 + bits.trailing_zeros()) as u8);
+            }
+        }
+        found
+    }
 }
 
 /// Segments a key is cut into at most; the rest of a longer key is one variable token, so
@@ -275,16 +289,20 @@ impl TokenKinds {
         // Delimiters are rarely letters or digits; then only "other" bytes can be one.
         const ALPHANUMERIC: Delimiters =
             Delimiters::new(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
-        if (0..4).any(|w| delimiters.0[w] & ALPHANUMERIC.0[w] != 0) {
-            TokenKinds::scan::<true>(key, delimiters)
+        if let Some(d) = delimiters.single() {
+            // the usual case: one comparison a byte
+            TokenKinds::scan(key, |b, _| b == d)
+        } else if (0..4).any(|w| delimiters.0[w] & ALPHANUMERIC.0[w] != 0) {
+            TokenKinds::scan(key, |b, _| delimiters.contains(b))
         } else {
-            TokenKinds::scan::<false>(key, delimiters)
+            TokenKinds::scan(key, |b, class| class >> 24 != 0 && delimiters.contains(b))
         }
     }
 
     /// [`TokenKinds::of`]: finds the delimiters and sums each segment's [`byte_classes`]
-    /// in the same pass. `ANY`: a delimiter may be a letter or digit.
-    fn scan<const ANY: bool>(key: &[u8], delimiters: Delimiters) -> TokenKinds {
+    /// in the same pass. `is_delimiter`: whether a byte of the given [`BYTE_CLASS`] is one.
+    #[inline(always)]
+    fn scan(key: &[u8], is_delimiter: impl Fn(u8, u32) -> bool) -> TokenKinds {
         let mut kinds = TokenKinds {
             bits: 0,
             starts: [0; MAX_TOKENS - 1],
@@ -295,7 +313,7 @@ impl TokenKinds {
         let mut counts = 0u32;
         for (at, &b) in key.iter().enumerate() {
             let class = BYTE_CLASS[usize::from(b)];
-            if (ANY || class >> 24 != 0) && delimiters.contains(b) {
+            if is_delimiter(b, class) {
                 kinds.push(key, start, at, counts);
                 start = at;
                 counts = 0;
@@ -1157,8 +1175,8 @@ mod tests {
             .collect()
     }
 
-    /// Delimiter sets: the default, several, one that is a letter, one that is `*`.
-    const DELIMITER_SETS: &[&[u8]] = &[b":", b":/", b"a:", b":*", b"-"];
+    /// Delimiter sets: the default, several, with a letter, only a letter, one that is `*`.
+    const DELIMITER_SETS: &[&[u8]] = &[b":", b":/", b"a:", b"a", b":*", b"-"];
 
     #[test]
     fn token_kinds_match_the_plain_definition() {
@@ -1192,6 +1210,13 @@ mod tests {
         for s in SEGMENTS {
             assert_eq!(is_variable(s), plain_is_variable(s), "{s:?}");
         }
+        for b in 0..=255 {
+            assert_eq!(Delimiters::new(&[b]).single(), Some(b));
+            assert_eq!(Delimiters::new(&[b, b]).single(), Some(b));
+            assert_eq!(Delimiters::new(&[b, b ^ 1]).single(), None);
+            assert_eq!(Delimiters::new(&[b, b ^ 128]).single(), None);
+        }
+        assert_eq!(Delimiters::new(b"").single(), None);
     }
 
     /// Trees built by `entry` (with its cache of walks) and by plain walks agree on every
