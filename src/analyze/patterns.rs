@@ -655,15 +655,23 @@ impl Walks {
         }
     }
 
+    /// The slot of a normalized key: its length and the words [`same_bytes`] compares.
     fn slot(key: &[u8]) -> usize {
         let mut h = WordHash::default();
-        h.write(key);
+        h.mix(key.len() as u64);
+        match key.as_chunks::<8>() {
+            (_, _) if key.len() < 8 => h.mix(short_word(key)),
+            (words, _) => {
+                words.iter().for_each(|w| h.mix(u64::from_le_bytes(*w)));
+                h.mix(u64::from_le_bytes(*key.last_chunk().unwrap()));
+            }
+        }
         h.finish() as usize & (WALK_SLOTS - 1)
     }
 
     fn get(&self, slot: usize, key: &[u8]) -> Option<NodeId> {
         let walk = self.slots.get(slot)?;
-        (walk.epoch == self.epoch && walk.key == key).then_some(walk.node)
+        (walk.epoch == self.epoch && same_bytes(&walk.key, key)).then_some(walk.node)
     }
 
     fn put(&mut self, slot: usize, key: &[u8], node: NodeId) {
@@ -675,6 +683,40 @@ impl Walks {
         walk.key.clear();
         walk.key.extend_from_slice(key);
         walk.node = node;
+    }
+}
+
+/// `a == b` for the short keys of [`Walks`] in a few word comparisons, without a call.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() < 8 {
+        return short_word(a) == short_word(b);
+    }
+    // the whole words, then the last eight bytes (which overlap them unless `a` is whole)
+    a.as_chunks::<8>()
+        .0
+        .iter()
+        .zip(b.as_chunks::<8>().0)
+        .all(|(x, y)| x == y)
+        && a.last_chunk::<8>() == b.last_chunk::<8>()
+}
+
+/// The bytes of a slice shorter than 8 bytes as a word, without a loop: its first and last
+/// four bytes (overlapping) from 4 bytes on, its first, middle and last byte below. Two
+/// slices of the same length have the same word iff they are equal.
+#[inline(always)]
+fn short_word(s: &[u8]) -> u64 {
+    let n = s.len();
+    if n >= 4 {
+        let half = |at: usize| u64::from(u32::from_le_bytes(s[at..at + 4].try_into().unwrap()));
+        half(0) | half(n - 4) << 32
+    } else if n > 0 {
+        u64::from(s[0]) | u64::from(s[n / 2]) << 8 | u64::from(s[n - 1]) << 16
+    } else {
+        0
     }
 }
 
@@ -1267,6 +1309,25 @@ mod tests {
                 );
                 let star = normalized.as_ref().ends_with(b"*") && normalized.len() <= 2;
                 assert_eq!(kinds.kind(i) == TokenKind::Variable, star, "{key} {i}");
+            }
+        }
+    }
+
+    /// `same_bytes` is `==` on every length up to the cache's, for equal slices and ones
+    /// that differ in one byte anywhere.
+    #[test]
+    fn same_bytes_is_equality() {
+        let base: Vec<u8> = (0..=CUT_BYTES as u8).map(|b| b.wrapping_mul(37)).collect();
+        for n in 0..=CUT_BYTES {
+            let a = &base[..n];
+            assert!(same_bytes(a, a), "{n}");
+            for at in 0..n {
+                let mut b = a.to_vec();
+                b[at] ^= 1 << (at % 8);
+                assert!(!same_bytes(a, &b), "{n} {at}");
+            }
+            if n > 0 {
+                assert!(!same_bytes(a, &a[..n - 1]), "{n}");
             }
         }
     }
