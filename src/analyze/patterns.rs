@@ -620,8 +620,6 @@ pub struct PatternTree<T> {
     /// Nodes reachable from the root (collapsing orphans subtrees in the arena).
     live: usize,
     walks: Walks,
-    /// The normalized key being entered (reused).
-    normalized: Vec<u8>,
 }
 
 /// Slots of [`Walks`] (a power of two); they hold keys of up to [`CUT_BYTES`].
@@ -728,7 +726,6 @@ impl<T: Tally> PatternTree<T> {
             nodes: vec![Node::default()],
             live: 1,
             walks: Walks::new(),
-            normalized: Vec::new(),
         }
     }
 
@@ -740,8 +737,13 @@ impl<T: Tally> PatternTree<T> {
     /// under the tree's delimiters.
     pub fn entry(&mut self, key: &[u8], kinds: TokenKinds) -> &mut T {
         let delimiters = self.delimiters;
-        let mut normalized = std::mem::take(&mut self.normalized);
-        normalized.clear();
+        // (no token is longer normalized, so the key's bound holds it)
+        let mut normalized = [0u8; CUT_BYTES];
+        let mut len = 0;
+        let mut put = |piece: &[u8]| {
+            normalized[len..len + piece.len()].copy_from_slice(piece);
+            len += piece.len();
+        };
         // Cut at every delimiter (none is `*`, no last token holds the rest of the key), a
         // normalized key says alone which tokens it is made of: it can stand for its walk.
         // (Short keys only: that bounds the buffer and the slots.)
@@ -760,12 +762,12 @@ impl<T: Tally> PatternTree<T> {
                     match kind {
                         TokenKind::Constant => {}
                         TokenKind::Variable => {
-                            normalized.extend_from_slice(&key[run..at + usize::from(!first)]);
-                            normalized.push(b'*');
+                            put(&key[run..at + usize::from(!first)]);
+                            put(b"*");
                         }
                         TokenKind::Mixed => {
-                            normalized.extend_from_slice(&key[run..at]);
-                            normalized.extend_from_slice(&normalize_as(token, delimiters, kind));
+                            put(&key[run..at]);
+                            put(&normalize_as(token, delimiters, kind));
                         }
                     }
                     at += token.len();
@@ -775,12 +777,13 @@ impl<T: Tally> PatternTree<T> {
                     first = false;
                 },
             );
-            normalized.extend_from_slice(&key[run..]);
-            Some(Walks::slot(&normalized))
+            put(&key[run..]);
+            Some(Walks::slot(&normalized[..len]))
         } else {
             None
         };
-        let node = match slot.and_then(|s| self.walks.get(s, &normalized)) {
+        let normalized = &normalized[..len];
+        let node = match slot.and_then(|s| self.walks.get(s, normalized)) {
             Some(node) => node,
             None => {
                 let epoch = self.walks.epoch;
@@ -790,12 +793,11 @@ impl<T: Tally> PatternTree<T> {
                 });
                 // (a walk that collapsed a node is not kept, to keep the argument simple)
                 if let Some(s) = slot.filter(|_| self.walks.epoch == epoch) {
-                    self.walks.put(s, &normalized, node);
+                    self.walks.put(s, normalized, node);
                 }
                 node
             }
         };
-        self.normalized = normalized;
         if self.live > MAX_NODES {
             self.relieve_pressure();
             return self.entry(key, kinds);
