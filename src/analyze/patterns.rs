@@ -110,6 +110,20 @@ impl Delimiters {
     pub fn contains(self, b: u8) -> bool {
         self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
     }
+
+    /// The delimiter, if there is exactly one.
+    fn single(self) -> Option<u8> {
+        let mut found = None;
+        for (w, &bits) in self.0.iter().enumerate() {
+            if bits != 0 {
+                if found.is_some() || bits & (bits - 1) != 0 {
+                    return None;
+                }
+                found = Some((w as u32 * 64 + bits.trailing_zeros()) as u8);
+            }
+        }
+        found
+    }
 }
 
 /// Segments a key is cut into at most; the rest of a longer key is one variable token, so
@@ -275,16 +289,20 @@ impl TokenKinds {
         // Delimiters are rarely letters or digits; then only "other" bytes can be one.
         const ALPHANUMERIC: Delimiters =
             Delimiters::new(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
-        if (0..4).any(|w| delimiters.0[w] & ALPHANUMERIC.0[w] != 0) {
-            TokenKinds::scan::<true>(key, delimiters)
+        if let Some(d) = delimiters.single() {
+            // the usual case: one comparison a byte
+            TokenKinds::scan(key, |b, _| b == d)
+        } else if (0..4).any(|w| delimiters.0[w] & ALPHANUMERIC.0[w] != 0) {
+            TokenKinds::scan(key, |b, _| delimiters.contains(b))
         } else {
-            TokenKinds::scan::<false>(key, delimiters)
+            TokenKinds::scan(key, |b, class| class >> 24 != 0 && delimiters.contains(b))
         }
     }
 
     /// [`TokenKinds::of`]: finds the delimiters and sums each segment's [`byte_classes`]
-    /// in the same pass. `ANY`: a delimiter may be a letter or digit.
-    fn scan<const ANY: bool>(key: &[u8], delimiters: Delimiters) -> TokenKinds {
+    /// in the same pass. `is_delimiter`: whether a byte of the given [`BYTE_CLASS`] is one.
+    #[inline(always)]
+    fn scan(key: &[u8], is_delimiter: impl Fn(u8, u32) -> bool) -> TokenKinds {
         let mut kinds = TokenKinds {
             bits: 0,
             starts: [0; MAX_TOKENS - 1],
@@ -295,7 +313,7 @@ impl TokenKinds {
         let mut counts = 0u32;
         for (at, &b) in key.iter().enumerate() {
             let class = BYTE_CLASS[usize::from(b)];
-            if (ANY || class >> 24 != 0) && delimiters.contains(b) {
+            if is_delimiter(b, class) {
                 kinds.push(key, start, at, counts);
                 start = at;
                 counts = 0;
@@ -602,8 +620,6 @@ pub struct PatternTree<T> {
     /// Nodes reachable from the root (collapsing orphans subtrees in the arena).
     live: usize,
     walks: Walks,
-    /// The normalized key being entered (reused).
-    normalized: Vec<u8>,
 }
 
 /// Slots of [`Walks`] (a power of two); they hold keys of up to [`CUT_BYTES`].
@@ -637,15 +653,23 @@ impl Walks {
         }
     }
 
+    /// The slot of a normalized key: its length and the words [`same_bytes`] compares.
     fn slot(key: &[u8]) -> usize {
         let mut h = WordHash::default();
-        h.write(key);
+        h.mix(key.len() as u64);
+        match key.as_chunks::<8>() {
+            (_, _) if key.len() < 8 => h.mix(short_word(key)),
+            (words, _) => {
+                words.iter().for_each(|w| h.mix(u64::from_le_bytes(*w)));
+                h.mix(u64::from_le_bytes(*key.last_chunk().unwrap()));
+            }
+        }
         h.finish() as usize & (WALK_SLOTS - 1)
     }
 
     fn get(&self, slot: usize, key: &[u8]) -> Option<NodeId> {
         let walk = self.slots.get(slot)?;
-        (walk.epoch == self.epoch && walk.key == key).then_some(walk.node)
+        (walk.epoch == self.epoch && same_bytes(&walk.key, key)).then_some(walk.node)
     }
 
     fn put(&mut self, slot: usize, key: &[u8], node: NodeId) {
@@ -660,6 +684,40 @@ impl Walks {
     }
 }
 
+/// `a == b` for the short keys of [`Walks`] in a few word comparisons, without a call.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() < 8 {
+        return short_word(a) == short_word(b);
+    }
+    // the whole words, then the last eight bytes (which overlap them unless `a` is whole)
+    a.as_chunks::<8>()
+        .0
+        .iter()
+        .zip(b.as_chunks::<8>().0)
+        .all(|(x, y)| x == y)
+        && a.last_chunk::<8>() == b.last_chunk::<8>()
+}
+
+/// The bytes of a slice shorter than 8 bytes as a word, without a loop: its first and last
+/// four bytes (overlapping) from 4 bytes on, its first, middle and last byte below. Two
+/// slices of the same length have the same word iff they are equal.
+#[inline(always)]
+fn short_word(s: &[u8]) -> u64 {
+    let n = s.len();
+    if n >= 4 {
+        let half = |at: usize| u64::from(u32::from_le_bytes(s[at..at + 4].try_into().unwrap()));
+        half(0) | half(n - 4) << 32
+    } else if n > 0 {
+        u64::from(s[0]) | u64::from(s[n / 2]) << 8 | u64::from(s[n - 1]) << 16
+    } else {
+        0
+    }
+}
+
 impl<T: Tally> PatternTree<T> {
     pub fn new(settings: PatternSettings) -> PatternTree<T> {
         PatternTree {
@@ -668,7 +726,6 @@ impl<T: Tally> PatternTree<T> {
             nodes: vec![Node::default()],
             live: 1,
             walks: Walks::new(),
-            normalized: Vec::new(),
         }
     }
 
@@ -680,8 +737,13 @@ impl<T: Tally> PatternTree<T> {
     /// under the tree's delimiters.
     pub fn entry(&mut self, key: &[u8], kinds: TokenKinds) -> &mut T {
         let delimiters = self.delimiters;
-        let mut normalized = std::mem::take(&mut self.normalized);
-        normalized.clear();
+        // (no token is longer normalized, so the key's bound holds it)
+        let mut normalized = [0u8; CUT_BYTES];
+        let mut len = 0;
+        let mut put = |piece: &[u8]| {
+            normalized[len..len + piece.len()].copy_from_slice(piece);
+            len += piece.len();
+        };
         // Cut at every delimiter (none is `*`, no last token holds the rest of the key), a
         // normalized key says alone which tokens it is made of: it can stand for its walk.
         // (Short keys only: that bounds the buffer and the slots.)
@@ -700,12 +762,12 @@ impl<T: Tally> PatternTree<T> {
                     match kind {
                         TokenKind::Constant => {}
                         TokenKind::Variable => {
-                            normalized.extend_from_slice(&key[run..at + usize::from(!first)]);
-                            normalized.push(b'*');
+                            put(&key[run..at + usize::from(!first)]);
+                            put(b"*");
                         }
                         TokenKind::Mixed => {
-                            normalized.extend_from_slice(&key[run..at]);
-                            normalized.extend_from_slice(&normalize_as(token, delimiters, kind));
+                            put(&key[run..at]);
+                            put(&normalize_as(token, delimiters, kind));
                         }
                     }
                     at += token.len();
@@ -715,12 +777,13 @@ impl<T: Tally> PatternTree<T> {
                     first = false;
                 },
             );
-            normalized.extend_from_slice(&key[run..]);
-            Some(Walks::slot(&normalized))
+            put(&key[run..]);
+            Some(Walks::slot(&normalized[..len]))
         } else {
             None
         };
-        let node = match slot.and_then(|s| self.walks.get(s, &normalized)) {
+        let normalized = &normalized[..len];
+        let node = match slot.and_then(|s| self.walks.get(s, normalized)) {
             Some(node) => node,
             None => {
                 let epoch = self.walks.epoch;
@@ -730,12 +793,11 @@ impl<T: Tally> PatternTree<T> {
                 });
                 // (a walk that collapsed a node is not kept, to keep the argument simple)
                 if let Some(s) = slot.filter(|_| self.walks.epoch == epoch) {
-                    self.walks.put(s, &normalized, node);
+                    self.walks.put(s, normalized, node);
                 }
                 node
             }
         };
-        self.normalized = normalized;
         if self.live > MAX_NODES {
             self.relieve_pressure();
             return self.entry(key, kinds);
@@ -1157,8 +1219,8 @@ mod tests {
             .collect()
     }
 
-    /// Delimiter sets: the default, several, one that is a letter, one that is `*`.
-    const DELIMITER_SETS: &[&[u8]] = &[b":", b":/", b"a:", b":*", b"-"];
+    /// Delimiter sets: the default, several, with a letter, only a letter, one that is `*`.
+    const DELIMITER_SETS: &[&[u8]] = &[b":", b":/", b"a:", b"a", b":*", b"-"];
 
     #[test]
     fn token_kinds_match_the_plain_definition() {
@@ -1192,6 +1254,13 @@ mod tests {
         for s in SEGMENTS {
             assert_eq!(is_variable(s), plain_is_variable(s), "{s:?}");
         }
+        for b in 0..=255 {
+            assert_eq!(Delimiters::new(&[b]).single(), Some(b));
+            assert_eq!(Delimiters::new(&[b, b]).single(), Some(b));
+            assert_eq!(Delimiters::new(&[b, b ^ 1]).single(), None);
+            assert_eq!(Delimiters::new(&[b, b ^ 128]).single(), None);
+        }
+        assert_eq!(Delimiters::new(b"").single(), None);
     }
 
     /// Trees built by `entry` (with its cache of walks) and by plain walks agree on every
@@ -1242,6 +1311,25 @@ mod tests {
                 );
                 let star = normalized.as_ref().ends_with(b"*") && normalized.len() <= 2;
                 assert_eq!(kinds.kind(i) == TokenKind::Variable, star, "{key} {i}");
+            }
+        }
+    }
+
+    /// `same_bytes` is `==` on every length up to the cache's, for equal slices and ones
+    /// that differ in one byte anywhere.
+    #[test]
+    fn same_bytes_is_equality() {
+        let base: Vec<u8> = (0..=CUT_BYTES as u8).map(|b| b.wrapping_mul(37)).collect();
+        for n in 0..=CUT_BYTES {
+            let a = &base[..n];
+            assert!(same_bytes(a, a), "{n}");
+            for at in 0..n {
+                let mut b = a.to_vec();
+                b[at] ^= 1 << (at % 8);
+                assert!(!same_bytes(a, &b), "{n} {at}");
+            }
+            if n > 0 {
+                assert!(!same_bytes(a, &a[..n - 1]), "{n}");
             }
         }
     }
