@@ -133,7 +133,8 @@ pub(super) enum Sums {
     /// A compact hash priced from its blob: only the shorter-field-names variant, in the
     /// compact encoding.
     ShortFields,
-    /// Only the compact encoding's sums (the shorter-field-names variant of `ShortFields`).
+    /// Only the compact encoding's sums (the shorter-field-names variant of `ShortFields`),
+    /// no shorter-field-names variant of its own.
     Compact,
     /// A compact set, sorted set or list priced from its blob, or a string priced from its
     /// length: the elements are counted.
@@ -335,11 +336,11 @@ impl Collection {
             Member::Field { field, value, ttl } => {
                 self.int_width = None;
                 self.ttl_fields += u64::from(ttl);
-                let field = match field.int {
-                    None => Scalar::text(field.len.min(SHORT_FIELD_BYTES)),
-                    Some(_) => field,
-                };
-                if self.sums != Sums::Counted {
+                if matches!(self.sums, Sums::All | Sums::ShortFields) {
+                    let field = match field.int {
+                        None => Scalar::text(field.len.min(SHORT_FIELD_BYTES)),
+                        Some(_) => field,
+                    };
                     let short = Member::Field { field, value, ttl };
                     self.short_fields.add(g, a, short, all);
                 }
@@ -362,12 +363,13 @@ impl Collection {
     }
 
     /// The same hash with every field name that is not an integer cut to
-    /// [`SHORT_FIELD_BYTES`].
+    /// [`SHORT_FIELD_BYTES`] (of a compact-only collection, none is summed: it prices as
+    /// nothing).
     pub fn with_short_fields(&self) -> Collection {
         let sums = match self.sums {
             Sums::All => Sums::All,
-            Sums::ShortFields | Sums::Compact => Sums::Compact,
-            Sums::Counted => Sums::Counted,
+            Sums::ShortFields => Sums::Compact,
+            Sums::Compact | Sums::Counted => Sums::Counted,
         };
         Collection {
             sizes: self.short_fields,
@@ -1153,6 +1155,8 @@ mod tests {
                     assert_eq!(compact.len(), times);
                     assert_eq!(m.cost(&compact, encoding), m.cost(&one_by_one, encoding));
                     assert!(m.cost(&compact, Encoding::Hashtable).is_none());
+                    // it sums no shorter field names
+                    assert!(m.cost(&compact.with_short_fields(), encoding).is_none());
                 }
             }
         }
