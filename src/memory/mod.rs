@@ -378,13 +378,14 @@ impl Model {
     }
 
     /// The key's part of `MEMORY USAGE`: its sds and the dict entry (and cluster metadata).
+    #[inline]
     fn key_part(&self, key_len: usize) -> u64 {
-        let entry = match (self.generation, self.cluster) {
-            (Generation::Redis70, true) => DICT_ENTRY + 16,
-            (Generation::Redis72, true) => DICT_ENTRY + 8,
-            _ => DICT_ENTRY,
+        let metadata = match self.generation {
+            Generation::Redis70 if self.cluster => 16,
+            Generation::Redis72 if self.cluster => 8,
+            _ => 0,
         };
-        self.sds(key_len) + entry
+        self.sds(key_len) + DICT_ENTRY + metadata
     }
 
     fn overhead(&self, has_expire: bool) -> u64 {
