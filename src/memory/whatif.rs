@@ -1007,7 +1007,8 @@ mod tests {
         let fixtures = ["redis-6.0", "redis-7.0", "redis-stack-7.4", "valkey-9.1"];
         let mut checked = 0;
         each_fixture_key(&fixtures, |fixture, model, ctx, scratch, record| {
-            let (priced, _, _) = model.price(record, ctx, scratch).unwrap();
+            let mut priced = Collection::new(model, KeyType::String, 0, false);
+            model.price(record, ctx, scratch, &mut priced).unwrap();
             let (full, stats) = model.collect(record, ctx, scratch).unwrap();
             let key = crate::rdb::escape_key(&record.key);
             assert_eq!(priced.len(), full.len(), "{fixture} {key}");
