@@ -120,6 +120,7 @@ impl ScoreText {
     /// The length of [`ScoreText::g17`] of a non-integral `v` with 1e-4 <= |v| < 2^52 (the
     /// scores applications use), with integer arithmetic: the 17 digits are
     /// `v * 10^(16-e)` rounded half to even, exact in one 128-bit product there. `None` elsewhere.
+    #[inline]
     pub fn g17_len(v: f64) -> Option<usize> {
         let a = v.abs();
         // (integral: exact through i64 below 2^52, without `fract`'s library call)
