@@ -17,7 +17,8 @@ use crate::analyze::slots::SlotRange;
 use crate::analyze::{Aggregate, Filter, InputSummary, KeyFacts, Settings, Summary};
 use crate::error::Error;
 use crate::input::Dump;
-use crate::rdb::{self, Checksum, Item};
+use crate::memory::whatif::Collection;
+use crate::rdb::{self, Checksum, Item, KeyType};
 use crate::report::keys_csv::Columns;
 use crate::report::output::{self, Output};
 use crate::report::{self, export};
@@ -145,7 +146,8 @@ fn analyze_dump(
             if !opts.filter.accepts(record) {
                 return Ok(());
             }
-            let (collection, stats, estimate) = model.price(record, ctx, scratch)?;
+            let mut collection = Collection::new(model, KeyType::String, 0, false);
+            let (stats, estimate) = model.price(record, ctx, scratch, &mut collection)?;
             if estimate.memory_bytes + estimate.overhead_bytes < settings.min_bytes {
                 return Ok(());
             }

@@ -226,18 +226,20 @@ impl Model {
         ctx: &Context,
         scratch: &mut Scratch,
     ) -> Result<(ValueStats, Estimate)> {
-        let (_, stats, estimate) = self.price(record, ctx, scratch)?;
-        Ok((stats, estimate))
+        let mut c = Collection::new(self, KeyType::String, 0, false);
+        self.price(record, ctx, scratch, &mut c)
     }
 
-    /// One walk of the value: its elements as the what-if API takes them (for the advisor,
-    /// so it need not walk the value again), its statistics, and its estimate.
+    /// One walk of the value: its elements as the what-if API takes them, into `c` (for the
+    /// advisor, so it need not walk the value again; returned, the collection was copied
+    /// twice more per key), its statistics, and its estimate.
     pub fn price(
         &self,
         record: &Record<'_>,
         ctx: &Context,
         scratch: &mut Scratch,
-    ) -> Result<(Collection, ValueStats, Estimate)> {
+        c: &mut Collection,
+    ) -> Result<(ValueStats, Estimate)> {
         // A compact value is priced from its blob: a set's, sorted set's or list's elements
         // need only be counted, a hash's summed only for the shorter-field-names alternative
         // in its compact encoding; a string is priced from its length.
@@ -258,8 +260,8 @@ impl Model {
             | ValueType::HashListpackExPreGa => Sums::ShortFields,
             _ => Sums::All,
         };
-        let mut c = Collection::of_record(self, record, sums);
-        let stats = self.collect_into(record, ctx, scratch, &mut c)?;
+        *c = Collection::of_record(self, record, sums);
+        let stats = self.collect_into(record, ctx, scratch, c)?;
         let shape = &stats.shape;
         let encoding = shape.encoding.unwrap_or(Encoding::Raw);
         let key_len = record.key.len();
@@ -323,14 +325,14 @@ impl Model {
                         | Encoding::Intset
                 );
                 let blob = compact.then_some(shape.blob_bytes);
-                let priced = match self.collection_value(&c, enc, blob) {
+                let priced = match self.collection_value(c, enc, blob) {
                     Some(priced) => Some(priced),
                     None => {
                         // a release without the dump's encoding prices the elements
                         if !c.is_summed() {
-                            c = self.collect(record, ctx, scratch)?.0;
+                            *c = self.collect(record, ctx, scratch)?.0;
                         }
-                        self.as_target_loads(&c, enc, compact)
+                        self.as_target_loads(c, enc, compact)
                     }
                 };
                 let (value, c) = priced.unwrap_or((0, Certainty::ValueUnknown));
@@ -339,7 +341,7 @@ impl Model {
             }
         };
         let estimate = self.finish(key_len, has_expire, value, certainty, encoding);
-        Ok((c, stats, estimate))
+        Ok((stats, estimate))
     }
 
     /// A `--target` release that has no such encoding (a listpack priced as Redis 6.2, field
@@ -378,13 +380,14 @@ impl Model {
     }
 
     /// The key's part of `MEMORY USAGE`: its sds and the dict entry (and cluster metadata).
+    #[inline]
     fn key_part(&self, key_len: usize) -> u64 {
-        let entry = match (self.generation, self.cluster) {
-            (Generation::Redis70, true) => DICT_ENTRY + 16,
-            (Generation::Redis72, true) => DICT_ENTRY + 8,
-            _ => DICT_ENTRY,
+        let metadata = match self.generation {
+            Generation::Redis70 if self.cluster => 16,
+            Generation::Redis72 if self.cluster => 8,
+            _ => 0,
         };
-        self.sds(key_len) + entry
+        self.sds(key_len) + DICT_ENTRY + metadata
     }
 
     fn overhead(&self, has_expire: bool) -> u64 {

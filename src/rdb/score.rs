@@ -9,12 +9,14 @@ use std::fmt::Write;
 /// Enough for `-d.dddddddddddddddde-308` and any shortest form.
 const CAPACITY: usize = 40;
 
-/// 10^0 ..= 10^21: the scales of [`ScoreText::g17_len`] (`16 - e` for exponents -5 ..= 16).
-const POW10: [u128; 22] = {
-    let mut t = [1u128; 22];
+/// 5^0 ..= 5^21: the odd factors of the scales `10^(16 - e)` of [`ScoreText::g17_len`]
+/// (exponents -5 ..= 16); below 2^49, so a 64-bit mantissa times one fits one widening
+/// multiply.
+const POW5: [u64; 22] = {
+    let mut t = [1u64; 22];
     let mut i = 1;
     while i < t.len() {
-        t[i] = t[i - 1] * 10;
+        t[i] = t[i - 1] * 5;
         i += 1;
     }
     t
@@ -117,27 +119,34 @@ impl ScoreText {
 
     /// The length of [`ScoreText::g17`] of a non-integral `v` with 1e-4 <= |v| < 2^52 (the
     /// scores applications use), with integer arithmetic: the 17 digits are
-    /// `v * 10^(16-e)` rounded half to even, exact in 128 bits there. `None` elsewhere.
+    /// `v * 10^(16-e)` rounded half to even, exact in one 128-bit product there. `None` elsewhere.
+    #[inline]
     pub fn g17_len(v: f64) -> Option<usize> {
         let a = v.abs();
         // (integral: exact through i64 below 2^52, without `fract`'s library call)
         if !(1e-4..4_503_599_627_370_496.0).contains(&a) || a == (a as i64) as f64 {
             return None;
         }
-        // a = m * 2^-shift, exactly
+        // a = m * 2^(exp2 - 52) exactly, m of 53 bits: shifted to the top of 64 bits
         let bits = a.to_bits();
         let biased = (bits >> 52) as i32;
-        let m = u128::from((bits & ((1 << 52) - 1)) | (1 << 52));
-        let shift = (1075 - biased) as u32; // positive: `a` has a fraction
-        let digits = |e: i32| -> u128 {
-            let num = m * POW10[(16 - e) as usize];
-            let (q, r) = (num >> shift, num & ((1u128 << shift) - 1));
-            let half = 1u128 << (shift - 1);
-            q + u128::from(r > half || (r == half && q & 1 == 1))
+        let m = ((bits & ((1 << 52) - 1)) | (1 << 52)) << 11;
+        let exp2 = biased - 1023;
+        // a * 10^k = m * 5^k / 2^s with k = 16 - e and s = 47 - exp2 + e, which is within
+        // 10 ..= 58 over this range (e is log10 a, guessed within one), so the quotient and
+        // remainder are each a 64-bit word of one 64 x 64 -> 128-bit product
+        let digits = |e: i32| -> u64 {
+            let num = u128::from(m) * u128::from(POW5[(16 - e) as usize]);
+            let s = (47 - exp2 + e) as u32;
+            debug_assert!((1..64).contains(&s), "{s}");
+            let s = s & 63;
+            let q = (num >> s) as u64;
+            let r = num as u64 & ((1 << s) - 1);
+            // half to even: up above the half, and at it when odd
+            q + u64::from(r + (q & 1) > 1 << (s - 1))
         };
         // floor(log10 a) is floor(exp2 * log10 2) or one more (1233 / 4096 ~ log10 2 is
         // close enough over this range); the digit count below corrects it either way
-        let exp2 = biased - 1023;
         let mut e = (exp2 * 1233).div_euclid(4096);
         // and one more from the next power of ten on, so that one try mostly does (an
         // inexact negative power only moves the guess, which the digit count corrects)
@@ -158,8 +167,6 @@ impl ScoreText {
             e += 1;
             d = 10_000_000_000_000_000;
         }
-        // below 10^17: the digit loop runs in 64 bits (a 128-bit division is a library call)
-        let mut d = d as u64;
         let mut significant = 17;
         while d.is_multiple_of(10) && significant > 1 {
             d /= 10;
@@ -239,6 +246,10 @@ mod tests {
             (-0.0, "-0"),
             (5e-324, "4.9406564584124654e-324"),
             (f64::MAX, "1.7976931348623157e+308"),
+            // ties of the 17th digit go to the even one
+            (2f64.powi(50) + 0.25, "1125899906842624.2"),
+            (2f64.powi(50) + 0.75, "1125899906842624.8"),
+            (2f64.powi(49) + 0.125, "562949953421312.12"),
         ] {
             assert_eq!(ScoreText::g17(v).as_str(), text, "{v:e}");
         }
@@ -297,6 +308,18 @@ mod tests {
             99999.99999999999,
             1000.0000000000001,
             -0.30000000000000004,
+            // ties of the 17th digit, rounded to even (2^50 + 1/4: a quarter's ulp)
+            2f64.powi(50) + 0.25,
+            2f64.powi(50) + 0.75,
+            2f64.powi(50) + 1.25,
+            -(2f64.powi(50) + 1.75),
+            2f64.powi(49) + 0.125,
+            // the ends of the range: the largest and smallest shifts
+            4_503_599_627_370_495.5,
+            2_251_799_813_685_248.5,
+            0.00010000000000000002,
+            f64::from_bits(2f64.powi(-13).to_bits() + 1),
+            -0.0001220703125,
         ] {
             assert_eq!(
                 ScoreText::g17_len(v),
