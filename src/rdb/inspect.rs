@@ -842,18 +842,10 @@ mod tests {
         .iter()
         .map(|s| s.as_bytes().to_vec())
         .collect();
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..20_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let len = (seed % 22) as usize;
-            let alphabet = b"0123456789-01234567899";
-            cases.push(
-                (0..len)
-                    .map(|i| alphabet[((seed >> (i * 3 % 60)) % 22) as usize])
-                    .collect(),
-            );
+        for (seed, text) in
+            random_texts(0x9E37_79B9_7F4A_7C15, 20_000, 22, b"0123456789-01234567899")
+        {
+            cases.push(text);
             cases.push((seed as i64 >> (seed % 64)).to_string().into_bytes());
         }
         for case in cases {
@@ -865,6 +857,21 @@ mod tests {
                 "{case:?}"
             );
         }
+    }
+
+    /// `n` random texts over `alphabet`, shorter than `max_len` bytes, each with the xorshift
+    /// state it was drawn from.
+    fn random_texts(mut seed: u64, n: usize, max_len: u64, alphabet: &[u8]) -> Vec<(u64, Vec<u8>)> {
+        (0..n)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let pick =
+                    |i: usize| alphabet[((seed >> (i * 5 % 60)) % alphabet.len() as u64) as usize];
+                (seed, (0..(seed % max_len) as usize).map(pick).collect())
+            })
+            .collect()
     }
 
     /// The one-pass check of a stored score accepts exactly the texts `parse_score` reads.
@@ -904,19 +911,13 @@ mod tests {
         .iter()
         .map(|s| s.as_bytes().to_vec())
         .collect();
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        for _ in 0..50_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let len = (seed % 9) as usize;
-            let alphabet = b"0123456789..--+eEinf \xff";
-            cases.push(
-                (0..len)
-                    .map(|i| alphabet[((seed >> (i * 5 % 60)) % alphabet.len() as u64) as usize])
-                    .collect(),
-            );
-        }
+        let texts = random_texts(
+            0x2545_F491_4F6C_DD1D,
+            50_000,
+            9,
+            b"0123456789..--+eEinf \xff",
+        );
+        cases.extend(texts.into_iter().map(|(_, text)| text));
         let mut plain = 0;
         for case in cases {
             let read = score_text(&case).is_some();
