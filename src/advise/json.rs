@@ -7,6 +7,7 @@
 //! through serde's visitor machinery was most of this rule's cost on string-heavy dumps.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use serde_json::value::RawValue;
 
@@ -72,32 +73,54 @@ impl<'a> Scan<'a> {
         self.skip_whitespace();
         self.eat(b'{')?;
         let mut fields = Vec::new();
-        self.skip_whitespace();
-        if self.eat(b'}').is_none() {
-            loop {
-                self.skip_whitespace();
-                let (name, escaped) = self.string()?;
-                if escaped {
-                    return None;
-                }
-                let name = &self.doc[name.start + 1..name.end - 1];
-                self.skip_whitespace();
-                self.eat(b':')?;
-                self.skip_whitespace();
-                let start = self.at;
-                self.value(1)?;
-                fields.push((Cow::Borrowed(name), &self.doc[start..self.at]));
-                self.skip_whitespace();
-                match self.peek()? {
-                    b',' => self.at += 1,
-                    b'}' => break,
-                    _ => return None,
-                }
+        self.members(b'}', |scan| {
+            let (name, escaped, value) = scan.field(1)?;
+            if escaped {
+                return None;
             }
-            self.at += 1;
-        }
+            let doc = scan.doc;
+            fields.push((
+                Cow::Borrowed(&doc[name.start + 1..name.end - 1]),
+                &doc[value],
+            ));
+            Some(())
+        })?;
         self.skip_whitespace();
         (self.at == self.text.len()).then_some(fields)
+    }
+
+    /// After an opening bracket: `member`s separated by commas, then `close`.
+    fn members(
+        &mut self,
+        close: u8,
+        mut member: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.skip_whitespace();
+        if self.eat(close).is_some() {
+            return Some(());
+        }
+        loop {
+            self.skip_whitespace();
+            member(self)?;
+            self.skip_whitespace();
+            match self.peek()? {
+                b',' => self.at += 1,
+                b if b == close => return self.eat(close),
+                _ => return None,
+            }
+        }
+    }
+
+    /// One `"name": value` of an object nested `depth` deep: where the name (with its
+    /// quotes) and the value lie, and whether the name has escapes.
+    fn field(&mut self, depth: usize) -> Option<(Range<usize>, bool, Range<usize>)> {
+        let (name, escaped) = self.string()?;
+        self.skip_whitespace();
+        self.eat(b':')?;
+        self.skip_whitespace();
+        let start = self.at;
+        self.value(depth)?;
+        Some((name, escaped, start..self.at))
     }
 
     /// Steps over one value nested `depth` deep.
@@ -109,41 +132,11 @@ impl<'a> Scan<'a> {
             b'"' => self.string().map(drop),
             b'{' => {
                 self.at += 1;
-                self.skip_whitespace();
-                if self.eat(b'}').is_some() {
-                    return Some(());
-                }
-                loop {
-                    self.skip_whitespace();
-                    self.string()?;
-                    self.skip_whitespace();
-                    self.eat(b':')?;
-                    self.skip_whitespace();
-                    self.value(depth + 1)?;
-                    self.skip_whitespace();
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b'}' => return self.eat(b'}'),
-                        _ => return None,
-                    }
-                }
+                self.members(b'}', |scan| scan.field(depth + 1).map(drop))
             }
             b'[' => {
                 self.at += 1;
-                self.skip_whitespace();
-                if self.eat(b']').is_some() {
-                    return Some(());
-                }
-                loop {
-                    self.skip_whitespace();
-                    self.value(depth + 1)?;
-                    self.skip_whitespace();
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b']' => return self.eat(b']'),
-                        _ => return None,
-                    }
-                }
+                self.members(b']', |scan| scan.value(depth + 1))
             }
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
@@ -193,7 +186,7 @@ impl<'a> Scan<'a> {
     /// A string: where it lies with its quotes, and whether it has escapes. No control bytes,
     /// simple escapes, and `\u` escapes outside the surrogates (whose rules differ between
     /// names and values; left to serde).
-    fn string(&mut self) -> Option<(std::ops::Range<usize>, bool)> {
+    fn string(&mut self) -> Option<(Range<usize>, bool)> {
         let start = self.at;
         self.eat(b'"')?;
         let mut escaped = false;
