@@ -16,7 +16,7 @@ use crate::memory::collections::{listpack_int_entry, listpack_string_entry};
 use crate::memory::stream::{StreamLayout, layout, stream_value};
 use crate::memory::whatif::{Collection, Member, QuicklistNode, Scalar};
 use crate::memory::{Estimate, Generation, Model, Origin};
-use crate::rdb::inspect::stored_lzf;
+use crate::rdb::inspect::stored_lzf_of;
 use crate::rdb::lzf::Compressor;
 use crate::rdb::{
     Context, Cursor, Element, Encoding, KeyType, RdbStr, Record, Result, Scratch, ValueStats,
@@ -269,9 +269,10 @@ impl Probe {
         let keep = (len as usize).min(COMPRESS_SAMPLE_BYTES.max(JSON_MAX_BYTES as usize));
         // A value the server stored LZF-compressed was measured by the server's own
         // compressor (ours makes the same bytes), and its first literal byte says whether it
-        // can be JSON: decompressing it is needed only for the checks that read it.
-        // the memory model validated it
-        let stored = stored_lzf(record)?.map(|(packed, len, _)| (packed, len));
+        // can be JSON: decompressing it is needed only for the checks that read it. (The
+        // memory model validated it; the splitter framed the payload as this one string.)
+        let value = Cursor::new(record.payload, record.payload_offset).rdb_string("value")?;
+        let stored = stored_lzf_of(value).map(|(packed, len, _)| (packed, len));
         let may_be_json = len <= JSON_MAX_BYTES
             && stored.is_none_or(|(packed, _)| {
                 packed
@@ -284,7 +285,6 @@ impl Probe {
         // The value as the checks read it: a plain string in place, a compressed one
         // decompressed (up to `keep` bytes matter), an integer as its digits only for the
         // numeric check (it is int-encoded unless the release keeps integers as text).
-        let value = Cursor::new(record.payload, record.payload_offset).rdb_string("value")?;
         let text: &[u8] = match value {
             _ if !(numeric || small || may_be_json || measure) => &[],
             RdbStr::Raw(b) => b,

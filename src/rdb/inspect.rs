@@ -785,18 +785,20 @@ pub fn stored_lzf<'a>(record: &Record<'a>) -> Result<Option<(&'a [u8], usize, u6
         return Ok(None);
     }
     let mut c = Cursor::new(record.payload, record.payload_offset);
-    let RdbStr::Lzf {
-        compressed,
-        original_len,
-        offset,
-    } = c.rdb_string("value")?
-    else {
-        return Ok(None);
-    };
-    if original_len <= 20 || !c.is_empty() {
-        return Ok(None);
+    let value = c.rdb_string("value")?;
+    Ok(stored_lzf_of(value).filter(|_| c.is_empty()))
+}
+
+/// [`stored_lzf`] of a string value already read.
+pub fn stored_lzf_of(value: RdbStr<'_>) -> Option<(&[u8], usize, u64)> {
+    match value {
+        RdbStr::Lzf {
+            compressed,
+            original_len,
+            offset,
+        } if original_len > 20 => Some((compressed, original_len, offset)),
+        _ => None,
     }
-    Ok(Some((compressed, original_len, offset)))
 }
 
 #[cfg(test)]
