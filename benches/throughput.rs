@@ -3,9 +3,9 @@
 //!
 //! - `split`: the splitter alone (`rdb::Records`), the pipeline's only sequential stage;
 //! - `split+inspect`: parse-only: the splitter and `inspect` of every record on the workers
-//!   (`commands::scan`, CRC-64 on its own thread); 1 and 2 worker threads;
+//!   (`commands::scan`, the splitter folding the CRC-64); 1 and 2 threads;
 //! - `analyze`: the full `rdbscope analyze` without `--keys` (inspect, price, classify, fold,
-//!   summarise); 1 and 2 worker threads.
+//!   summarise); 1 and 2 threads.
 //!
 //! `cargo bench --bench throughput [-- FILTER]`; throughput is in bytes of dump per second.
 //! `RDBSCOPE_BENCH_DUMP=FILE cargo bench --bench throughput -- external` measures a dump of

@@ -1,6 +1,8 @@
 //! The parallel pipeline of DESIGN.md: the sequential splitter cuts the map into batches of
 //! records, rayon workers process batches, and results come back to the calling thread in
-//! file order, so per-key output streams with bounded memory whatever the dump size.
+//! file order, so per-key output streams with bounded memory whatever the dump size. With one
+//! thread there is no pool: the calling thread splits and works in turn, so `--threads 1`
+//! uses one core, as a user limiting it expects.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, channel};
@@ -26,23 +28,62 @@ pub enum PipelineError<E> {
 }
 
 /// Runs `work` on batches of records in a pool of `threads` workers and hands each batch's
-/// result to `sink` in file order; non-key items go to `on_item` as the splitter meets them.
-/// On a splitter error every batch before the damage is still delivered, then the error is
-/// returned.
-pub fn run<'a, T, E, W, S, I>(
+/// result to `sink` in file order; non-key items go to `on_item` as the splitter meets them,
+/// and `on_read` learns the offset the splitter has read up to before each batch leaves it
+/// (and at the end). On a splitter error every batch before the damage is still delivered,
+/// then the error is returned.
+pub fn run<'a, T, E, W, S, I, R>(
     mut records: Records<'a>,
     threads: usize,
     work: W,
     mut sink: S,
     mut on_item: I,
+    mut on_read: R,
 ) -> Result<(), PipelineError<E>>
 where
     T: Send,
     W: Fn(Vec<Record<'a>>) -> T + Sync,
     S: FnMut(T) -> Result<(), E>,
     I: FnMut(&Item<'a>),
+    R: FnMut(u64),
 {
-    let threads = threads.max(1);
+    let mut next_batch = || -> (Vec<Record<'a>>, Result<bool, PipelineError<E>>) {
+        let mut batch = Vec::new();
+        let mut batch_bytes = 0;
+        let more = loop {
+            let entry_offset = records.offset();
+            match records.next() {
+                Some(Ok(Entry::Key(record))) => {
+                    batch_bytes += record.payload.len();
+                    batch.push(record);
+                    if batch.len() >= BATCH_RECORDS || batch_bytes >= BATCH_BYTES {
+                        break Ok(true);
+                    }
+                }
+                Some(Ok(Entry::Other(item))) => on_item(&item),
+                Some(Err(error)) => {
+                    break Err(PipelineError::Rdb {
+                        error,
+                        entry_offset,
+                    });
+                }
+                None => break Ok(false),
+            }
+        };
+        on_read(records.offset());
+        (batch, more)
+    };
+    if threads <= 1 {
+        loop {
+            let (batch, more) = next_batch();
+            if !batch.is_empty() {
+                sink(work(batch)).map_err(PipelineError::Sink)?;
+            }
+            if !more? {
+                return Ok(());
+            }
+        }
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -64,41 +105,19 @@ where
                 let _ = tx.send((idx, work(batch)));
             });
         };
-        let mut batch = Vec::new();
-        let mut batch_bytes = 0;
         let outcome = loop {
-            let entry_offset = records.offset();
-            match records.next() {
-                Some(Ok(Entry::Key(record))) => {
-                    batch_bytes += record.payload.len();
-                    batch.push(record);
-                    if batch.len() < BATCH_RECORDS && batch_bytes < BATCH_BYTES {
-                        continue;
-                    }
-                }
-                Some(Ok(Entry::Other(item))) => {
-                    on_item(&item);
-                    continue;
-                }
-                Some(Err(error)) => {
-                    break Err(PipelineError::Rdb {
-                        error,
-                        entry_offset,
-                    });
-                }
-                None => break Ok(()),
+            let (batch, more) = next_batch();
+            if !batch.is_empty() {
+                spawn(spawned, batch);
+                spawned += 1;
             }
-            batch_bytes = 0;
-            spawn(spawned, std::mem::take(&mut batch));
-            spawned += 1;
-            delivery
-                .deliver(&mut sink, spawned.saturating_sub(max_in_flight))
-                .map_err(PipelineError::Sink)?;
+            match more {
+                Ok(true) => delivery
+                    .deliver(&mut sink, spawned.saturating_sub(max_in_flight))
+                    .map_err(PipelineError::Sink)?,
+                done => break done.map(|_| ()),
+            }
         };
-        if !batch.is_empty() {
-            spawn(spawned, batch);
-            spawned += 1;
-        }
         drop(tx);
         delivery
             .deliver(&mut sink, spawned)

@@ -149,8 +149,8 @@ pub struct ScanEnd<'a> {
 /// damaged entry delivered and the damage in `Gaps::damage`.
 ///
 /// The CRC of everything but the last 8 bytes, where the trailer of a plain dump sits, is
-/// computed on a thread of its own beside the pipeline; only a file with bytes after its
-/// trailer (an RDB-preamble AOF) needs a second pass.
+/// folded by the splitter as it goes; only a file with bytes after its trailer (an
+/// RDB-preamble AOF) needs a second pass.
 pub fn scan<'a, A: Default + Send>(
     dump: &'a Dump,
     options: ScanOptions,
@@ -191,26 +191,27 @@ pub fn scan<'a, A: Default + Send>(
         SCRATCH.with_borrow_mut(|kept| *kept = scratch);
         Ok((acc, skipped))
     };
-    let (outcome, guess) = std::thread::scope(|s| {
-        let guess = header
-            .has_checksum()
-            .then(|| s.spawn(|| rdb::crc64::crc64(0, &data[..guess_len])));
-        let outcome = pipeline::run(
-            records,
-            threads(options.threads),
-            work,
-            |batch| {
-                let (acc, batch_skipped) = batch.map_err(rdb_error)?;
-                skipped.merge(batch_skipped);
-                sink(acc)
-            },
-            |item| items.push(item.clone()),
-        );
-        (
-            outcome,
-            guess.map(|g| g.join().expect("checksum thread does not panic")),
-        )
-    });
+    // The splitter folds the CRC over each stretch of the map as it leaves it, while the
+    // bytes are still in cache: one pass over the file, and no thread of its own.
+    let mut crc = header.has_checksum().then_some((0u64, 0usize));
+    let outcome = pipeline::run(
+        records,
+        threads(options.threads),
+        work,
+        |batch| {
+            let (acc, batch_skipped) = batch.map_err(rdb_error)?;
+            skipped.merge(batch_skipped);
+            sink(acc)
+        },
+        |item| items.push(item.clone()),
+        |read_upto| {
+            if let Some((crc, done)) = &mut crc {
+                let upto = (read_upto as usize).clamp(*done, guess_len);
+                *crc = rdb::crc64::crc64(*crc, &data[*done..upto]);
+                *done = upto;
+            }
+        },
+    );
     // A file that changed under the map explains any error it caused, so it is said first.
     dump.verify_unchanged()?;
     let mut damage = match outcome {
@@ -231,7 +232,9 @@ pub fn scan<'a, A: Default + Send>(
             checksum: Some(stored),
             ..
         }) => {
-            let computed = guess.filter(|_| offset as usize + 1 == guess_len);
+            let computed = crc
+                .filter(|_| offset as usize + 1 == guess_len)
+                .map(|(crc, done)| rdb::crc64::crc64(crc, &data[done..guess_len]));
             match rdb::records::verify_checksum(data, offset, stored, computed) {
                 Ok(checksum) => Some(checksum),
                 Err(error) if options.keep_going => {
