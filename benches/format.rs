@@ -4,7 +4,8 @@
 //!   the slicing-by-16 tables it falls back to, over 16 MiB;
 //! - `lzf`: decompression of LZF data the server's compressor wrote, from text-like values
 //!   (long back-references), listpack-like blobs (short tokens, the mixed dump's common case)
-//!   and noise (literal runs), next to a `memcpy` of the same output size.
+//!   and noise (literal runs), next to a `memcpy` of the same output size; and `validate`,
+//!   the walk of the control bytes that checks a string value's length without decompressing.
 //!
 //! `cargo bench --bench format [-- FILTER]`; throughput is in bytes of output per second.
 
@@ -93,6 +94,14 @@ fn decompression(c: &mut Criterion) {
                 for (packed, len) in &values {
                     lzf::decompress_into(packed, *len, 0, &mut out).unwrap();
                     black_box(&out);
+                }
+            })
+        });
+        // What a string value costs the parser: its length, checked without decompressing.
+        group.bench_function(format!("validate/{kind}"), |b| {
+            b.iter(|| {
+                for (packed, len) in &values {
+                    lzf::validate(black_box(packed), *len, 0).unwrap();
                 }
             })
         });
