@@ -560,6 +560,9 @@ impl Aggregate {
 
     /// Folds one key in. `now_ms` is the snapshot time the TTL buckets are relative to.
     pub fn add(&mut self, k: &KeyFacts<'_>, rules: &[Rule], now_ms: Option<i64>) {
+        let tag = hash_tag(k.key);
+        let slot = slot_of(k.key, tag);
+        self.slots.prefetch(slot);
         self.totals.add(k);
         self.by_db.entry(k.db).or_default().add(k);
         self.by_encoding.add(k);
@@ -575,8 +578,7 @@ impl Aggregate {
         if self.top_by_elements.admits(k.elements, k.db, k.key) {
             self.top_by_elements.push(KeyRef::of(k));
         }
-        let tag = hash_tag(k.key);
-        self.slots.add(slot_of(k.key, tag), k.total_bytes());
+        self.slots.add(slot, k.total_bytes());
         if let Some(tag) = tag {
             self.hash_tags.add(tag, k.key, k.total_bytes());
         }

@@ -161,6 +161,20 @@ impl Default for SlotTable {
 }
 
 impl SlotTable {
+    /// Asks the CPU to bring `slot`'s counters into cache ahead of [`SlotTable::add`]: with
+    /// a dump streaming through the caches the table's lines are usually evicted, and
+    /// waiting out that miss in `add` was an eighth of `analyze` on a real dump.
+    pub fn prefetch(&self, slot: Slot) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch is a hint; it cannot fault and reads nothing the program sees.
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>((&raw const self.0[slot.index()]).cast());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = slot;
+    }
+
     pub fn add(&mut self, slot: Slot, bytes: u64) {
         let load = &mut self.0[slot.index()];
         load.keys += 1;
