@@ -328,6 +328,7 @@ pub(crate) mod test_support {
                 expire_at_ms: k.expire_at_ms,
                 token_kinds: TokenKinds::of(k.key.as_bytes(), settings.patterns.delimiter_set()),
                 advice: &k.advice,
+                slot: crate::analyze::slots::key_slot(k.key.as_bytes()),
             };
             agg.add(&facts, &settings.rules, Some(now_ms));
         }

@@ -13,7 +13,7 @@ use crate::advise::evidence::KeyAdvice;
 use crate::advise::{self, probe::Probe, probe::Run};
 use crate::analyze::patterns::TokenKinds;
 use crate::analyze::shards::ShardPlan;
-use crate::analyze::slots::SlotRange;
+use crate::analyze::slots::{SlotRange, key_slot};
 use crate::analyze::{Aggregate, Filter, InputSummary, KeyFacts, Settings, Summary};
 use crate::error::Error;
 use crate::input::Dump;
@@ -146,6 +146,10 @@ fn analyze_dump(
             if !opts.filter.accepts(record) {
                 return Ok(());
             }
+            let worker = rayon::current_thread_index().unwrap_or(0) % workers.len();
+            let mut agg = workers[worker].lock().expect("a worker never panics");
+            let slot = key_slot(&record.key);
+            agg.prefetch_slot(slot);
             let mut collection = Collection::new(model, KeyType::String, 0, false);
             let (stats, estimate) = model.price(record, ctx, scratch, &mut collection)?;
             if estimate.memory_bytes + estimate.overhead_bytes < settings.min_bytes {
@@ -177,9 +181,8 @@ fn analyze_dump(
                 expire_at_ms: record.expire_at_ms,
                 token_kinds,
                 advice: &advice,
+                slot,
             };
-            let slot = rayon::current_thread_index().unwrap_or(0) % workers.len();
-            let mut agg = workers[slot].lock().expect("a worker never panics");
             agg.add(&facts, &settings.rules, now_ms);
             done.keys += 1;
             Ok(())
