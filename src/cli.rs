@@ -183,7 +183,7 @@ pub struct ReadArgs {
     /// read).
     #[arg(short, long)]
     pub quiet: bool,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: all cores); 1 runs everything on one thread.
     #[arg(long)]
     pub threads: Option<usize>,
 }
