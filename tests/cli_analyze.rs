@@ -533,3 +533,49 @@ fn compressible_values_alike_with_and_without_the_writers_compression() {
     assert!(u(&compressible[0]["savings_bytes"]) > 10 * 4000);
     assert_eq!(compressible[0], compressible[1]);
 }
+
+/// The summary does not depend on how the keys were shared out: one thread working alone,
+/// or workers taking batches in whatever order they finish, on a dump of several batches.
+#[test]
+fn the_summary_is_the_same_whatever_the_thread_count() {
+    use rdbscope::rdb::{Header, Magic};
+    use rdbscope::synth::mix::{self, MixConfig, Shape};
+
+    let config = MixConfig::new(
+        Header::new(Magic::Redis, 11),
+        Shape::SmallCollections,
+        9,
+        1_893_456_000_000,
+    );
+    let (data, summary) = mix::generate(&config, 6 << 20);
+    assert!(
+        summary.keys > 3 * 4096,
+        "{} keys: too few for several batches",
+        summary.keys
+    );
+    let dir = temp_dir("threads");
+    let path = dir.join("dump.rdb");
+    std::fs::write(&path, &data).unwrap();
+    let run = |threads: &str| {
+        let out = rdbscope(&[
+            "analyze",
+            "--format",
+            "json",
+            "--threads",
+            threads,
+            path.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let one = run("1");
+    let doc: Value = serde_json::from_slice(&one).unwrap();
+    assert_eq!(u(&doc["totals"]["keys"]), summary.keys);
+    assert_eq!(one, run("2"));
+    assert_eq!(one, run("3"));
+    std::fs::remove_dir_all(dir).unwrap();
+}

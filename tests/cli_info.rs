@@ -252,3 +252,63 @@ fn target_overrides_the_writers_release() {
         json(&d)["estimated_memory"]["memory_bytes"]
     );
 }
+
+/// The CRC-64 the splitter folds stretch by stretch as it cuts batches agrees with the
+/// writer's whatever the thread count (one thread folds it between batches it works itself):
+/// a dump of several batches, intact, then with its trailer changed.
+#[test]
+fn checksum_of_many_batches_whatever_the_thread_count() {
+    use rdbscope::rdb::{Header, Magic};
+    use rdbscope::synth::mix::{self, MixConfig, Shape};
+
+    let config = MixConfig::new(
+        Header::new(Magic::Redis, 11),
+        Shape::Strings,
+        3,
+        1_893_456_000_000,
+    );
+    let (mut data, summary) = mix::generate(&config, 6 << 20);
+    assert!(
+        summary.keys > 3 * 4096,
+        "{} keys: too few for several batches",
+        summary.keys
+    );
+    let dir = temp_dir("crc-batches");
+    let path = dir.join("dump.rdb");
+    std::fs::write(&path, &data).unwrap();
+    let stored = u64::from_le_bytes(data[data.len() - 8..].try_into().unwrap());
+    let last = data.len() - 1;
+    data[last] ^= 0x55;
+    let changed = dir.join("changed.rdb");
+    std::fs::write(&changed, &data).unwrap();
+    for threads in ["1", "2", "3"] {
+        let out = rdbscope(&[
+            "info",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+            "--threads",
+            threads,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["checksum"]["status"], "valid", "--threads {threads}");
+        assert_eq!(
+            doc["checksum"]["value"],
+            format!("0x{stored:016x}"),
+            "--threads {threads}"
+        );
+        let out = rdbscope(&["info", changed.to_str().unwrap(), "--threads", threads]);
+        assert_eq!(out.status.code(), Some(1), "--threads {threads}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains(&format!("computed 0x{stored:016x}")),
+            "--threads {threads}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
