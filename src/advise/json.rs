@@ -13,9 +13,12 @@ use serde_json::value::RawValue;
 
 /// Nesting the scan follows; deeper documents are left to `serde_json` (and its limit).
 const MAX_DEPTH: usize = 64;
+/// Up to this many fields, repeated names are looked for pair by pair instead of by sorting.
+const FEW_FIELDS: usize = 32;
 
-/// The fields of the object `text` holds, by name, each once with the raw JSON text of its
-/// last value (as the server's HSET keeps one), or `None` when `text` is not a JSON object.
+/// The fields of the object `text` holds, each once with the raw JSON text of its last value
+/// (as the server's HSET keeps one), in no particular order; `None` when `text` is not a JSON
+/// object.
 pub fn object_fields(text: &[u8]) -> Option<Vec<(Cow<'_, str>, &str)>> {
     let scanned = std::str::from_utf8(text)
         .ok()
@@ -24,10 +27,18 @@ pub fn object_fields(text: &[u8]) -> Option<Vec<(Cow<'_, str>, &str)>> {
         Some(fields) => fields,
         None => serde_fields(text)?,
     };
-    fields.sort_by(|a, b| a.0.cmp(&b.0));
-    fields.reverse();
-    fields.dedup_by(|earlier, later| earlier.0 == later.0);
-    fields.reverse();
+    // Documents seldom repeat a name: for a few fields, looking for one costs less than
+    // sorting the names.
+    let repeated = fields.len() > FEW_FIELDS
+        || fields
+            .iter()
+            .enumerate()
+            .any(|(i, (name, _))| fields[i + 1..].iter().any(|(other, _)| other == name));
+    if repeated {
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        fields.reverse();
+        fields.dedup_by(|earlier, later| earlier.0 == later.0);
+    }
     Some(fields)
 }
 
@@ -304,8 +315,14 @@ mod tests {
         Some(map.into_iter().map(|(k, v)| (k, v.get().into())).collect())
     }
 
+    /// The fields by name, as [`as_map`] lists them.
     fn owned(fields: Option<Vec<(Cow<'_, str>, &str)>>) -> Option<Vec<(String, String)>> {
-        fields.map(|f| f.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        fields.map(|f| {
+            let mut fields: Vec<(String, String)> =
+                f.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+            fields.sort();
+            fields
+        })
     }
 
     #[test]
@@ -331,7 +348,18 @@ mod tests {
             let doc = doc.as_bytes();
             assert_eq!(owned(object_fields(doc)), as_map(doc), "{doc:?}");
         }
-        let fields = object_fields(br#"{"b": 1, "a": 2, "b": 3}"#).unwrap();
+        // Repeated names found pair by pair (a few fields) and by sorting (many).
+        for (fields, names) in [(20, 15), (FEW_FIELDS, FEW_FIELDS), (80, 50), (80, 80)] {
+            let members: Vec<String> = (0..fields)
+                .map(|i| format!("\"f{}\": {i}", (i * 7) % names))
+                .collect();
+            let doc = format!("{{{}}}", members.join(", "));
+            let got = owned(object_fields(doc.as_bytes())).unwrap();
+            assert_eq!(Some(got.clone()), as_map(doc.as_bytes()), "{doc}");
+            assert_eq!(got.len(), names.min(fields), "{doc}");
+        }
+        let mut fields = object_fields(br#"{"b": 1, "a": 2, "b": 3}"#).unwrap();
+        fields.sort();
         assert!(matches!(fields[0].0, Cow::Borrowed("a")));
         assert_eq!(fields[1].1, "3");
     }
