@@ -58,29 +58,50 @@ pub fn escaped_key(key: &[u8]) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// How `key` as [`escape_key`] renders it orders against an already escaped key, without
+/// How `key` as [`escape_key`] renders orders against an already escaped key, without
 /// building anything for the usual ASCII key (this breaks ties of every listed-key ranking).
 pub fn cmp_escaped(key: &[u8], escaped: &str) -> std::cmp::Ordering {
+    // Eight bytes a step while the key's are their own escape: the first word that differs
+    // decides (big-endian compares as the bytes do), so the rest of the key is not read.
+    let (mine, theirs) = (
+        key.as_chunks::<8>().0,
+        escaped.as_bytes().as_chunks::<8>().0,
+    );
+    let mut at = 0;
+    for (m, t) in mine.iter().zip(theirs) {
+        if odd_bytes(u64::from_ne_bytes(*m)) != 0 {
+            break;
+        }
+        if m != t {
+            return u64::from_be_bytes(*m).cmp(&u64::from_be_bytes(*t));
+        }
+        at += 8;
+    }
+    // an ASCII prefix escapes to itself, so the rest compares on its own
+    let (key, escaped) = (&key[at..], &escaped.as_bytes()[at..]);
     if is_own_escape(key) {
-        key.cmp(escaped.as_bytes())
+        key.cmp(escaped)
     } else {
-        escaped_key(key).as_bytes().cmp(escaped.as_bytes())
+        escaped_key(key).as_bytes().cmp(escaped)
     }
 }
 
-/// Whether a key is ASCII without a backslash, so its own escape: eight bytes a step (a
-/// high bit, or a zero byte in the key xor backslashes), since it runs on every tie.
-fn is_own_escape(key: &[u8]) -> bool {
+/// The high bit of each byte of a word that is not its own escape (a high bit, or a zero
+/// byte in the word xor backslashes), and maybe of bytes after one: zero iff none is.
+fn odd_bytes(v: u64) -> u64 {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     const BACKSLASHES: u64 = u64::from_ne_bytes([b'\\'; 8]);
+    let x = v ^ BACKSLASHES;
+    (v | (x.wrapping_sub(ONES) & !x)) & HIGHS
+}
+
+/// Whether a key is ASCII without a backslash, so its own escape: eight bytes a step, since
+/// it runs on every tie.
+fn is_own_escape(key: &[u8]) -> bool {
     let (words, tail) = key.as_chunks::<8>();
-    let odd = words.iter().fold(0, |odd, w| {
-        let v = u64::from_ne_bytes(*w);
-        let x = v ^ BACKSLASHES;
-        odd | v | (x.wrapping_sub(ONES) & !x)
-    });
-    odd & HIGHS == 0 && tail.iter().all(|&b| b < 0x80 && b != b'\\')
+    words.iter().all(|w| odd_bytes(u64::from_ne_bytes(*w)) == 0)
+        && tail.iter().all(|&b| b < 0x80 && b != b'\\')
 }
 
 /// The inverse of [`escape_key`], for keys read back from rdbscope's own reports.
@@ -182,6 +203,45 @@ mod tests {
                     "{a:?} vs {b:?}"
                 );
             }
+        }
+    }
+
+    /// The word-at-a-time path against the plain one, on random keys that share long
+    /// prefixes and differ in every kind of byte (ASCII, backslash, UTF-8, invalid).
+    #[test]
+    fn cmp_escaped_word_steps_agree_with_the_escaped_text() {
+        use crate::synth::rng::Rng;
+        // mostly plain ASCII, so that whole words match and differ
+        let byte = |rng: &mut Rng| {
+            if rng.percent(90) {
+                *rng.pick(b"ab:~0")
+            } else {
+                *rng.pick(b"\\\x00\x7f\x80\xc3\xa9\xe2\x82\xac\xff")
+            }
+        };
+        let key = |rng: &mut Rng| {
+            let len = rng.below(40) as usize;
+            (0..len).map(|_| byte(rng)).collect::<Vec<u8>>()
+        };
+        let mut rng = Rng::new(7);
+        for _ in 0..200_000 {
+            let a = key(&mut rng);
+            let mut b = a.clone();
+            match rng.below(4) {
+                0 => b = key(&mut rng),
+                1 if !b.is_empty() => {
+                    let at = rng.below(b.len() as u64) as usize;
+                    b[at] = byte(&mut rng);
+                }
+                2 => b.truncate(rng.below(b.len() as u64 + 1) as usize),
+                _ => b.push(byte(&mut rng)),
+            }
+            let escaped = super::escape_key(&b);
+            assert_eq!(
+                super::cmp_escaped(&a, &escaped),
+                super::escape_key(&a).cmp(&escaped),
+                "{a:?} vs {b:?}"
+            );
         }
     }
 }
