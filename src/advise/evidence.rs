@@ -345,23 +345,22 @@ impl Evidence {
     }
 
     pub fn add(&mut self, db: u64, key: &[u8], memory_bytes: u64, a: &KeyAdvice) {
-        let findings = [
-            (&mut self.json_in_string, a.json_in_string),
-            (&mut self.integer_text, a.integer_text),
-            (&mut self.decimal_text, a.decimal_text),
-            (&mut self.compressible, a.compressible),
-            (&mut self.key_names, a.key_names),
-            (&mut self.small_keys, a.small_key),
-            (&mut self.field_names, a.field_names),
-            (&mut self.set_cardinality, a.set_cardinality),
-            (&mut self.list_compression, a.list_compression),
-            (&mut self.stream_trim, a.stream_trim),
-        ];
-        for (finding, saving) in findings {
+        // one test a finding (not a table of them walked per key): most keys have one or two
+        let add = |finding: &mut Finding, saving: Option<u64>| {
             if let Some(saving) = saving {
                 finding.add(db, key, memory_bytes, saving);
             }
-        }
+        };
+        add(&mut self.json_in_string, a.json_in_string);
+        add(&mut self.integer_text, a.integer_text);
+        add(&mut self.decimal_text, a.decimal_text);
+        add(&mut self.compressible, a.compressible);
+        add(&mut self.key_names, a.key_names);
+        add(&mut self.small_keys, a.small_key);
+        add(&mut self.field_names, a.field_names);
+        add(&mut self.set_cardinality, a.set_cardinality);
+        add(&mut self.list_compression, a.list_compression);
+        add(&mut self.stream_trim, a.stream_trim);
         if let Some((entries, deleted)) = a.stream_entries {
             self.stream_entries += entries;
             self.stream_deleted += deleted;
