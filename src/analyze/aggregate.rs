@@ -87,6 +87,50 @@ impl Stats {
     }
 }
 
+/// Stats per database, in order: a sorted vector, since a dump holds few databases and
+/// every key counts in one (an ordered map's entry cost more than the stats it found).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ByDb(Vec<(u64, Stats)>);
+
+impl ByDb {
+    /// The stats of a database, created empty where missing. A dump lists its databases in
+    /// order, so the key's is nearly always the last.
+    fn entry(&mut self, db: u64) -> &mut Stats {
+        let at = match self.0.last() {
+            Some(&(last, _)) if last == db => self.0.len() - 1,
+            _ => match self.0.binary_search_by_key(&db, |&(d, _)| d) {
+                Ok(at) => at,
+                Err(at) => {
+                    self.0.insert(at, (db, Stats::default()));
+                    at
+                }
+            },
+        };
+        &mut self.0[at].1
+    }
+
+    /// The databases holding keys, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, Stats)> + '_ {
+        self.0.iter().copied()
+    }
+
+    fn merge(&mut self, o: &ByDb) {
+        for (db, s) in o.iter() {
+            self.entry(db).merge(&s);
+        }
+    }
+}
+
+impl FromIterator<(u64, Stats)> for ByDb {
+    fn from_iter<I: IntoIterator<Item = (u64, Stats)>>(rows: I) -> ByDb {
+        let mut by_db = ByDb::default();
+        for (db, s) in rows {
+            by_db.entry(db).merge(&s);
+        }
+        by_db
+    }
+}
+
 /// Keys and bytes of one TTL bucket.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bucket {
@@ -137,17 +181,19 @@ impl TtlHistogram {
         ]
     }
 
-    fn buckets_mut(&mut self) -> [&mut Bucket; 8] {
-        [
-            &mut self.expired,
-            &mut self.lt_1h,
-            &mut self.lt_1d,
-            &mut self.lt_7d,
-            &mut self.lt_30d,
-            &mut self.gte_30d,
-            &mut self.unknown,
-            &mut self.none,
-        ]
+    /// The bucket at an [`index`](Self::index) (a match, not an array of all eight built
+    /// per key).
+    fn bucket_mut(&mut self, at: usize) -> &mut Bucket {
+        match at {
+            0 => &mut self.expired,
+            1 => &mut self.lt_1h,
+            2 => &mut self.lt_1d,
+            3 => &mut self.lt_7d,
+            4 => &mut self.lt_30d,
+            5 => &mut self.gte_30d,
+            6 => &mut self.unknown,
+            _ => &mut self.none,
+        }
     }
 
     /// The bucket index of an expiry, relative to the snapshot time.
@@ -166,15 +212,16 @@ impl TtlHistogram {
         }
     }
 
-    fn add(&mut self, k: &KeyFacts<'_>, now_ms: Option<i64>) {
-        let b = &mut *self.buckets_mut()[Self::index(k.expire_at_ms, now_ms)];
+    /// Counts a key in the bucket at `at` (its [`index`](Self::index), found once per key).
+    fn add(&mut self, at: usize, bytes: u64) {
+        let b = self.bucket_mut(at);
         b.keys += 1;
-        b.bytes += k.total_bytes();
+        b.bytes += bytes;
     }
 
     pub fn merge(&mut self, o: &TtlHistogram) {
-        for (b, o) in self.buckets_mut().into_iter().zip(o.buckets()) {
-            b.merge(o);
+        for (at, o) in o.buckets().into_iter().enumerate() {
+            self.bucket_mut(at).merge(o);
         }
     }
 }
@@ -381,12 +428,13 @@ pub struct PatternStats {
 }
 
 impl PatternStats {
-    fn add(&mut self, k: &KeyFacts<'_>, now_ms: Option<i64>) {
+    /// Folds a key in; `ttl_at` is its TTL bucket.
+    fn add(&mut self, k: &KeyFacts<'_>, ttl_at: usize) {
         self.stats.add(k);
         self.types.add(k.key_type, 1);
         self.encodings.add(k.encoding, 1);
         self.max_elements = self.max_elements.max(k.elements);
-        self.ttl.add(k, now_ms);
+        self.ttl.add(ttl_at, k.total_bytes());
         self.advice.add(k.db, k.key, k.memory_bytes, k.advice);
         let larger = self.largest_key.as_ref().is_none_or(|l| {
             ranks_before(
@@ -525,7 +573,7 @@ impl Default for Settings {
 #[derive(Debug, Clone)]
 pub struct Aggregate {
     pub totals: Stats,
-    pub by_db: BTreeMap<u64, Stats>,
+    pub by_db: ByDb,
     pub by_encoding: ByEncoding,
     pub ttl: TtlHistogram,
     pub patterns: PatternTree<PatternStats>,
@@ -544,7 +592,7 @@ impl Aggregate {
     pub fn new(settings: &Settings) -> Aggregate {
         Aggregate {
             totals: Stats::default(),
-            by_db: BTreeMap::new(),
+            by_db: ByDb::default(),
             by_encoding: ByEncoding::default(),
             ttl: TtlHistogram::default(),
             patterns: PatternTree::new(settings.patterns.clone()),
@@ -564,14 +612,15 @@ impl Aggregate {
     /// Folds one key in. `now_ms` is the snapshot time the TTL buckets are relative to.
     pub fn add(&mut self, k: &KeyFacts<'_>, rules: &[Rule], now_ms: Option<i64>) {
         self.totals.add(k);
-        self.by_db.entry(k.db).or_default().add(k);
+        self.by_db.entry(k.db).add(k);
         self.by_encoding.add(k);
-        self.ttl.add(k, now_ms);
+        let ttl_at = TtlHistogram::index(k.expire_at_ms, now_ms);
+        self.ttl.add(ttl_at, k.total_bytes());
         let tally = match match_rule(rules, k.key) {
             Some(i) => &mut self.rules[i].1,
             None => self.patterns.entry(k.key, k.token_kinds),
         };
-        tally.add(k, now_ms);
+        tally.add(k, ttl_at);
         if self.top_by_memory.admits(k.total_bytes(), k.db, k.key) {
             self.top_by_memory.push(KeyRef::of(k));
         }
@@ -602,9 +651,7 @@ impl Aggregate {
 
     pub fn merge(&mut self, o: Aggregate) {
         self.totals.merge(&o.totals);
-        for (db, s) in &o.by_db {
-            self.by_db.entry(*db).or_default().merge(s);
-        }
+        self.by_db.merge(&o.by_db);
         self.by_encoding.merge(&o.by_encoding);
         self.ttl.merge(&o.ttl);
         self.patterns.merge(o.patterns);
@@ -693,6 +740,61 @@ mod tests {
         assert_eq!(at(86_400_000 * 30), 5);
         assert_eq!(TtlHistogram::index(None, now), 7);
         assert_eq!(TtlHistogram::index(Some(5), None), 6);
+    }
+
+    /// `bucket_mut` and `buckets` name the buckets in the same order.
+    #[test]
+    fn ttl_bucket_at_an_index_is_the_listed_one() {
+        let mut h = TtlHistogram::default();
+        for at in 0..8 {
+            h.add(at, at as u64 + 1);
+        }
+        let mut twice = h;
+        twice.merge(&h);
+        for (at, (b, t)) in h.buckets().into_iter().zip(twice.buckets()).enumerate() {
+            let bytes = at as u64 + 1;
+            assert_eq!((b.keys, b.bytes), (1, bytes), "{}", TtlHistogram::NAMES[at]);
+            assert_eq!(
+                (t.keys, t.bytes),
+                (2, 2 * bytes),
+                "{}",
+                TtlHistogram::NAMES[at]
+            );
+        }
+    }
+
+    /// `ByDb` against the ordered map it replaced, with databases in and out of order, and
+    /// merged from parts.
+    #[test]
+    fn by_db_is_an_ordered_map() {
+        let mut rng = crate::synth::rng::Rng::new(3);
+        let (mut whole, mut left, mut right) = (ByDb::default(), ByDb::default(), ByDb::default());
+        let mut map = BTreeMap::<u64, Stats>::new();
+        for i in 0..2000 {
+            let db = if rng.percent(80) {
+                i / 300
+            } else {
+                *rng.pick(&[0, 1, 3, 15, 1 << 40])
+            };
+            let k = KeyFacts {
+                db,
+                ..facts("k", rng.below(1000), rng.below(9), None)
+            };
+            whole.entry(db).add(&k);
+            if rng.percent(50) {
+                &mut left
+            } else {
+                &mut right
+            }
+            .entry(db)
+            .add(&k);
+            map.entry(db).or_default().add(&k);
+        }
+        let rows: Vec<(u64, Stats)> = map.into_iter().collect();
+        assert_eq!(whole.iter().collect::<Vec<_>>(), rows);
+        left.merge(&right);
+        assert_eq!(left, whole);
+        assert_eq!(rows.iter().rev().copied().collect::<ByDb>(), whole);
     }
 
     #[test]

@@ -238,7 +238,7 @@ impl Aggregate {
             by_db: self
                 .by_db
                 .iter()
-                .map(|(&db, &stats)| DbRow { db, stats })
+                .map(|(db, stats)| DbRow { db, stats })
                 .collect(),
             by_type: self
                 .by_encoding
