@@ -51,6 +51,9 @@ impl Finding {
         self.keys == 0
     }
 
+    /// Inlined (into each finding of [`Evidence::add`]): most keys only count, they do not
+    /// make the examples.
+    #[inline]
     pub fn add(&mut self, db: u64, key: &[u8], memory_bytes: u64, savings_bytes: u64) {
         self.keys += 1;
         self.memory_bytes += memory_bytes;
@@ -63,6 +66,10 @@ impl Finding {
         {
             return;
         }
+        self.add_example(db, key, savings_bytes);
+    }
+
+    fn add_example(&mut self, db: u64, key: &[u8], savings_bytes: u64) {
         self.push_examples(std::iter::once(Example {
             db,
             key: escape_key(key),
@@ -487,7 +494,16 @@ pub struct GlobalKey<'a> {
 }
 
 impl GlobalEvidence {
+    /// Inlined: most keys are in db 0 and have none of these, and the call cost more than
+    /// the test.
+    #[inline]
     pub fn add(&mut self, k: &GlobalKey<'_>, a: &KeyAdvice) {
+        if a.compact.is_some() || a.big_key.is_some() || k.db != 0 {
+            self.add_found(k, a);
+        }
+    }
+
+    fn add_found(&mut self, k: &GlobalKey<'_>, a: &KeyAdvice) {
         if let Some(c) = a.compact {
             self.add_compact(&CompactExtent {
                 form: c.form,
@@ -601,6 +617,42 @@ mod tests {
         assert_eq!(b, whole);
         assert_eq!(whole.savings_bytes, 31);
         assert_eq!(whole.example_keys(), ["k1", "k2", "k4"]);
+    }
+
+    /// The inlined test of `GlobalEvidence::add` skips only keys that `add_found` leaves as
+    /// they were.
+    #[test]
+    fn global_add_skips_only_what_adds_nothing() {
+        let mut rng = crate::synth::rng::Rng::new(5);
+        let (mut fast, mut plain) = (GlobalEvidence::default(), GlobalEvidence::default());
+        for i in 0..3000u64 {
+            let advice = KeyAdvice {
+                compact: rng.percent(30).then_some(CompactObservation {
+                    form: *rng.pick(&[CompactForm::HashListpack, CompactForm::SetIntset]),
+                    entries: rng.below(600),
+                    max_element_bytes: rng.below(80),
+                }),
+                big_key: rng.percent(5).then_some(Split {
+                    parts: rng.range(2, 9),
+                    savings_bytes: rng.int() % 1000,
+                }),
+                db_prefix_bytes: rng.below(5),
+                ..KeyAdvice::default()
+            };
+            let key = format!("k{i}");
+            let k = GlobalKey {
+                db: *rng.pick(&[0, 0, 0, 1, 9]),
+                key: key.as_bytes(),
+                key_type: KeyType::Hash,
+                memory_bytes: rng.below(100_000),
+                elements: rng.below(1000),
+            };
+            fast.add(&k, &advice);
+            plain.add_found(&k, &advice);
+        }
+        assert_eq!(fast, plain);
+        assert!(!fast.compact.is_empty() && !fast.big_keys.is_empty());
+        assert!(!fast.databases.is_empty());
     }
 
     #[test]
