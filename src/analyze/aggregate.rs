@@ -94,19 +94,24 @@ pub struct ByDb(Vec<(u64, Stats)>);
 
 impl ByDb {
     /// The stats of a database, created empty where missing. A dump lists its databases in
-    /// order, so the key's is nearly always the last.
+    /// order, so the key's is nearly always the last: that test is inlined, the search not.
+    #[inline]
     fn entry(&mut self, db: u64) -> &mut Stats {
         let at = match self.0.last() {
             Some(&(last, _)) if last == db => self.0.len() - 1,
-            _ => match self.0.binary_search_by_key(&db, |&(d, _)| d) {
-                Ok(at) => at,
-                Err(at) => {
-                    self.0.insert(at, (db, Stats::default()));
-                    at
-                }
-            },
+            _ => self.find(db),
         };
         &mut self.0[at].1
+    }
+
+    /// Where a database is, inserted empty where missing.
+    fn find(&mut self, db: u64) -> usize {
+        self.0
+            .binary_search_by_key(&db, |&(d, _)| d)
+            .unwrap_or_else(|at| {
+                self.0.insert(at, (db, Stats::default()));
+                at
+            })
     }
 
     /// The databases holding keys, in order.
