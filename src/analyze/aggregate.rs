@@ -3,7 +3,6 @@
 //! commutative, so the same operation combines workers, files and shards analysed
 //! elsewhere. Every part is bounded: fixed histograms, a bounded pattern tree, top-N lists.
 
-use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -233,10 +232,16 @@ impl TtlHistogram {
 
 /// Whether a key ranks before one already listed (`listed`: its metric, db and escaped key):
 /// larger metric first, then by db and key, so any merge order lists the same keys. The key
-/// is escaped only on a tie of metric and db: this runs for every key.
+/// is escaped only on a tie of metric and db: this runs for every key (three times, and
+/// once a finding), so each part is one test rather than an order of tuples.
 pub fn ranks_before(metric: u64, db: u64, key: &[u8], listed: (u64, u64, &str)) -> bool {
-    let (this, other) = ((Reverse(metric), db), (Reverse(listed.0), listed.1));
-    this < other || this == other && cmp_escaped(key, listed.2).is_lt()
+    if metric != listed.0 {
+        metric > listed.0
+    } else if db != listed.1 {
+        db < listed.1
+    } else {
+        cmp_escaped(key, listed.2).is_lt()
+    }
 }
 
 /// One key named in a report: the largest of a pattern, or a top key.
@@ -678,6 +683,7 @@ impl Aggregate {
 mod tests {
     use super::*;
     use crate::analyze::slots::key_slot;
+    use std::cmp::Reverse;
     use std::fmt::Debug;
 
     fn facts(key: &'static str, memory: u64, elements: u64, ttl: Option<i64>) -> KeyFacts<'static> {
@@ -745,6 +751,24 @@ mod tests {
         assert_eq!(at(86_400_000 * 30), 5);
         assert_eq!(TtlHistogram::index(None, now), 7);
         assert_eq!(TtlHistogram::index(Some(5), None), 6);
+    }
+
+    /// `ranks_before` is the order of (larger metric, db, escaped key).
+    #[test]
+    fn ranks_before_is_the_listed_order() {
+        let mut rng = crate::synth::rng::Rng::new(11);
+        let keys: [&[u8]; 6] = [b"a", b"b", b"user:1", b"user:10", b"a\\b", b"\xff"];
+        for _ in 0..5000 {
+            let (m, d, k) = (rng.below(3), rng.below(3), *rng.pick(&keys));
+            let listed = *rng.pick(&keys);
+            let (lm, ld, lk) = (rng.below(3), rng.below(3), escape_key(listed));
+            let plain = (Reverse(m), d, escape_key(k).as_str()) < (Reverse(lm), ld, lk.as_str());
+            assert_eq!(
+                ranks_before(m, d, k, (lm, ld, &lk)),
+                plain,
+                "{m} {d} {k:?} {lk}"
+            );
+        }
     }
 
     /// `bucket_mut` and `buckets` name the buckets in the same order.
