@@ -316,6 +316,7 @@ pub(crate) mod test_support {
         };
         let mut agg = Aggregate::new(&settings);
         for k in keys {
+            let (hash_tag, slot) = crate::analyze::slots::tag_and_slot(k.key.as_bytes());
             let facts = KeyFacts {
                 db: k.db,
                 key: k.key.as_bytes(),
@@ -328,7 +329,8 @@ pub(crate) mod test_support {
                 expire_at_ms: k.expire_at_ms,
                 token_kinds: TokenKinds::of(k.key.as_bytes(), settings.patterns.delimiter_set()),
                 advice: &k.advice,
-                slot: crate::analyze::slots::key_slot(k.key.as_bytes()),
+                slot,
+                hash_tag,
             };
             agg.add(&facts, &settings.rules, Some(now_ms));
         }

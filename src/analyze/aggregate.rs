@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::hash_tags::TagSample;
 use super::patterns::{PatternSettings, PatternTree, Rule, Tally, TokenKinds, match_rule};
-use super::slots::{Slot, SlotTable, hash_tag};
+use super::slots::{Slot, SlotTable};
 use crate::advise::evidence::{Evidence, GlobalEvidence, GlobalKey, KeyAdvice};
 use crate::rdb::{Encoding, KeyType, cmp_escaped, escape_key};
 
@@ -34,6 +34,9 @@ pub struct KeyFacts<'a> {
     /// The key's Redis Cluster hash slot ([`super::slots::key_slot`]), known before the key
     /// is priced: early enough to prefetch the slot's counters ([`Aggregate::prefetch_slot`]).
     pub slot: Slot,
+    /// The key's hash tag, found with its slot ([`super::slots::tag_and_slot`]) so that the
+    /// key is searched once.
+    pub hash_tag: Option<&'a [u8]>,
 }
 
 impl KeyFacts<'_> {
@@ -638,7 +641,7 @@ impl Aggregate {
             self.top_by_elements.push(KeyRef::of(k));
         }
         self.slots.add(k.slot, k.total_bytes());
-        if let Some(tag) = hash_tag(k.key) {
+        if let Some(tag) = k.hash_tag {
             self.hash_tags.add(tag, k.key, k.total_bytes());
         }
         let global = GlobalKey {
@@ -682,11 +685,12 @@ impl Aggregate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::slots::key_slot;
+    use crate::analyze::slots::{key_slot, tag_and_slot};
     use std::cmp::Reverse;
     use std::fmt::Debug;
 
     fn facts(key: &'static str, memory: u64, elements: u64, ttl: Option<i64>) -> KeyFacts<'static> {
+        let (hash_tag, slot) = tag_and_slot(key.as_bytes());
         KeyFacts {
             db: 0,
             key: key.as_bytes(),
@@ -699,7 +703,8 @@ mod tests {
             expire_at_ms: ttl,
             token_kinds: TokenKinds::of(key.as_bytes(), PatternSettings::default().delimiter_set()),
             advice: &KeyAdvice::NONE,
-            slot: key_slot(key.as_bytes()),
+            slot,
+            hash_tag,
         }
     }
 

@@ -105,7 +105,13 @@ fn open_brace(key: &[u8]) -> Option<usize> {
 
 /// The slot `CLUSTER KEYSLOT key` answers.
 pub fn key_slot(key: &[u8]) -> Slot {
-    slot_of(key, hash_tag(key))
+    tag_and_slot(key).1
+}
+
+/// A key's [`hash_tag`] and slot, found once for all that needs them.
+pub fn tag_and_slot(key: &[u8]) -> (Option<&[u8]>, Slot) {
+    let tag = hash_tag(key);
+    (tag, slot_of(key, tag))
 }
 
 /// [`key_slot`] of a key whose [`hash_tag`] is known.

@@ -13,7 +13,7 @@ use crate::advise::evidence::KeyAdvice;
 use crate::advise::{self, probe::Probe, probe::Run};
 use crate::analyze::patterns::TokenKinds;
 use crate::analyze::shards::ShardPlan;
-use crate::analyze::slots::{SlotRange, key_slot};
+use crate::analyze::slots::{SlotRange, tag_and_slot};
 use crate::analyze::{Aggregate, Filter, InputSummary, KeyFacts, Settings, Summary};
 use crate::error::Error;
 use crate::input::Dump;
@@ -153,7 +153,7 @@ fn analyze_dump(
             }
             let worker = rayon::current_thread_index().unwrap_or(0) % workers.len();
             let mut agg = workers[worker].0.lock().expect("a worker never panics");
-            let slot = key_slot(&record.key);
+            let (hash_tag, slot) = tag_and_slot(&record.key);
             agg.prefetch_slot(slot);
             let mut collection = Collection::new(model, KeyType::String, 0, false);
             let (stats, estimate) = model.price(record, ctx, scratch, &mut collection)?;
@@ -187,6 +187,7 @@ fn analyze_dump(
                 token_kinds,
                 advice: &advice,
                 slot,
+                hash_tag,
             };
             agg.add(&facts, &settings.rules, now_ms);
             done.keys += 1;
