@@ -106,12 +106,13 @@ fn cmp_escaped_from(key: &[u8], escaped: &[u8], mut at: usize) -> std::cmp::Orde
             Word::Stop => break,
         }
     }
-    // the key's last eight bytes, overlapping those compared: no byte-wise tail
-    let end = key.len();
-    if end >= 8 && end - 8 <= at && escaped.len() >= end {
+    // the last eight bytes of the shorter, overlapping those compared: no byte-wise tail
+    let end = key.len().min(escaped.len());
+    if end >= 8 && end - 8 <= at {
         match word_at(key, escaped, end - 8) {
             Word::Decides(order) => return order,
-            Word::Same => return end.cmp(&escaped.len()),
+            // equal up to the shorter: an ASCII key escapes to itself, the longer is after
+            Word::Same => return key.len().cmp(&escaped.len()),
             Word::Stop => {}
         }
     }
