@@ -93,7 +93,11 @@ pub fn match_rule(rules: &[Rule], key: &[u8]) -> Option<usize> {
 
 /// The delimiter bytes, as a set that is cheap to copy into every worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delimiters([u64; 4]);
+pub struct Delimiters {
+    set: [u64; 4],
+    /// The delimiter, if there is exactly one (kept: keys are cut by it a word at a time).
+    single: Option<u8>,
+}
 
 impl Delimiters {
     pub const fn new(bytes: &[u8]) -> Delimiters {
@@ -104,25 +108,23 @@ impl Delimiters {
             set[(b >> 6) as usize] |= 1 << (b & 63);
             i += 1;
         }
-        Delimiters(set)
+        let single = match bytes {
+            [first, ..]
+                if set[0].count_ones()
+                    + set[1].count_ones()
+                    + set[2].count_ones()
+                    + set[3].count_ones()
+                    == 1 =>
+            {
+                Some(*first)
+            }
+            _ => None,
+        };
+        Delimiters { set, single }
     }
 
     pub fn contains(self, b: u8) -> bool {
-        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
-    }
-
-    /// The delimiter, if there is exactly one.
-    fn single(self) -> Option<u8> {
-        let mut found = None;
-        for (w, &bits) in self.0.iter().enumerate() {
-            if bits != 0 {
-                if found.is_some() || bits & (bits - 1) != 0 {
-                    return None;
-                }
-                found = Some((w as u32 * 64 + bits.trailing_zeros()) as u8);
-            }
-        }
-        found
+        self.set[usize::from(b >> 6)] & (1 << (b & 63)) != 0
     }
 }
 
@@ -286,69 +288,69 @@ const CUT_BYTES: usize = u8::MAX as usize;
 
 impl TokenKinds {
     pub fn of(key: &[u8], delimiters: Delimiters) -> TokenKinds {
-        // Delimiters are rarely letters or digits; then only "other" bytes can be one.
-        const ALPHANUMERIC: Delimiters =
-            Delimiters::new(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
-        if let Some(d) = delimiters.single() {
-            // the usual case: one comparison a byte
-            TokenKinds::scan(key, |b, _| b == d)
-        } else if (0..4).any(|w| delimiters.0[w] & ALPHANUMERIC.0[w] != 0) {
-            TokenKinds::scan(key, |b, _| delimiters.contains(b))
-        } else {
-            TokenKinds::scan(key, |b, class| class >> 24 != 0 && delimiters.contains(b))
+        match delimiters.single {
+            // the usual case: a few operations a word
+            Some(d) => TokenKinds::scan(key, |word| equal_bytes(word, d)),
+            None => TokenKinds::scan(key, |word| {
+                (0..8).fold(0, |found, i| {
+                    let hit = delimiters.contains((word >> (8 * i)) as u8);
+                    found | u64::from(hit) << (8 * i + 7)
+                })
+            }),
         }
     }
 
-    /// [`TokenKinds::of`]: finds the delimiters and sums each segment's [`byte_classes`]
-    /// in the same pass. `is_delimiter`: whether a byte of the given [`BYTE_CLASS`] is one.
+    /// [`TokenKinds::of`]: finds the delimiters eight bytes a step, and counts each
+    /// segment's [`byte_classes`] without a comparison a byte (a loop doing both was a
+    /// twentieth of `analyze`). `delimiters_in`: the high bit of each byte of a
+    /// little-endian word that is a delimiter.
     #[inline(always)]
-    fn scan(key: &[u8], is_delimiter: impl Fn(u8, u32) -> bool) -> TokenKinds {
-        let mut kinds = TokenKinds {
-            bits: 0,
-            starts: [0; MAX_TOKENS - 1],
-            count: 0,
-            short: 0,
-        };
-        let mut start = 0;
-        let mut counts = 0u32;
-        for (at, &b) in key.iter().enumerate() {
-            let class = BYTE_CLASS[usize::from(b)];
-            if is_delimiter(b, class) {
-                kinds.push(key, start, at, counts);
-                start = at;
-                counts = 0;
-                if usize::from(kinds.count) == MAX_TOKENS - 1 {
+    fn scan(key: &[u8], delimiters_in: impl Fn(u64) -> u64) -> TokenKinds {
+        let mut starts = [0; MAX_TOKENS - 1];
+        let (mut bits, mut short) = (0, 0);
+        // the current token, its segment (after its delimiter) and its index
+        let (mut start, mut from, mut count) = (0, 0, 0);
+        let mut base = 0;
+        'words: while base < key.len() {
+            let (word, valid) = word_at(key, base);
+            let mut found = delimiters_in(word) & valid;
+            while found != 0 {
+                let at = base + found.trailing_zeros() as usize / 8;
+                let (kind, abbreviated) = TokenKinds::token_kind(key, start, from, at);
+                bits |= (kind as u64) << (2 * count);
+                short += abbreviated;
+                // (truncated past `CUT_BYTES`, and then not read)
+                starts[count] = at as u8;
+                (start, from, count) = (at, at + 1, count + 1);
+                if count == MAX_TOKENS - 1 {
                     // The rest of the key is the last token, delimiters and all.
-                    counts = byte_classes(&key[start + 1..]);
-                    break;
+                    break 'words;
                 }
-            } else {
-                counts = counts.wrapping_add(class);
+                found &= found - 1;
             }
+            base += 8;
         }
-        kinds.push(key, start, key.len(), counts);
-        kinds
+        let (kind, abbreviated) = TokenKinds::token_kind(key, start, from, key.len());
+        TokenKinds {
+            bits: bits | (kind as u64) << (2 * count),
+            starts,
+            count: count as u8 + 1,
+            short: short + abbreviated,
+        }
     }
 
-    /// Appends the token `key[start..end]`, whose segment's [`byte_classes`] are `counts`.
+    /// The kind of the token `key[start..end]`, whose segment starts at `from`, and its
+    /// length abbreviated.
     #[inline(always)]
-    fn push(&mut self, key: &[u8], start: usize, end: usize, counts: u32) {
-        let i = usize::from(self.count);
-        // Every token but the first starts at its delimiter.
-        let lead = usize::from(i > 0);
-        let kind = TokenKind::of_segment(&key[start + lead..end], counts);
-        self.bits |= (kind as u64) << (2 * i);
-        if let Some(at) = i.checked_sub(1).and_then(|i| self.starts.get_mut(i)) {
-            // (truncated past `CUT_BYTES`, and then not read)
-            *at = start as u8;
-        }
-        self.count += 1;
-        let len = end - start;
-        self.short += if kind == TokenKind::Constant && len > lead + 1 {
-            lead + 1
+    fn token_kind(key: &[u8], start: usize, from: usize, end: usize) -> (TokenKind, usize) {
+        let segment = &key[from..end];
+        let kind = TokenKind::of_segment(segment, byte_classes(segment));
+        let abbreviated = if kind == TokenKind::Constant && segment.len() > 1 {
+            from - start + 1
         } else {
-            len
+            end - start
         };
+        (kind, abbreviated)
     }
 
     /// Calls `f` with each token of `key` (the key these kinds are of) and its kind, in
@@ -447,10 +449,15 @@ fn has_id_shape(
 }
 
 /// A segment's bytes by class: four byte-wide counters in one word (see [`BYTE_CLASS`]),
-/// exact up to 255 bytes and only read up to 64.
+/// exact up to 255 bytes and only read up to 64. Four bytes a step, as it runs on every
+/// segment of every key.
 fn byte_classes(s: &[u8]) -> u32 {
-    s.iter()
-        .fold(0, |n: u32, &b| n.wrapping_add(BYTE_CLASS[usize::from(b)]))
+    let class = |b: u8| BYTE_CLASS[usize::from(b)];
+    let (quads, rest) = s.as_chunks::<4>();
+    let n = quads.iter().fold(0, |n: u32, &[a, b, c, d]| {
+        n.wrapping_add(class(a) + class(b) + class(c) + class(d))
+    });
+    rest.iter().fold(n, |n, &b| n.wrapping_add(class(b)))
 }
 
 /// Per byte: 1 in the first byte of the word for a digit, the second for a letter, the third
@@ -471,6 +478,36 @@ const BYTE_CLASS: [u32; 256] = {
     }
     t
 };
+
+/// Every byte of a word 1, or 0x80.
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The high bit of each byte of `word` that is `b`.
+#[inline(always)]
+fn equal_bytes(word: u64, b: u8) -> u64 {
+    let x = word ^ ONES * u64::from(b);
+    // a byte is zero iff neither its low seven bits nor its high bit are set
+    !(((x & !HIGHS) + !HIGHS) | x) & HIGHS
+}
+
+/// The eight bytes of `key` from `base` as a little-endian word (zero past the key's end),
+/// and a mask of those in the key.
+#[inline(always)]
+fn word_at(key: &[u8], base: usize) -> (u64, u64) {
+    let n = key.len() - base;
+    if n >= 8 {
+        (
+            u64::from_le_bytes(key[base..base + 8].try_into().unwrap()),
+            !0,
+        )
+    } else if key.len() >= 8 {
+        let last = u64::from_le_bytes(*key.last_chunk().unwrap());
+        (last >> (8 * (8 - n)), (1 << (8 * n)) - 1)
+    } else {
+        (short_word(key), (1 << (8 * n)) - 1)
+    }
+}
 
 /// An integer or decimal with an optional minus sign.
 fn is_number(s: &[u8]) -> bool {
@@ -702,17 +739,19 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         && a.last_chunk::<8>() == b.last_chunk::<8>()
 }
 
-/// The bytes of a slice shorter than 8 bytes as a word, without a loop: its first and last
-/// four bytes (overlapping) from 4 bytes on, its first, middle and last byte below. Two
-/// slices of the same length have the same word iff they are equal.
+/// The bytes of a slice shorter than 8 bytes as a zero-padded little-endian word, without a
+/// loop: its first and last four bytes (overlapping) from 4 bytes on, its first, middle and
+/// last byte below.
 #[inline(always)]
 fn short_word(s: &[u8]) -> u64 {
     let n = s.len();
     if n >= 4 {
         let half = |at: usize| u64::from(u32::from_le_bytes(s[at..at + 4].try_into().unwrap()));
-        half(0) | half(n - 4) << 32
+        half(0) | half(n - 4) << (8 * (n - 4))
     } else if n > 0 {
-        u64::from(s[0]) | u64::from(s[n / 2]) << 8 | u64::from(s[n - 1]) << 16
+        u64::from(s[0])
+            | u64::from(s[n / 2]) << (8 * (n / 2))
+            | u64::from(s[n - 1]) << (8 * (n - 1))
     } else {
         0
     }
@@ -1255,12 +1294,45 @@ mod tests {
             assert_eq!(is_variable(s), plain_is_variable(s), "{s:?}");
         }
         for b in 0..=255 {
-            assert_eq!(Delimiters::new(&[b]).single(), Some(b));
-            assert_eq!(Delimiters::new(&[b, b]).single(), Some(b));
-            assert_eq!(Delimiters::new(&[b, b ^ 1]).single(), None);
-            assert_eq!(Delimiters::new(&[b, b ^ 128]).single(), None);
+            assert_eq!(Delimiters::new(&[b]).single, Some(b));
+            assert_eq!(Delimiters::new(&[b, b]).single, Some(b));
+            assert_eq!(Delimiters::new(&[b, b ^ 1]).single, None);
+            assert_eq!(Delimiters::new(&[b, b ^ 128]).single, None);
         }
-        assert_eq!(Delimiters::new(b"").single(), None);
+        assert_eq!(Delimiters::new(b"").single, None);
+    }
+
+    /// The word steps of [`TokenKinds::of`] against byte steps: `word_at` on every length
+    /// and offset, `equal_bytes` on every byte beside its near misses, `byte_classes` on
+    /// every length.
+    #[test]
+    fn word_steps_match_byte_steps() {
+        let key: Vec<u8> = (0..40u8).map(|b| b.wrapping_mul(151) ^ 0x5a).collect();
+        for len in 0..=key.len() {
+            let key = &key[..len];
+            for base in (0..len).step_by(8) {
+                let mut padded = [0; 8];
+                let n = (len - base).min(8);
+                padded[..n].copy_from_slice(&key[base..base + n]);
+                let valid =
+                    u64::from_le_bytes(std::array::from_fn(|i| if i < n { 0xff } else { 0 }));
+                assert_eq!(
+                    word_at(key, base),
+                    (u64::from_le_bytes(padded), valid),
+                    "{len} {base}"
+                );
+            }
+            let plain = key.iter().map(|&b| BYTE_CLASS[usize::from(b)]).sum::<u32>();
+            assert_eq!(byte_classes(key), plain, "{len}");
+        }
+        for b in 0..=255u8 {
+            let bytes = [b, b ^ 1, b ^ 0x80, b, 0, 0xff, b.wrapping_add(1), b];
+            let plain = bytes
+                .iter()
+                .enumerate()
+                .fold(0, |m, (i, &x)| m | u64::from(x == b) << (8 * i + 7));
+            assert_eq!(equal_bytes(u64::from_le_bytes(bytes), b), plain, "{b}");
+        }
     }
 
     /// Trees built by `entry` (with its cache of walks) and by plain walks agree on every
