@@ -486,7 +486,7 @@ const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
 /// The high bit of each byte of `word` that is `b`.
 #[inline(always)]
 fn equal_bytes(word: u64, b: u8) -> u64 {
-    let x = word ^ ONES * u64::from(b);
+    let x = word ^ (ONES * u64::from(b));
     // a byte is zero iff neither its low seven bits nor its high bit are set
     !(((x & !HIGHS) + !HIGHS) | x) & HIGHS
 }
