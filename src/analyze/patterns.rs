@@ -15,6 +15,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 
 use super::glob::Glob;
 use crate::rdb::escape_key;
@@ -378,6 +379,29 @@ impl TokenKinds {
         f(TokenKind::from_bits(bits), &key[start..]);
     }
 
+    /// The segments of the variable tokens (what the normalized key replaces by `*`), in
+    /// order, unless a token is [`TokenKind::Mixed`]. Keys of up to [`CUT_BYTES`] only.
+    fn holes(self, key_len: usize) -> Option<impl Iterator<Item = Range<usize>> + Clone> {
+        // (a mixed token's high bit)
+        const VARIABLE: u64 = 0x5555_5555_5555_5555;
+        let mut variables = self.bits;
+        (variables & !VARIABLE == 0).then_some(std::iter::from_fn(move || {
+            (variables != 0).then(|| {
+                let i = variables.trailing_zeros() as usize / 2;
+                variables &= variables - 1;
+                let from = match i {
+                    0 => 0,
+                    _ => usize::from(self.starts[i - 1]) + 1,
+                };
+                let to = match i + 1 < usize::from(self.count) {
+                    true => usize::from(self.starts[i]),
+                    false => key_len,
+                };
+                from..to
+            })
+        }))
+    }
+
     /// The kind of the `i`-th token (from 0).
     pub fn kind(self, i: usize) -> TokenKind {
         TokenKind::from_bits(self.bits >> (2 * i))
@@ -690,23 +714,52 @@ impl Walks {
         }
     }
 
-    /// The slot of a normalized key: its length and the words [`same_bytes`] compares.
-    fn slot(key: &[u8]) -> usize {
+    /// The slot of a normalized key given as `form` with each of `holes` (ranges of it, in
+    /// order) standing for `*`: the length and the words [`same_bytes`] compares of each run
+    /// between them.
+    fn slot(form: &[u8], holes: impl Iterator<Item = Range<usize>>) -> usize {
         let mut h = WordHash::default();
-        h.mix(key.len() as u64);
-        match key.as_chunks::<8>() {
-            (_, _) if key.len() < 8 => h.mix(short_word(key)),
-            (words, _) => {
-                words.iter().for_each(|w| h.mix(u64::from_le_bytes(*w)));
-                h.mix(u64::from_le_bytes(*key.last_chunk().unwrap()));
+        let mut mix_run = |run: &[u8]| {
+            h.mix(run.len() as u64);
+            match run.as_chunks::<8>() {
+                (_, _) if run.len() < 8 => h.mix(short_word(run)),
+                (words, _) => {
+                    words.iter().for_each(|w| h.mix(u64::from_le_bytes(*w)));
+                    h.mix(u64::from_le_bytes(*run.last_chunk().unwrap()));
+                }
             }
+        };
+        let mut at = 0;
+        for hole in holes {
+            mix_run(&form[at..hole.start]);
+            at = hole.end;
         }
+        mix_run(&form[at..]);
         h.finish() as usize & (WALK_SLOTS - 1)
     }
 
-    fn get(&self, slot: usize, key: &[u8]) -> Option<NodeId> {
-        let walk = self.slots.get(slot)?;
-        (walk.epoch == self.epoch && same_bytes(&walk.key, key)).then_some(walk.node)
+    /// The node kept in `slot` for the normalized key `form` with `holes` standing for `*`
+    /// (see [`Walks::slot`]), compared run by run.
+    fn get(
+        &self,
+        slot: usize,
+        form: &[u8],
+        holes: impl Iterator<Item = Range<usize>>,
+    ) -> Option<NodeId> {
+        let walk = self.slots.get(slot).filter(|w| w.epoch == self.epoch)?;
+        let mut kept = walk.key.as_slice();
+        let mut at = 0;
+        for hole in holes {
+            let run = &form[at..hole.start];
+            let (head, rest) = kept.split_at_checked(run.len())?;
+            let (&star, rest) = rest.split_first()?;
+            if star != b'*' || !same_bytes(head, run) {
+                return None;
+            }
+            kept = rest;
+            at = hole.end;
+        }
+        same_bytes(kept, &form[at..]).then_some(walk.node)
     }
 
     fn put(&mut self, slot: usize, key: &[u8], node: NodeId) {
@@ -775,73 +828,95 @@ impl<T: Tally> PatternTree<T> {
     /// The tally of `key`'s pattern, created if new; `kinds`: the key's [`TokenKinds`]
     /// under the tree's delimiters.
     pub fn entry(&mut self, key: &[u8], kinds: TokenKinds) -> &mut T {
-        let delimiters = self.delimiters;
-        // (no token is longer normalized, so the key's bound holds it)
-        let mut normalized = [0u8; CUT_BYTES];
-        let mut len = 0;
-        let mut put = |piece: &[u8]| {
-            normalized[len..len + piece.len()].copy_from_slice(piece);
-            len += piece.len();
-        };
         // Cut at every delimiter (none is `*`, no last token holds the rest of the key), a
         // normalized key says alone which tokens it is made of: it can stand for its walk.
         // (Short keys only: that bounds the buffer and the slots.)
-        let slot = if usize::from(kinds.count) < MAX_TOKENS
-            && !delimiters.contains(b'*')
-            && key.len() <= CUT_BYTES
-        {
-            // Runs of constant tokens are copied whole, a variable token's delimiter with
-            // the run before it.
-            let (mut run, mut at, mut first) = (0, 0, true);
-            kinds.each(
-                key,
-                delimiters,
-                #[inline(always)]
-                |kind, token| {
-                    match kind {
-                        TokenKind::Constant => {}
-                        TokenKind::Variable => {
-                            put(&key[run..at + usize::from(!first)]);
-                            put(b"*");
-                        }
-                        TokenKind::Mixed => {
-                            put(&key[run..at]);
-                            put(&normalize_as(token, delimiters, kind));
-                        }
-                    }
-                    at += token.len();
-                    if kind != TokenKind::Constant {
-                        run = at;
-                    }
-                    first = false;
-                },
-            );
-            put(&key[run..]);
-            Some(Walks::slot(&normalized[..len]))
+        let cached = usize::from(kinds.count) < MAX_TOKENS
+            && !self.delimiters.contains(b'*')
+            && key.len() <= CUT_BYTES;
+        let node = if !cached {
+            self.walk(key, kinds)
+        } else if let Some(holes) = kinds.holes(key.len()) {
+            // the usual key: its normalized form is compared in place, nothing is copied
+            self.cached_walk(key, holes, key, kinds)
         } else {
-            None
-        };
-        let normalized = &normalized[..len];
-        let node = match slot.and_then(|s| self.walks.get(s, normalized)) {
-            Some(node) => node,
-            None => {
-                let epoch = self.walks.epoch;
-                let mut node = 0;
-                kinds.each(key, delimiters, |kind, token| {
-                    node = self.child(node, &normalize_as(token, delimiters, kind));
-                });
-                // (a walk that collapsed a node is not kept, to keep the argument simple)
-                if let Some(s) = slot.filter(|_| self.walks.epoch == epoch) {
-                    self.walks.put(s, normalized, node);
-                }
-                node
-            }
+            let (normalized, len) = self.normalized(key, kinds);
+            self.cached_walk(&normalized[..len], std::iter::empty(), key, kinds)
         };
         if self.live > MAX_NODES {
             self.relieve_pressure();
             return self.entry(key, kinds);
         }
         self.nodes[node].end.get_or_insert_with(T::default)
+    }
+
+    /// The node of `key`, kept in [`Walks`] under its normalized key: `form` with `holes`
+    /// standing for `*`.
+    #[inline(always)]
+    fn cached_walk(
+        &mut self,
+        form: &[u8],
+        holes: impl Iterator<Item = Range<usize>> + Clone,
+        key: &[u8],
+        kinds: TokenKinds,
+    ) -> NodeId {
+        let slot = Walks::slot(form, holes.clone());
+        if let Some(node) = self.walks.get(slot, form, holes) {
+            return node;
+        }
+        let epoch = self.walks.epoch;
+        let node = self.walk(key, kinds);
+        // (a walk that collapsed a node is not kept, to keep the argument simple)
+        if self.walks.epoch == epoch {
+            let (normalized, len) = self.normalized(key, kinds);
+            self.walks.put(slot, &normalized[..len], node);
+        }
+        node
+    }
+
+    /// The node of `key`, a map lookup per token.
+    fn walk(&mut self, key: &[u8], kinds: TokenKinds) -> NodeId {
+        let delimiters = self.delimiters;
+        let mut node = 0;
+        kinds.each(key, delimiters, |kind, token| {
+            node = self.child(node, &normalize_as(token, delimiters, kind));
+        });
+        node
+    }
+
+    /// The normalized form of a key of up to [`CUT_BYTES`] (no token is longer normalized),
+    /// and its length.
+    fn normalized(&self, key: &[u8], kinds: TokenKinds) -> ([u8; CUT_BYTES], usize) {
+        let delimiters = self.delimiters;
+        let mut normalized = [0u8; CUT_BYTES];
+        let mut len = 0;
+        let mut put = |piece: &[u8]| {
+            normalized[len..len + piece.len()].copy_from_slice(piece);
+            len += piece.len();
+        };
+        // Runs of constant tokens are copied whole, a variable token's delimiter with the
+        // run before it.
+        let (mut run, mut at, mut first) = (0, 0, true);
+        kinds.each(key, delimiters, |kind, token| {
+            match kind {
+                TokenKind::Constant => {}
+                TokenKind::Variable => {
+                    put(&key[run..at + usize::from(!first)]);
+                    put(b"*");
+                }
+                TokenKind::Mixed => {
+                    put(&key[run..at]);
+                    put(&normalize_as(token, delimiters, kind));
+                }
+            }
+            at += token.len();
+            if kind != TokenKind::Constant {
+                run = at;
+            }
+            first = false;
+        });
+        put(&key[run..]);
+        (normalized, len)
     }
 
     /// Adds a pattern (as `resolve` or a summary wrote it) with its tally.
