@@ -381,7 +381,7 @@ impl TokenKinds {
 
     /// The segments of the variable tokens (what the normalized key replaces by `*`), in
     /// order, unless a token is [`TokenKind::Mixed`]. Keys of up to [`CUT_BYTES`] only.
-    fn holes(self, key_len: usize) -> Option<impl Iterator<Item = Range<usize>> + Clone> {
+    fn holes(&self, key_len: usize) -> Option<impl Iterator<Item = Range<usize>> + Clone> {
         // (a mixed token's high bit)
         const VARIABLE: u64 = 0x5555_5555_5555_5555;
         let mut variables = self.bits;
