@@ -529,7 +529,9 @@ fn word_at(key: &[u8], base: usize) -> (u64, u64) {
         let last = u64::from_le_bytes(*key.last_chunk().unwrap());
         (last >> (8 * (8 - n)), (1 << (8 * n)) - 1)
     } else {
-        (short_word(key), (1 << (8 * n)) - 1)
+        // (a key this short is rare)
+        let word = key.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b));
+        (word, (1 << (8 * n)) - 1)
     }
 }
 
