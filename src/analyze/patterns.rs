@@ -1379,6 +1379,58 @@ mod tests {
         assert_eq!(Delimiters::new(b"").single, None);
     }
 
+    /// A kept walk is found run by run exactly when its normalized key is the key's: on
+    /// pairs of crafted near misses (a literal where the other has `*`, one byte more) and
+    /// of random keys.
+    #[test]
+    fn walks_compare_runs_as_normalized_keys() {
+        let t = tree(100);
+        let d = t.delimiters;
+        let crafted = [
+            "a:x",
+            "a:1",
+            "a:*",
+            "a:12",
+            "a:",
+            "1",
+            "x",
+            "*",
+            "1:",
+            "x:",
+            "*:",
+            "a:1:2",
+            "a:x:2",
+            "a:1:y",
+            "user:1:profile",
+            "user:x:profile",
+            "user:12:profile",
+            "user:1:profilex",
+        ];
+        let mut keys: Vec<Vec<u8>> = crafted.iter().map(|k| k.as_bytes().to_vec()).collect();
+        keys.extend(random_keys(99, 300, b":"));
+        keys.retain(|k| k.len() <= CUT_BYTES && TokenKinds::of(k, d).count < MAX_TOKENS as u8);
+        let pairs = keys
+            .iter()
+            .flat_map(|a| crafted.iter().map(move |b| (a, b.as_bytes())));
+        let neighbours = keys
+            .iter()
+            .zip(keys.iter().skip(1))
+            .map(|(a, b)| (a, b.as_slice()));
+        for (kept, key) in pairs.chain(neighbours) {
+            let (kept, kept_len) = t.normalized(kept, TokenKinds::of(kept, d));
+            let kinds = TokenKinds::of(key, d);
+            let (normalized, len) = t.normalized(key, kinds);
+            let mut walks = Walks::new();
+            walks.put(0, &kept[..kept_len], 7);
+            let found = match kinds.holes(key.len()) {
+                Some(holes) => walks.get(0, key, holes),
+                None => walks.get(0, &normalized[..len], std::iter::empty()),
+            };
+            let same = kept[..kept_len] == normalized[..len];
+            assert_eq!(found, same.then_some(7), "{key:?}");
+        }
+    }
+
     /// The word steps of [`TokenKinds::of`] against byte steps: `word_at` on every length
     /// and offset, `equal_bytes` on every byte beside its near misses, `byte_classes` on
     /// every length.
