@@ -794,19 +794,17 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         && a.last_chunk::<8>() == b.last_chunk::<8>()
 }
 
-/// The bytes of a slice shorter than 8 bytes as a zero-padded little-endian word, without a
-/// loop: its first and last four bytes (overlapping) from 4 bytes on, its first, middle and
-/// last byte below.
+/// The bytes of a slice shorter than 8 bytes as a word, without a loop: its first and last
+/// four bytes (overlapping) from 4 bytes on, its first, middle and last byte below. Two
+/// slices of the same length have the same word iff they are equal.
 #[inline(always)]
 fn short_word(s: &[u8]) -> u64 {
     let n = s.len();
     if n >= 4 {
         let half = |at: usize| u64::from(u32::from_le_bytes(s[at..at + 4].try_into().unwrap()));
-        half(0) | half(n - 4) << (8 * (n - 4))
+        half(0) | half(n - 4) << 32
     } else if n > 0 {
-        u64::from(s[0])
-            | u64::from(s[n / 2]) << (8 * (n / 2))
-            | u64::from(s[n - 1]) << (8 * (n - 1))
+        u64::from(s[0]) | u64::from(s[n / 2]) << 8 | u64::from(s[n - 1]) << 16
     } else {
         0
     }
