@@ -15,6 +15,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 
 use super::glob::Glob;
 use crate::rdb::escape_key;
@@ -93,7 +94,11 @@ pub fn match_rule(rules: &[Rule], key: &[u8]) -> Option<usize> {
 
 /// The delimiter bytes, as a set that is cheap to copy into every worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Delimiters([u64; 4]);
+pub struct Delimiters {
+    set: [u64; 4],
+    /// The delimiter, if there is exactly one (kept: keys are cut by it a word at a time).
+    single: Option<u8>,
+}
 
 impl Delimiters {
     pub const fn new(bytes: &[u8]) -> Delimiters {
@@ -104,25 +109,23 @@ impl Delimiters {
             set[(b >> 6) as usize] |= 1 << (b & 63);
             i += 1;
         }
-        Delimiters(set)
+        let single = match bytes {
+            [first, ..]
+                if set[0].count_ones()
+                    + set[1].count_ones()
+                    + set[2].count_ones()
+                    + set[3].count_ones()
+                    == 1 =>
+            {
+                Some(*first)
+            }
+            _ => None,
+        };
+        Delimiters { set, single }
     }
 
     pub fn contains(self, b: u8) -> bool {
-        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
-    }
-
-    /// The delimiter, if there is exactly one.
-    fn single(self) -> Option<u8> {
-        let mut found = None;
-        for (w, &bits) in self.0.iter().enumerate() {
-            if bits != 0 {
-                if found.is_some() || bits & (bits - 1) != 0 {
-                    return None;
-                }
-                found = Some((w as u32 * 64 + bits.trailing_zeros()) as u8);
-            }
-        }
-        found
+        self.set[usize::from(b >> 6)] & (1 << (b & 63)) != 0
     }
 }
 
@@ -286,69 +289,69 @@ const CUT_BYTES: usize = u8::MAX as usize;
 
 impl TokenKinds {
     pub fn of(key: &[u8], delimiters: Delimiters) -> TokenKinds {
-        // Delimiters are rarely letters or digits; then only "other" bytes can be one.
-        const ALPHANUMERIC: Delimiters =
-            Delimiters::new(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ");
-        if let Some(d) = delimiters.single() {
-            // the usual case: one comparison a byte
-            TokenKinds::scan(key, |b, _| b == d)
-        } else if (0..4).any(|w| delimiters.0[w] & ALPHANUMERIC.0[w] != 0) {
-            TokenKinds::scan(key, |b, _| delimiters.contains(b))
-        } else {
-            TokenKinds::scan(key, |b, class| class >> 24 != 0 && delimiters.contains(b))
+        match delimiters.single {
+            // the usual case: a few operations a word
+            Some(d) => TokenKinds::scan(key, |word| equal_bytes(word, d)),
+            None => TokenKinds::scan(key, |word| {
+                (0..8).fold(0, |found, i| {
+                    let hit = delimiters.contains((word >> (8 * i)) as u8);
+                    found | u64::from(hit) << (8 * i + 7)
+                })
+            }),
         }
     }
 
-    /// [`TokenKinds::of`]: finds the delimiters and sums each segment's [`byte_classes`]
-    /// in the same pass. `is_delimiter`: whether a byte of the given [`BYTE_CLASS`] is one.
+    /// [`TokenKinds::of`]: finds the delimiters eight bytes a step, and counts each
+    /// segment's [`byte_classes`] without a comparison a byte (a loop doing both was a
+    /// twentieth of `analyze`). `delimiters_in`: the high bit of each byte of a
+    /// little-endian word that is a delimiter.
     #[inline(always)]
-    fn scan(key: &[u8], is_delimiter: impl Fn(u8, u32) -> bool) -> TokenKinds {
-        let mut kinds = TokenKinds {
-            bits: 0,
-            starts: [0; MAX_TOKENS - 1],
-            count: 0,
-            short: 0,
-        };
-        let mut start = 0;
-        let mut counts = 0u32;
-        for (at, &b) in key.iter().enumerate() {
-            let class = BYTE_CLASS[usize::from(b)];
-            if is_delimiter(b, class) {
-                kinds.push(key, start, at, counts);
-                start = at;
-                counts = 0;
-                if usize::from(kinds.count) == MAX_TOKENS - 1 {
+    fn scan(key: &[u8], delimiters_in: impl Fn(u64) -> u64) -> TokenKinds {
+        let mut starts = [0; MAX_TOKENS - 1];
+        let (mut bits, mut short) = (0, 0);
+        // the current token, its segment (after its delimiter) and its index
+        let (mut start, mut from, mut count) = (0, 0, 0);
+        let mut base = 0;
+        'words: while base < key.len() {
+            let (word, valid) = word_at(key, base);
+            let mut found = delimiters_in(word) & valid;
+            while found != 0 {
+                let at = base + found.trailing_zeros() as usize / 8;
+                let (kind, abbreviated) = TokenKinds::token_kind(key, start, from, at);
+                bits |= (kind as u64) << (2 * count);
+                short += abbreviated;
+                // (truncated past `CUT_BYTES`, and then not read)
+                starts[count] = at as u8;
+                (start, from, count) = (at, at + 1, count + 1);
+                if count == MAX_TOKENS - 1 {
                     // The rest of the key is the last token, delimiters and all.
-                    counts = byte_classes(&key[start + 1..]);
-                    break;
+                    break 'words;
                 }
-            } else {
-                counts = counts.wrapping_add(class);
+                found &= found - 1;
             }
+            base += 8;
         }
-        kinds.push(key, start, key.len(), counts);
-        kinds
+        let (kind, abbreviated) = TokenKinds::token_kind(key, start, from, key.len());
+        TokenKinds {
+            bits: bits | (kind as u64) << (2 * count),
+            starts,
+            count: count as u8 + 1,
+            short: short + abbreviated,
+        }
     }
 
-    /// Appends the token `key[start..end]`, whose segment's [`byte_classes`] are `counts`.
+    /// The kind of the token `key[start..end]`, whose segment starts at `from`, and its
+    /// length abbreviated.
     #[inline(always)]
-    fn push(&mut self, key: &[u8], start: usize, end: usize, counts: u32) {
-        let i = usize::from(self.count);
-        // Every token but the first starts at its delimiter.
-        let lead = usize::from(i > 0);
-        let kind = TokenKind::of_segment(&key[start + lead..end], counts);
-        self.bits |= (kind as u64) << (2 * i);
-        if let Some(at) = i.checked_sub(1).and_then(|i| self.starts.get_mut(i)) {
-            // (truncated past `CUT_BYTES`, and then not read)
-            *at = start as u8;
-        }
-        self.count += 1;
-        let len = end - start;
-        self.short += if kind == TokenKind::Constant && len > lead + 1 {
-            lead + 1
+    fn token_kind(key: &[u8], start: usize, from: usize, end: usize) -> (TokenKind, usize) {
+        let segment = &key[from..end];
+        let kind = TokenKind::of_segment(segment, byte_classes(segment));
+        let abbreviated = if kind == TokenKind::Constant && segment.len() > 1 {
+            from - start + 1
         } else {
-            len
+            end - start
         };
+        (kind, abbreviated)
     }
 
     /// Calls `f` with each token of `key` (the key these kinds are of) and its kind, in
@@ -374,6 +377,29 @@ impl TokenKinds {
             start = end;
         }
         f(TokenKind::from_bits(bits), &key[start..]);
+    }
+
+    /// The segments of the variable tokens (what the normalized key replaces by `*`), in
+    /// order, unless a token is [`TokenKind::Mixed`]. Keys of up to [`CUT_BYTES`] only.
+    fn holes(&self, key_len: usize) -> Option<impl Iterator<Item = Range<usize>> + Clone> {
+        // (a mixed token's high bit)
+        const VARIABLE: u64 = 0x5555_5555_5555_5555;
+        let mut variables = self.bits;
+        (variables & !VARIABLE == 0).then_some(std::iter::from_fn(move || {
+            (variables != 0).then(|| {
+                let i = variables.trailing_zeros() as usize / 2;
+                variables &= variables - 1;
+                let from = match i {
+                    0 => 0,
+                    _ => usize::from(self.starts[i - 1]) + 1,
+                };
+                let to = match i + 1 < usize::from(self.count) {
+                    true => usize::from(self.starts[i]),
+                    false => key_len,
+                };
+                from..to
+            })
+        }))
     }
 
     /// The kind of the `i`-th token (from 0).
@@ -447,10 +473,15 @@ fn has_id_shape(
 }
 
 /// A segment's bytes by class: four byte-wide counters in one word (see [`BYTE_CLASS`]),
-/// exact up to 255 bytes and only read up to 64.
+/// exact up to 255 bytes and only read up to 64. Eight bytes a step, as it runs on every
+/// segment of every key.
 fn byte_classes(s: &[u8]) -> u32 {
-    s.iter()
-        .fold(0, |n: u32, &b| n.wrapping_add(BYTE_CLASS[usize::from(b)]))
+    let class = |b: u8| BYTE_CLASS[usize::from(b)];
+    let (words, rest) = s.as_chunks::<8>();
+    let n = words.iter().fold(0, |n: u32, word| {
+        n.wrapping_add(word.iter().map(|&b| class(b)).sum::<u32>())
+    });
+    rest.iter().fold(n, |n, &b| n.wrapping_add(class(b)))
 }
 
 /// Per byte: 1 in the first byte of the word for a digit, the second for a letter, the third
@@ -471,6 +502,38 @@ const BYTE_CLASS: [u32; 256] = {
     }
     t
 };
+
+/// Every byte of a word 1, or 0x80.
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The high bit of each byte of `word` that is `b`.
+#[inline(always)]
+fn equal_bytes(word: u64, b: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(b));
+    // a byte is zero iff neither its low seven bits nor its high bit are set
+    !(((x & !HIGHS) + !HIGHS) | x) & HIGHS
+}
+
+/// The eight bytes of `key` from `base` as a little-endian word (zero past the key's end),
+/// and a mask of those in the key.
+#[inline(always)]
+fn word_at(key: &[u8], base: usize) -> (u64, u64) {
+    let n = key.len() - base;
+    if n >= 8 {
+        (
+            u64::from_le_bytes(key[base..base + 8].try_into().unwrap()),
+            !0,
+        )
+    } else if key.len() >= 8 {
+        let last = u64::from_le_bytes(*key.last_chunk().unwrap());
+        (last >> (8 * (8 - n)), (1 << (8 * n)) - 1)
+    } else {
+        // (a key this short is rare)
+        let word = key.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b));
+        (word, (1 << (8 * n)) - 1)
+    }
+}
 
 /// An integer or decimal with an optional minus sign.
 fn is_number(s: &[u8]) -> bool {
@@ -653,23 +716,52 @@ impl Walks {
         }
     }
 
-    /// The slot of a normalized key: its length and the words [`same_bytes`] compares.
-    fn slot(key: &[u8]) -> usize {
+    /// The slot of a normalized key given as `form` with each of `holes` (ranges of it, in
+    /// order) standing for `*`: the length and the words [`same_bytes`] compares of each run
+    /// between them.
+    fn slot(form: &[u8], holes: impl Iterator<Item = Range<usize>>) -> usize {
         let mut h = WordHash::default();
-        h.mix(key.len() as u64);
-        match key.as_chunks::<8>() {
-            (_, _) if key.len() < 8 => h.mix(short_word(key)),
-            (words, _) => {
-                words.iter().for_each(|w| h.mix(u64::from_le_bytes(*w)));
-                h.mix(u64::from_le_bytes(*key.last_chunk().unwrap()));
+        let mut mix_run = |run: &[u8]| {
+            h.mix(run.len() as u64);
+            match run.as_chunks::<8>() {
+                (_, _) if run.len() < 8 => h.mix(short_word(run)),
+                (words, _) => {
+                    words.iter().for_each(|w| h.mix(u64::from_le_bytes(*w)));
+                    h.mix(u64::from_le_bytes(*run.last_chunk().unwrap()));
+                }
             }
+        };
+        let mut at = 0;
+        for hole in holes {
+            mix_run(&form[at..hole.start]);
+            at = hole.end;
         }
+        mix_run(&form[at..]);
         h.finish() as usize & (WALK_SLOTS - 1)
     }
 
-    fn get(&self, slot: usize, key: &[u8]) -> Option<NodeId> {
-        let walk = self.slots.get(slot)?;
-        (walk.epoch == self.epoch && same_bytes(&walk.key, key)).then_some(walk.node)
+    /// The node kept in `slot` for the normalized key `form` with `holes` standing for `*`
+    /// (see [`Walks::slot`]), compared run by run.
+    fn get(
+        &self,
+        slot: usize,
+        form: &[u8],
+        holes: impl Iterator<Item = Range<usize>>,
+    ) -> Option<NodeId> {
+        let walk = self.slots.get(slot).filter(|w| w.epoch == self.epoch)?;
+        let mut kept = walk.key.as_slice();
+        let mut at = 0;
+        for hole in holes {
+            let run = &form[at..hole.start];
+            let (head, rest) = kept.split_at_checked(run.len())?;
+            let (&star, rest) = rest.split_first()?;
+            if star != b'*' || !same_bytes(head, run) {
+                return None;
+            }
+            kept = rest;
+            at = hole.end;
+        }
+        same_bytes(kept, &form[at..]).then_some(walk.node)
     }
 
     fn put(&mut self, slot: usize, key: &[u8], node: NodeId) {
@@ -736,73 +828,95 @@ impl<T: Tally> PatternTree<T> {
     /// The tally of `key`'s pattern, created if new; `kinds`: the key's [`TokenKinds`]
     /// under the tree's delimiters.
     pub fn entry(&mut self, key: &[u8], kinds: TokenKinds) -> &mut T {
-        let delimiters = self.delimiters;
-        // (no token is longer normalized, so the key's bound holds it)
-        let mut normalized = [0u8; CUT_BYTES];
-        let mut len = 0;
-        let mut put = |piece: &[u8]| {
-            normalized[len..len + piece.len()].copy_from_slice(piece);
-            len += piece.len();
-        };
         // Cut at every delimiter (none is `*`, no last token holds the rest of the key), a
         // normalized key says alone which tokens it is made of: it can stand for its walk.
         // (Short keys only: that bounds the buffer and the slots.)
-        let slot = if usize::from(kinds.count) < MAX_TOKENS
-            && !delimiters.contains(b'*')
-            && key.len() <= CUT_BYTES
-        {
-            // Runs of constant tokens are copied whole, a variable token's delimiter with
-            // the run before it.
-            let (mut run, mut at, mut first) = (0, 0, true);
-            kinds.each(
-                key,
-                delimiters,
-                #[inline(always)]
-                |kind, token| {
-                    match kind {
-                        TokenKind::Constant => {}
-                        TokenKind::Variable => {
-                            put(&key[run..at + usize::from(!first)]);
-                            put(b"*");
-                        }
-                        TokenKind::Mixed => {
-                            put(&key[run..at]);
-                            put(&normalize_as(token, delimiters, kind));
-                        }
-                    }
-                    at += token.len();
-                    if kind != TokenKind::Constant {
-                        run = at;
-                    }
-                    first = false;
-                },
-            );
-            put(&key[run..]);
-            Some(Walks::slot(&normalized[..len]))
+        let cached = usize::from(kinds.count) < MAX_TOKENS
+            && !self.delimiters.contains(b'*')
+            && key.len() <= CUT_BYTES;
+        let node = if !cached {
+            self.walk(key, kinds)
+        } else if let Some(holes) = kinds.holes(key.len()) {
+            // the usual key: its normalized form is compared in place, nothing is copied
+            self.cached_walk(key, holes, key, kinds)
         } else {
-            None
-        };
-        let normalized = &normalized[..len];
-        let node = match slot.and_then(|s| self.walks.get(s, normalized)) {
-            Some(node) => node,
-            None => {
-                let epoch = self.walks.epoch;
-                let mut node = 0;
-                kinds.each(key, delimiters, |kind, token| {
-                    node = self.child(node, &normalize_as(token, delimiters, kind));
-                });
-                // (a walk that collapsed a node is not kept, to keep the argument simple)
-                if let Some(s) = slot.filter(|_| self.walks.epoch == epoch) {
-                    self.walks.put(s, normalized, node);
-                }
-                node
-            }
+            let (normalized, len) = self.normalized(key, kinds);
+            self.cached_walk(&normalized[..len], std::iter::empty(), key, kinds)
         };
         if self.live > MAX_NODES {
             self.relieve_pressure();
             return self.entry(key, kinds);
         }
         self.nodes[node].end.get_or_insert_with(T::default)
+    }
+
+    /// The node of `key`, kept in [`Walks`] under its normalized key: `form` with `holes`
+    /// standing for `*`.
+    #[inline(always)]
+    fn cached_walk(
+        &mut self,
+        form: &[u8],
+        holes: impl Iterator<Item = Range<usize>> + Clone,
+        key: &[u8],
+        kinds: TokenKinds,
+    ) -> NodeId {
+        let slot = Walks::slot(form, holes.clone());
+        if let Some(node) = self.walks.get(slot, form, holes) {
+            return node;
+        }
+        let epoch = self.walks.epoch;
+        let node = self.walk(key, kinds);
+        // (a walk that collapsed a node is not kept, to keep the argument simple)
+        if self.walks.epoch == epoch {
+            let (normalized, len) = self.normalized(key, kinds);
+            self.walks.put(slot, &normalized[..len], node);
+        }
+        node
+    }
+
+    /// The node of `key`, a map lookup per token.
+    fn walk(&mut self, key: &[u8], kinds: TokenKinds) -> NodeId {
+        let delimiters = self.delimiters;
+        let mut node = 0;
+        kinds.each(key, delimiters, |kind, token| {
+            node = self.child(node, &normalize_as(token, delimiters, kind));
+        });
+        node
+    }
+
+    /// The normalized form of a key of up to [`CUT_BYTES`] (no token is longer normalized),
+    /// and its length.
+    fn normalized(&self, key: &[u8], kinds: TokenKinds) -> ([u8; CUT_BYTES], usize) {
+        let delimiters = self.delimiters;
+        let mut normalized = [0u8; CUT_BYTES];
+        let mut len = 0;
+        let mut put = |piece: &[u8]| {
+            normalized[len..len + piece.len()].copy_from_slice(piece);
+            len += piece.len();
+        };
+        // Runs of constant tokens are copied whole, a variable token's delimiter with the
+        // run before it.
+        let (mut run, mut at, mut first) = (0, 0, true);
+        kinds.each(key, delimiters, |kind, token| {
+            match kind {
+                TokenKind::Constant => {}
+                TokenKind::Variable => {
+                    put(&key[run..at + usize::from(!first)]);
+                    put(b"*");
+                }
+                TokenKind::Mixed => {
+                    put(&key[run..at]);
+                    put(&normalize_as(token, delimiters, kind));
+                }
+            }
+            at += token.len();
+            if kind != TokenKind::Constant {
+                run = at;
+            }
+            first = false;
+        });
+        put(&key[run..]);
+        (normalized, len)
     }
 
     /// Adds a pattern (as `resolve` or a summary wrote it) with its tally.
@@ -1255,12 +1369,97 @@ mod tests {
             assert_eq!(is_variable(s), plain_is_variable(s), "{s:?}");
         }
         for b in 0..=255 {
-            assert_eq!(Delimiters::new(&[b]).single(), Some(b));
-            assert_eq!(Delimiters::new(&[b, b]).single(), Some(b));
-            assert_eq!(Delimiters::new(&[b, b ^ 1]).single(), None);
-            assert_eq!(Delimiters::new(&[b, b ^ 128]).single(), None);
+            assert_eq!(Delimiters::new(&[b]).single, Some(b));
+            assert_eq!(Delimiters::new(&[b, b]).single, Some(b));
+            assert_eq!(Delimiters::new(&[b, b ^ 1]).single, None);
+            assert_eq!(Delimiters::new(&[b, b ^ 128]).single, None);
         }
-        assert_eq!(Delimiters::new(b"").single(), None);
+        assert_eq!(Delimiters::new(b"").single, None);
+    }
+
+    /// A kept walk is found run by run exactly when its normalized key is the key's: on
+    /// pairs of crafted near misses (a literal where the other has `*`, one byte more) and
+    /// of random keys.
+    #[test]
+    fn walks_compare_runs_as_normalized_keys() {
+        let t = tree(100);
+        let d = t.delimiters;
+        let crafted = [
+            "a:x",
+            "a:1",
+            "a:*",
+            "a:12",
+            "a:",
+            "1",
+            "x",
+            "*",
+            "1:",
+            "x:",
+            "*:",
+            "a:1:2",
+            "a:x:2",
+            "a:1:y",
+            "user:1:profile",
+            "user:x:profile",
+            "user:12:profile",
+            "user:1:profilex",
+        ];
+        let mut keys: Vec<Vec<u8>> = crafted.iter().map(|k| k.as_bytes().to_vec()).collect();
+        keys.extend(random_keys(99, 300, b":"));
+        keys.retain(|k| k.len() <= CUT_BYTES && TokenKinds::of(k, d).count < MAX_TOKENS as u8);
+        let pairs = keys
+            .iter()
+            .flat_map(|a| crafted.iter().map(move |b| (a, b.as_bytes())));
+        let neighbours = keys
+            .iter()
+            .zip(keys.iter().skip(1))
+            .map(|(a, b)| (a, b.as_slice()));
+        for (kept, key) in pairs.chain(neighbours) {
+            let (kept, kept_len) = t.normalized(kept, TokenKinds::of(kept, d));
+            let kinds = TokenKinds::of(key, d);
+            let (normalized, len) = t.normalized(key, kinds);
+            let mut walks = Walks::new();
+            walks.put(0, &kept[..kept_len], 7);
+            let found = match kinds.holes(key.len()) {
+                Some(holes) => walks.get(0, key, holes),
+                None => walks.get(0, &normalized[..len], std::iter::empty()),
+            };
+            let same = kept[..kept_len] == normalized[..len];
+            assert_eq!(found, same.then_some(7), "{key:?}");
+        }
+    }
+
+    /// The word steps of [`TokenKinds::of`] against byte steps: `word_at` on every length
+    /// and offset, `equal_bytes` on every byte beside its near misses, `byte_classes` on
+    /// every length.
+    #[test]
+    fn word_steps_match_byte_steps() {
+        let key: Vec<u8> = (0..40u8).map(|b| b.wrapping_mul(151) ^ 0x5a).collect();
+        for len in 0..=key.len() {
+            let key = &key[..len];
+            for base in (0..len).step_by(8) {
+                let mut padded = [0; 8];
+                let n = (len - base).min(8);
+                padded[..n].copy_from_slice(&key[base..base + n]);
+                let valid =
+                    u64::from_le_bytes(std::array::from_fn(|i| if i < n { 0xff } else { 0 }));
+                assert_eq!(
+                    word_at(key, base),
+                    (u64::from_le_bytes(padded), valid),
+                    "{len} {base}"
+                );
+            }
+            let plain = key.iter().map(|&b| BYTE_CLASS[usize::from(b)]).sum::<u32>();
+            assert_eq!(byte_classes(key), plain, "{len}");
+        }
+        for b in 0..=255u8 {
+            let bytes = [b, b ^ 1, b ^ 0x80, b, 0, 0xff, b.wrapping_add(1), b];
+            let plain = bytes
+                .iter()
+                .enumerate()
+                .fold(0, |m, (i, &x)| m | u64::from(x == b) << (8 * i + 7));
+            assert_eq!(equal_bytes(u64::from_le_bytes(bytes), b), plain, "{b}");
+        }
     }
 
     /// Trees built by `entry` (with its cache of walks) and by plain walks agree on every
