@@ -42,13 +42,13 @@ pub fn run<'a, T, E, W, S, I, R>(
 ) -> Result<(), PipelineError<E>>
 where
     T: Send,
-    W: Fn(Vec<Record<'a>>) -> T + Sync,
+    W: Fn(&[Record<'a>]) -> T + Sync,
     S: FnMut(T) -> Result<(), E>,
     I: FnMut(&Item<'a>),
     R: FnMut(u64),
 {
-    let mut next_batch = || -> (Vec<Record<'a>>, Result<bool, PipelineError<E>>) {
-        let mut batch = Vec::new();
+    // Fills `batch` (empty) with the next records; says whether more may follow.
+    let mut next_batch = |batch: &mut Vec<Record<'a>>| -> Result<bool, PipelineError<E>> {
         let mut batch_bytes = 0;
         let more = loop {
             let entry_offset = records.offset();
@@ -71,13 +71,15 @@ where
             }
         };
         on_read(records.offset());
-        (batch, more)
+        more
     };
     if threads <= 1 {
+        let mut batch = Vec::with_capacity(BATCH_RECORDS);
         loop {
-            let (batch, more) = next_batch();
+            let more = next_batch(&mut batch);
             if !batch.is_empty() {
-                sink(work(batch)).map_err(PipelineError::Sink)?;
+                sink(work(&batch)).map_err(PipelineError::Sink)?;
+                batch.clear();
             }
             if !more? {
                 return Ok(());
@@ -89,24 +91,30 @@ where
         .build()
         .expect("building a thread pool only fails if threads cannot be spawned");
     let max_in_flight = 4 * threads as u64;
-    let (tx, rx) = channel::<(u64, T)>();
+    let (tx, rx) = channel::<(u64, T, Vec<Record<'a>>)>();
     let work = &work;
     pool.in_place_scope(|scope| {
         let mut delivery = InOrder {
             rx,
             ready: BTreeMap::new(),
             next: 0,
+            spare: Vec::new(),
         };
         let mut spawned = 0u64;
         let spawn = |idx: u64, batch: Vec<Record<'a>>| {
             let tx = tx.clone();
             scope.spawn(move |_| {
+                let out = work(&batch);
                 // The receiver is gone only if the sink already failed.
-                let _ = tx.send((idx, work(batch)));
+                let _ = tx.send((idx, out, batch));
             });
         };
         let outcome = loop {
-            let (batch, more) = next_batch();
+            let mut batch = delivery
+                .spare
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(BATCH_RECORDS));
+            let more = next_batch(&mut batch);
             if !batch.is_empty() {
                 spawn(spawned, batch);
                 spawned += 1;
@@ -126,14 +134,17 @@ where
     })
 }
 
-/// Reorders batch results that finish out of order.
-struct InOrder<T> {
-    rx: Receiver<(u64, T)>,
+/// Reorders batch results that finish out of order, and keeps the batches' vectors for the
+/// splitter to fill again: a new vector for every batch cost the splitter growing it, and
+/// faulting in its pages, on the pipeline's one sequential thread.
+struct InOrder<'a, T> {
+    rx: Receiver<(u64, T, Vec<Record<'a>>)>,
     ready: BTreeMap<u64, T>,
     next: u64,
+    spare: Vec<Vec<Record<'a>>>,
 }
 
-impl<T> InOrder<T> {
+impl<T> InOrder<'_, T> {
     /// Hands every result that is ready to `sink` in order, blocking until at least `upto`
     /// batches have been delivered.
     fn deliver<E>(
@@ -152,8 +163,10 @@ impl<T> InOrder<T> {
                 self.rx.try_recv().ok()
             };
             match received {
-                Some((idx, out)) => {
+                Some((idx, out, mut batch)) => {
                     self.ready.insert(idx, out);
+                    batch.clear();
+                    self.spare.push(batch);
                 }
                 None => return Ok(()),
             }

@@ -173,13 +173,13 @@ pub fn scan<'a, A: Default + Send>(
     let mut items = Vec::new();
     let mut skipped = SkippedKeys::default();
     let guess_len = data.len().saturating_sub(8);
-    let work = |batch: Vec<Record<'a>>| -> rdb::Result<(A, SkippedKeys)> {
+    let work = |batch: &[Record<'a>]| -> rdb::Result<(A, SkippedKeys)> {
         // Each worker keeps its decompression buffers from batch to batch, so they grow (and
         // their blobs are measured before growing) a few times per thread, not per batch.
         let mut scratch = SCRATCH.with_borrow_mut(std::mem::take);
         let mut acc = A::default();
         let mut skipped = SkippedKeys::default();
-        for record in &batch {
+        for record in batch {
             if let Err(e) = per_record(&mut acc, &ctx, &model, &mut scratch, record) {
                 let e = e.in_key(&record.key);
                 if !options.keep_going {
