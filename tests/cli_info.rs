@@ -5,7 +5,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{fixture, rdbscope, temp_dir};
+use common::{dump_of_several_batches, fixture, rdbscope, temp_dir};
+use rdbscope::synth::mix::Shape;
 
 fn json(path: &Path) -> serde_json::Value {
     let out = rdbscope(&["info", path.to_str().unwrap(), "--format", "json"]);
@@ -258,21 +259,7 @@ fn target_overrides_the_writers_release() {
 /// a dump of several batches, intact, then with its trailer changed.
 #[test]
 fn checksum_of_many_batches_whatever_the_thread_count() {
-    use rdbscope::rdb::{Header, Magic};
-    use rdbscope::synth::mix::{self, MixConfig, Shape};
-
-    let config = MixConfig::new(
-        Header::new(Magic::Redis, 11),
-        Shape::Strings,
-        3,
-        1_893_456_000_000,
-    );
-    let (mut data, summary) = mix::generate(&config, 6 << 20);
-    assert!(
-        summary.keys > 3 * 4096,
-        "{} keys: too few for several batches",
-        summary.keys
-    );
+    let (mut data, _) = dump_of_several_batches(Shape::Strings, 3, 6 << 20);
     let dir = temp_dir("crc-batches");
     let path = dir.join("dump.rdb");
     std::fs::write(&path, &data).unwrap();

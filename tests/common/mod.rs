@@ -106,6 +106,27 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// A synthetic RDB 11 dump of about `bytes` (`shape`, `seed`) with keys enough for several
+/// of the pipeline's batches (4096 records each): its bytes and its number of keys.
+pub fn dump_of_several_batches(
+    shape: rdbscope::synth::mix::Shape,
+    seed: u64,
+    bytes: u64,
+) -> (Vec<u8>, u64) {
+    use rdbscope::rdb::{Header, Magic};
+    use rdbscope::synth::mix::{self, MixConfig};
+    /// 2030-01-01T00:00:00Z.
+    const CLOCK_MS: i64 = 1_893_456_000_000;
+    let config = MixConfig::new(Header::new(Magic::Redis, 11), shape, seed, CLOCK_MS);
+    let (data, summary) = mix::generate(&config, bytes);
+    assert!(
+        summary.keys > 3 * 4096,
+        "{} keys: too few for several batches",
+        summary.keys
+    );
+    (data, summary.keys)
+}
+
 /// The `rdb` crate's packaged dumps, found through `cargo metadata` as the dev-dependency was
 /// resolved.
 pub fn rdb_crate_dumps() -> Vec<PathBuf> {
