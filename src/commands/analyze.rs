@@ -112,11 +112,6 @@ struct Done {
     probe: Probe,
 }
 
-/// A worker's aggregate on cache lines of its own: each key locks its worker's mutex, and a
-/// lock word sharing a line with the other worker's fields would bounce between the cores.
-#[repr(align(128))]
-struct WorkerAggregate(Mutex<Aggregate>);
-
 /// Scans one dump, folding its keys into per-worker aggregates merged at the end.
 fn analyze_dump(
     dump: &Dump,
@@ -139,8 +134,8 @@ fn analyze_dump(
         now_ms,
     };
     // One aggregate per worker thread: a key locks only its worker's, so nobody waits.
-    let workers: Vec<WorkerAggregate> = (0..threads(input.scan.threads))
-        .map(|_| WorkerAggregate(Mutex::new(Aggregate::new(settings))))
+    let workers: Vec<Mutex<Aggregate>> = (0..threads(input.scan.threads))
+        .map(|_| Mutex::new(Aggregate::new(settings)))
         .collect();
     let end = scan(
         dump,
@@ -152,7 +147,7 @@ fn analyze_dump(
                 return Ok(());
             }
             let worker = rayon::current_thread_index().unwrap_or(0) % workers.len();
-            let mut agg = workers[worker].0.lock().expect("a worker never panics");
+            let mut agg = workers[worker].lock().expect("a worker never panics");
             let (hash_tag, slot) = tag_and_slot(&record.key);
             agg.prefetch_slot(slot);
             let mut collection = Collection::new(model, KeyType::String, 0, false);
@@ -201,7 +196,7 @@ fn analyze_dump(
     progress.file_done(data.len() as u64);
     let mut agg = Aggregate::new(settings);
     for worker in workers {
-        agg.merge(worker.0.into_inner().expect("a worker never panics"));
+        agg.merge(worker.into_inner().expect("a worker never panics"));
     }
     let damage = end.gaps.damage.as_ref();
     let input = InputSummary {
