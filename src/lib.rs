@@ -13,6 +13,7 @@ pub mod input;
 pub mod memory;
 pub mod rdb;
 pub mod report;
+pub mod swar;
 pub mod synth;
 
 pub use error::Error;

@@ -11,6 +11,8 @@ use std::ops::Range;
 
 use serde_json::value::RawValue;
 
+use crate::swar::{HIGHS, ONES, has_byte};
+
 /// Nesting the scan follows; deeper documents are left to `serde_json` (and its limit).
 const MAX_DEPTH: usize = 64;
 /// Up to this many fields, repeated names are looked for pair by pair instead of by sorting.
@@ -235,15 +237,12 @@ impl<'a> Scan<'a> {
 /// Where the first byte that ends a run of string text lies (a quote, a backslash or a control
 /// byte), eight bytes a step: JSON values are mostly string text.
 fn stops(text: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
     let (words, _) = text.as_chunks::<8>();
     let mut at = 0;
     for word in words {
         let x = u64::from_ne_bytes(*word);
-        let quote = has_zero(x ^ (ONES * u64::from(b'"')));
-        let backslash = has_zero(x ^ (ONES * u64::from(b'\\')));
+        let quote = has_byte(x, b'"');
+        let backslash = has_byte(x, b'\\');
         let control = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
         if quote | backslash | control != 0 {
             break;

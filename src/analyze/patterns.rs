@@ -19,6 +19,7 @@ use std::ops::Range;
 
 use super::glob::Glob;
 use crate::rdb::escape_key;
+use crate::swar::equal_bytes;
 
 /// How keys are cut and how far the tree may grow.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -502,18 +503,6 @@ const BYTE_CLASS: [u32; 256] = {
     }
     t
 };
-
-/// Every byte of a word 1, or 0x80.
-const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-
-/// The high bit of each byte of `word` that is `b`.
-#[inline(always)]
-fn equal_bytes(word: u64, b: u8) -> u64 {
-    let x = word ^ (ONES * u64::from(b));
-    // a byte is zero iff neither its low seven bits nor its high bit are set
-    !(((x & !HIGHS) + !HIGHS) | x) & HIGHS
-}
 
 /// The eight bytes of `key` from `base` as a little-endian word (zero past the key's end),
 /// and a mask of those in the key.

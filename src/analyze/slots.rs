@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::swar::has_byte;
+
 /// Hash slots of a Redis Cluster.
 pub const SLOTS: usize = 16384;
 
@@ -82,14 +84,7 @@ pub fn hash_tag(key: &[u8]) -> Option<&[u8]> {
 /// so its words are tested together, eight bytes a step and no branch a step, and only a key
 /// with one is searched byte by byte.
 fn open_brace(key: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
-    const BRACES: u64 = u64::from_le_bytes([b'{'; 8]);
-    // a high bit set where a byte is `{` (and maybe after one): zero iff none is
-    let braces = |word: &[u8; 8]| {
-        let x = u64::from_le_bytes(*word) ^ BRACES;
-        x.wrapping_sub(ONES) & !x
-    };
+    let braces = |word: &[u8; 8]| has_byte(u64::from_ne_bytes(*word), b'{');
     let find = || key.iter().position(|&b| b == b'{');
     // the last eight bytes, overlapping the words, cover the rest
     let Some(last) = key.last_chunk() else {
@@ -99,7 +94,7 @@ fn open_brace(key: &[u8]) -> Option<usize> {
     let any = words
         .iter()
         .fold(braces(last), |any, word| any | braces(word));
-    if any & HIGHS == 0 { None } else { find() }
+    if any == 0 { None } else { find() }
 }
 
 /// The slot `CLUSTER KEYSLOT key` answers.

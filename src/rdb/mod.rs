@@ -128,11 +128,7 @@ fn cmp_escaped_from(key: &[u8], escaped: &[u8], mut at: usize) -> std::cmp::Orde
 /// The high bit of each byte of a word that is not its own escape (a high bit, or a zero
 /// byte in the word xor backslashes), and maybe of bytes after one: zero iff none is.
 fn odd_bytes(v: u64) -> u64 {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    const BACKSLASHES: u64 = u64::from_ne_bytes([b'\\'; 8]);
-    let x = v ^ BACKSLASHES;
-    (v | (x.wrapping_sub(ONES) & !x)) & HIGHS
+    (v & crate::swar::HIGHS) | crate::swar::has_byte(v, b'\\')
 }
 
 /// Whether a key is ASCII without a backslash, so its own escape: eight bytes a step, since
