@@ -122,6 +122,8 @@ pub struct NodeCounts {
 
 const FLAG_DELETED: i64 = 1;
 const FLAG_SAMEFIELDS: i64 = 2;
+/// Master field names a node's walk keeps for its SAMEFIELDS entries.
+const KEPT_FIELDS: usize = 16;
 
 /// Decodes one node listpack: the master entry, then every entry, checking each entry's
 /// `lp_count`; `on_value` sees the field and value of every live entry.
@@ -155,11 +157,17 @@ pub fn decode_node<'b>(
             "stream master entry counts out of range",
         ));
     }
-    // SAMEFIELDS entries reuse the master field names: re-read them from the listpack
-    // rather than copying them, so hostile counts cannot make anything allocate.
+    // SAMEFIELDS entries reuse the master field names. Up to `KEPT_FIELDS` are kept on the
+    // stack (re-reading them for every entry was a third of a stream's walk); more are
+    // re-read from the listpack, so hostile counts cannot make anything allocate.
     let fields = items.clone();
-    for _ in 0..master_fields {
-        take(&mut items, "master field")?;
+    let kept = master_fields as usize <= KEPT_FIELDS;
+    let mut names = [Element::Int(0); KEPT_FIELDS];
+    for i in 0..master_fields as usize {
+        let name = take(&mut items, "master field")?;
+        if kept && let Some(slot) = names.get_mut(i) {
+            *slot = name;
+        }
     }
     let mut next = |what: &str| take(&mut items, what);
     if int(next("master terminator")?, "master terminator")? != 0 {
@@ -176,9 +184,12 @@ pub fn decode_node<'b>(
         next("entry id")?;
         let live = flags & FLAG_DELETED == 0;
         let expected_count = if flags & FLAG_SAMEFIELDS != 0 {
-            let mut names = fields.clone();
-            for _ in 0..master_fields {
-                let field = take(&mut names, "master field")?;
+            let mut again = fields.clone();
+            for i in 0..master_fields as usize {
+                let field = match names.get(i) {
+                    Some(&name) if kept => name,
+                    _ => take(&mut again, "master field")?,
+                };
                 let value = next("entry value")?;
                 if live {
                     on_value(field, value);

@@ -106,6 +106,9 @@ fn stream(rng: &mut Rng) -> Stream {
     let mut entries = Vec::new();
     let (mut ms, mut seq) = (rng.below(1 << 44), 0);
     let fields_pool = [b"a".to_vec(), b"temp".to_vec(), b"42".to_vec()];
+    // Some streams have every entry with the same 20 fields: SAMEFIELDS entries of more master
+    // fields than the walk keeps at hand, so it re-reads their names.
+    let wide = rng.percent(10);
     for _ in 0..rng.below(300) {
         if rng.percent(70) {
             ms += rng.range(1, 1 << 20);
@@ -113,17 +116,23 @@ fn stream(rng: &mut Rng) -> Stream {
         } else {
             seq += 1;
         }
-        let n = rng.range(1, 3) as usize;
-        let fields = (0..n)
-            .map(|i| {
-                let name = if rng.percent(80) {
-                    fields_pool[i].clone()
-                } else {
-                    element(rng)
-                };
-                (name, element(rng))
-            })
-            .collect();
+        let fields = if wide {
+            (0..20)
+                .map(|i| (format!("field{i}").into_bytes(), element(rng)))
+                .collect()
+        } else {
+            let n = rng.range(1, 3) as usize;
+            (0..n)
+                .map(|i| {
+                    let name = if rng.percent(80) {
+                        fields_pool[i].clone()
+                    } else {
+                        element(rng)
+                    };
+                    (name, element(rng))
+                })
+                .collect()
+        };
         entries.push(StreamEntry {
             id: (ms, seq),
             fields,
