@@ -76,6 +76,7 @@ fn parse_only(dump: &Dump, choice: &ModelChoice, threads: usize) -> u64 {
     let scan_options = ScanOptions {
         threads: Some(threads),
         keep_going: false,
+        trust_checksum: false,
     };
     let mut keys = 0u64;
     scan(
@@ -105,6 +106,7 @@ fn analyze_options(path: &Path, choice: &ModelChoice, threads: usize) -> Options
             scan: ScanOptions {
                 threads: Some(threads),
                 keep_going: false,
+                trust_checksum: false,
             },
         }],
         out_dir: None,

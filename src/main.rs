@@ -177,6 +177,7 @@ fn input(path: PathBuf, args: &ReadArgs) -> Input {
         scan: ScanOptions {
             threads: args.threads,
             keep_going: args.keep_going,
+            ..ScanOptions::default()
         },
     }
 }

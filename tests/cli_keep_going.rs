@@ -204,3 +204,67 @@ fn intact_dumps_are_complete_with_keep_going() {
     assert_eq!(doc["skipped_keys"]["count"], 0);
     assert_eq!(stderr(&out), "");
 }
+
+/// A one-node list (RDB 11 quicklist: a listpack of "x" and "y") between two strings. With
+/// `damaged`, the second entry's back-length is wrong: its header is intact, so only a walk
+/// of the node finds it.
+fn dump_with_a_list(damaged: bool) -> Vec<u8> {
+    let mut node = vec![13, 0, 0, 0, 2, 0, 0x81, b'x', 2, 0x81, b'y', 2, 0xFF];
+    if damaged {
+        node[11] = 3;
+    }
+    let list = [&[18, 1, b'l', 1, 2, node.len() as u8][..], &node].concat();
+    dump_with(&[string_record(b"a", b"1"), list, string_record(b"b", b"2")].concat())
+}
+
+#[test]
+fn analyze_counts_lists_on_the_checksums_word_and_walks_them_when_it_fails() {
+    let dir = temp_dir("keep-going-list");
+    let intact = dump_with_a_list(false);
+    let mut damaged = dump_with_a_list(true);
+    // Saved with the damage: the checksum vouches for the bytes.
+    let vouched = dir.join("vouched.rdb");
+    std::fs::write(&vouched, &damaged).unwrap();
+    // Damaged after it was saved: the intact dump's checksum.
+    let trailer = damaged.len() - 8;
+    damaged[trailer..].copy_from_slice(&intact[trailer..]);
+    let after = dir.join("after.rdb");
+    std::fs::write(&after, &damaged).unwrap();
+
+    // `info` walks every node and refuses both.
+    let info_error = |path: &Path| {
+        let out = rdbscope(&["info", s(path)]);
+        assert_eq!(out.status.code(), Some(1));
+        stderr(&out)
+    };
+    let error = info_error(&vouched);
+    assert!(
+        error.ends_with("(key \"l\"): listpack backlen is 3 but the entry is 2 bytes\n"),
+        "{error}"
+    );
+
+    // `analyze` counts a list's elements from its nodes' headers while the checksum vouches
+    // for the bytes, as the server loads a dump without walking its nodes.
+    let out = rdbscope(&["analyze", s(&vouched), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["totals"]["keys"], 3);
+    assert_eq!(doc["totals"]["elements"], 4);
+    assert_eq!(doc["inputs"][0]["checksum"], "valid");
+
+    // When the checksum fails, the dump is read again walking every node: the error is
+    // `info`'s, and with --keep-going the list is skipped and listed as `info` skips it.
+    let out = rdbscope(&["analyze", s(&after)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), info_error(&after));
+    let out = rdbscope(&["analyze", s(&after), "--keep-going", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let doc = json(&out);
+    assert_eq!(doc["totals"]["keys"], 2);
+    assert_eq!(doc["totals"]["elements"], 2);
+    assert_eq!(doc["inputs"][0]["skipped_keys"], 1);
+    assert_eq!(doc["inputs"][0]["complete"], false);
+    let info = rdbscope(&["info", s(&after), "--keep-going", "--format", "json"]);
+    assert_eq!(json(&info)["keys"], 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

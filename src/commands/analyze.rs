@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Gaps, Input, ModelChoice, ScanEnd, scan, threads};
+use super::{Gaps, Input, ModelChoice, ScanEnd, ScanOptions, scan, threads};
 use crate::advise::evidence::KeyAdvice;
 use crate::advise::{self, probe::Probe, probe::Run};
 use crate::analyze::patterns::TokenKinds;
@@ -133,13 +133,61 @@ fn analyze_dump(
         delimiters: settings.patterns.delimiter_set(),
         now_ms,
     };
+    // First with the checksum vouching for the bytes (lists are counted from their nodes'
+    // headers, not walked); a scan that does not end with it valid is run again with every
+    // check, so that damage is reported as a full walk finds it.
+    let (agg, end) = match scan_keys(dump, input, opts, progress, &run, true) {
+        Ok((agg, end)) if end.vouched() => (agg, end),
+        Err(e) if !rdb::records::checksum_may_vouch(data) => return Err(e),
+        _ => {
+            progress.restart_file();
+            scan_keys(dump, input, opts, progress, &run, false)?
+        }
+    };
+    progress.file_done(data.len() as u64);
+    let damage = end.gaps.damage.as_ref();
+    let input = InputSummary {
+        path: input.path.display().to_string(),
+        file_bytes: data.len() as u64,
+        rdb_version: end.header.version,
+        server: end.ctx.server.map(|s| s.to_string()),
+        model: end.model.generation.name().to_string(),
+        allocator: end.model.allocator.name().to_string(),
+        ctime,
+        used_mem: aux(b"used-mem").and_then(|v| u64::try_from(v).ok()),
+        checksum: checksum_text(&end),
+        complete: end.gaps.is_complete(),
+        damage_offset: damage.map(|d| d.entry_offset),
+        damage: damage.map(|d| d.error.to_string()),
+        skipped_keys: end.gaps.skipped.count,
+        totals: agg.totals,
+        slots: SlotRange::of(&agg.slots),
+    };
+    Ok((agg, input, end.gaps))
+}
+
+/// One scan of `dump` into per-worker aggregates, merged at the end.
+fn scan_keys<'d>(
+    dump: &'d Dump,
+    input: &Input,
+    opts: &Options,
+    progress: &Progress,
+    run: &Run,
+    trust_checksum: bool,
+) -> Result<(Aggregate, ScanEnd<'d>), Error> {
+    let settings = &opts.settings;
+    let now_ms = run.now_ms;
     // One aggregate per worker thread: a key locks only its worker's, so nobody waits.
     let workers: Vec<Mutex<Aggregate>> = (0..threads(input.scan.threads))
         .map(|_| Mutex::new(Aggregate::new(settings)))
         .collect();
+    let options = ScanOptions {
+        trust_checksum,
+        ..input.scan
+    };
     let end = scan(
         dump,
-        input.scan,
+        options,
         &opts.model,
         |done: &mut Done, ctx, model, scratch, record| {
             done.end = record.offset + record.rdb_bytes;
@@ -160,7 +208,7 @@ fn analyze_dump(
             done.probe.observe(
                 model,
                 ctx,
-                &run,
+                run,
                 record,
                 token_kinds,
                 &collection,
@@ -193,30 +241,11 @@ fn analyze_dump(
             Ok(())
         },
     )?;
-    progress.file_done(data.len() as u64);
     let mut agg = Aggregate::new(settings);
     for worker in workers {
         agg.merge(worker.into_inner().expect("a worker never panics"));
     }
-    let damage = end.gaps.damage.as_ref();
-    let input = InputSummary {
-        path: input.path.display().to_string(),
-        file_bytes: data.len() as u64,
-        rdb_version: end.header.version,
-        server: end.ctx.server.map(|s| s.to_string()),
-        model: end.model.generation.name().to_string(),
-        allocator: end.model.allocator.name().to_string(),
-        ctime,
-        used_mem: aux(b"used-mem").and_then(|v| u64::try_from(v).ok()),
-        checksum: checksum_text(&end),
-        complete: end.gaps.is_complete(),
-        damage_offset: damage.map(|d| d.entry_offset),
-        damage: damage.map(|d| d.error.to_string()),
-        skipped_keys: end.gaps.skipped.count,
-        totals: agg.totals,
-        slots: SlotRange::of(&agg.slots),
-    };
-    Ok((agg, input, end.gaps))
+    Ok((agg, end))
 }
 
 fn checksum_text(end: &ScanEnd<'_>) -> String {
@@ -268,8 +297,11 @@ fn write_out_dir(dir: &Path, analysis: &Analysis, opts: &Options) -> Result<(), 
 /// a terminal and `--quiet` is not given, so batch jobs get a clean stderr.
 struct Progress {
     bar: Option<ProgressBar>,
-    /// Bytes of the inputs already finished.
+    /// Bytes of the inputs already finished ...
     base: Cell<u64>,
+    /// ... and their keys.
+    base_keys: Cell<u64>,
+    /// Keys of the current input so far.
     keys: Cell<u64>,
 }
 
@@ -289,6 +321,7 @@ impl Progress {
         Progress {
             bar,
             base: Cell::new(0),
+            base_keys: Cell::new(0),
             keys: Cell::new(0),
         }
     }
@@ -298,12 +331,22 @@ impl Progress {
         self.keys.set(self.keys.get() + keys);
         if let Some(bar) = &self.bar {
             bar.set_position(self.base.get() + offset);
-            bar.set_message(format!("{} keys", self.keys.get()));
+            bar.set_message(format!("{} keys", self.base_keys.get() + self.keys.get()));
+        }
+    }
+
+    /// The current input is scanned again from its start.
+    fn restart_file(&self) {
+        self.keys.set(0);
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.base.get());
         }
     }
 
     fn file_done(&self, bytes: u64) {
         self.base.set(self.base.get() + bytes);
+        self.base_keys
+            .set(self.base_keys.get() + self.keys.replace(0));
         if let Some(bar) = &self.bar {
             bar.set_position(self.base.get());
         }

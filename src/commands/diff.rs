@@ -93,7 +93,7 @@ fn load(path: &Path, threads: usize, quiet: bool) -> Result<Summary, Error> {
             },
             scan: ScanOptions {
                 threads: Some(threads),
-                keep_going: false,
+                ..ScanOptions::default()
             },
         }],
         out_dir: None,

@@ -40,6 +40,10 @@ pub struct ScanOptions {
     /// Analyse what can be analysed instead of stopping at the first damage; what was
     /// missed is reported as `Gaps`.
     pub keep_going: bool,
+    /// Take the dump's bytes for the server's until its stored checksum is checked at the
+    /// end ([`rdb::Context::checksum_vouches`]): a caller that asks must scan again without
+    /// it unless the scan ends with that checksum valid ([`ScanEnd::vouched`]).
+    pub trust_checksum: bool,
 }
 
 /// How keys are priced: the memory-model options every subcommand takes (`ModelArgs` on the
@@ -138,6 +142,14 @@ pub struct ScanEnd<'a> {
     pub gaps: Gaps,
 }
 
+impl ScanEnd<'_> {
+    /// Whether what the scan read stands: it did not take the bytes on trust, or the checksum
+    /// that vouched for them proved valid.
+    pub fn vouched(&self) -> bool {
+        !self.ctx.checksum_vouches || matches!(self.checksum, Some(Checksum::Valid(_)))
+    }
+}
+
 /// Runs the pipeline over a whole dump and verifies its checksum. `per_record` runs on the
 /// workers for every key record, folding it into the batch's accumulator `A` (with the
 /// model `choice` resolves for this dump); `sink` receives the accumulators in file order.
@@ -169,6 +181,7 @@ pub fn scan<'a, A: Default + Send>(
     let mut ctx = rdb::Context::new(header, rdb::ServerVersion::from_dump(data));
     // glibc's 16-byte chunks leave room for an expire a jemalloc size class does not
     ctx.expire_room_in_objects = choice.allocator == Allocator::Libc;
+    ctx.checksum_vouches = options.trust_checksum && rdb::records::checksum_may_vouch(data);
     let model = choice.model(&ctx);
     let mut items = Vec::new();
     let mut skipped = SkippedKeys::default();

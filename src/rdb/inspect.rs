@@ -31,6 +31,13 @@ pub struct Context {
     /// re-created, `raw` when key, expire and value exceed 64 bytes, 128 on 9.x). `true`
     /// here; the commands set it from `--allocator` (`false` unless `libc`).
     pub expire_room_in_objects: bool,
+    /// The dump's stored CRC-64 is checked when the scan ends, and a scan that does not end
+    /// with it valid is run again with this off: until then the bytes are taken to be the
+    /// server's, so a list's element count is read from its nodes' headers
+    /// ([`list_shape_from_headers`]) rather than by decompressing and walking every node, as
+    /// a server loads a dump with a valid checksum without walking its nodes either. Off
+    /// unless the caller asks (`analyze`, whose first pass never reads a list's elements).
+    pub checksum_vouches: bool,
 }
 
 impl Context {
@@ -40,6 +47,7 @@ impl Context {
             server,
             list_max_listpack_size: -2,
             expire_room_in_objects: true,
+            checksum_vouches: false,
         }
     }
 
@@ -478,16 +486,7 @@ fn walk(
                 }
             }
             shape.nodes = nodes;
-            let (size_limit, count_limit) = ctx.list_node_limits();
-            let one_small_node = nodes == 1
-                && packed_nodes == 1
-                && shape.blob_bytes <= size_limit
-                && shape.elements <= count_limit;
-            if record.value_type == ListQuicklist2 && ctx.has_listpack_lists() && one_small_node {
-                Encoding::Listpack
-            } else {
-                Encoding::Quicklist
-            }
+            quicklist_encoding(ctx, record.value_type, &shape, packed_nodes)
         }
         Stream(version) => {
             let mut stats = StreamStats::default();
@@ -599,6 +598,85 @@ fn read_blob<'d: 's, 's>(
     Ok((s.decode(scratch)?, origin))
 }
 
+/// The encoding of a quicklist record of `shape` (nodes, blob bytes and elements counted):
+/// on 7.2+ one packed node within `list-max-listpack-size` was a listpack list.
+fn quicklist_encoding(ctx: &Context, layout: ValueType, shape: &Shape, packed: u64) -> Encoding {
+    let (size_limit, count_limit) = ctx.list_node_limits();
+    let one_small_node = shape.nodes == 1
+        && packed == 1
+        && shape.blob_bytes <= size_limit
+        && shape.elements <= count_limit;
+    if layout == ValueType::ListQuicklist2 && ctx.has_listpack_lists() && one_small_node {
+        Encoding::Listpack
+    } else {
+        Encoding::Quicklist
+    }
+}
+
+/// A quicklist's shape from its nodes' headers alone: nodes, blob bytes (declared lengths
+/// of compressed nodes), and elements from each ziplist's `zllen` or listpack's
+/// `num_elements` (a compressed node's header decompressed on its own), without
+/// decompressing or walking any node. For a dump whose checksum vouches for its bytes
+/// ([`Context::checksum_vouches`]). `None` where a walk must decide: a count that saturated
+/// at 65535, a header that disagrees with its blob, anything malformed (the walk reports
+/// it). `largest_element` and `element_bytes` are not known this way.
+pub fn list_shape_from_headers(record: &Record<'_>, ctx: &Context) -> Option<Shape> {
+    let ziplists = match record.value_type {
+        ValueType::ListQuicklist => true,
+        ValueType::ListQuicklist2 => false,
+        _ => return None,
+    };
+    let mut c = Cursor::new(record.payload, record.payload_offset);
+    let nodes = c.rdb_count(2, "quicklist node count").ok()?;
+    let mut shape = Shape {
+        nodes,
+        ..Shape::default()
+    };
+    let mut packed = 0;
+    for _ in 0..nodes {
+        let container = if ziplists {
+            2
+        } else {
+            c.rdb_len("quicklist container").ok()?
+        };
+        let node = c.rdb_string("quicklist node").ok()?;
+        match container {
+            1 => shape.elements += 1,
+            2 => {
+                shape.elements += u64::from(packed_count(node, ziplists)?);
+                shape.blob_bytes += node.len() as u64;
+                packed += 1;
+            }
+            _ => return None,
+        }
+    }
+    if !c.is_empty() {
+        return None;
+    }
+    shape.encoding = Some(quicklist_encoding(ctx, record.value_type, &shape, packed));
+    Some(shape)
+}
+
+/// The element count in a packed quicklist node's header.
+fn packed_count(node: RdbStr<'_>, ziplist: bool) -> Option<u16> {
+    fn header<const N: usize>(node: RdbStr<'_>) -> Option<[u8; N]> {
+        match node {
+            RdbStr::Raw(bytes) => bytes.first_chunk().copied(),
+            RdbStr::Lzf { compressed, .. } => {
+                let mut header = [0; N];
+                super::lzf::decompress_prefix(compressed, &mut header)?;
+                Some(header)
+            }
+            RdbStr::Int(_) => None,
+        }
+    }
+    if ziplist {
+        Ziplist::count_in_header(&header(node)?, node.len())
+    } else {
+        Listpack::count_in_header(&header(node)?, node.len())
+    }
+}
+
 fn odd_tuple(at: u64) -> Error {
     Error::corrupt(
         at,
@@ -705,9 +783,11 @@ pub fn sds_header_size(len: usize) -> usize {
 pub struct ValueStats {
     pub key_type: Option<KeyType>,
     pub shape: Shape,
-    /// The largest element in bytes (member, field or value; the string itself for strings).
+    /// The largest element in bytes (member, field or value; the string itself for strings);
+    /// 0 for a list counted from its nodes' headers ([`list_shape_from_headers`]).
     pub largest_element: u64,
-    /// Bytes of all elements (members; fields and values) as Redis returns them.
+    /// Bytes of all elements (members; fields and values) as Redis returns them; 0 where
+    /// `largest_element` is.
     pub element_bytes: u64,
 }
 

@@ -12,7 +12,7 @@ use super::error::{Error, Result};
 use super::primitives::{Element, check_blob_frame};
 
 /// total_bytes + num_elements.
-const HEADER_LEN: usize = 6;
+pub const HEADER_LEN: usize = 6;
 const END: u8 = 0xFF;
 /// num_elements value meaning "too many to count, walk the entries".
 const COUNT_UNKNOWN: u16 = u16::MAX;
@@ -46,6 +46,16 @@ impl<'a> Listpack<'a> {
 
     pub fn blob_len(&self) -> usize {
         self.blob.len()
+    }
+
+    /// [`Listpack::header_count`] from the first [`HEADER_LEN`] bytes of a listpack of
+    /// `blob_len` bytes, when `total_bytes` agrees with that length: a compressed listpack's count
+    /// without decompressing it. Nothing past the header is checked.
+    pub fn count_in_header(header: &[u8; HEADER_LEN], blob_len: usize) -> Option<u16> {
+        let [b0, b1, b2, b3, c0, c1] = *header;
+        let count = u16::from_le_bytes([c0, c1]);
+        (u32::from_le_bytes([b0, b1, b2, b3]) as usize == blob_len && count != COUNT_UNKNOWN)
+            .then_some(count)
     }
 
     /// Elements in order. Each is checked as it is read; after the last one the element count

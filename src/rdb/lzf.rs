@@ -408,6 +408,42 @@ pub fn decompress_bytewise(input: &[u8], original_len: usize) -> Option<Vec<u8>>
     (!out.is_empty() && out.len() == original_len).then_some(out)
 }
 
+/// Fills `out` with the first `out.len()` bytes `input` decompresses to, decoding no further:
+/// a compact blob's header (its element count) read without decompressing the blob. `None`
+/// when the stream is malformed or ends before then. Only the tokens read are checked, so a
+/// `Some` says nothing of the rest of the stream.
+pub fn decompress_prefix(input: &[u8], out: &mut [u8]) -> Option<()> {
+    let (mut ip, mut op) = (0usize, 0usize);
+    while op < out.len() {
+        let ctrl = usize::from(*input.get(ip)?);
+        ip += 1;
+        let room = out.len() - op;
+        if ctrl < 32 {
+            let run = input.get(ip..ip + ctrl + 1)?;
+            let n = run.len().min(room);
+            out[op..op + n].copy_from_slice(&run[..n]);
+            ip += run.len();
+            op += n;
+        } else {
+            let mut len = ctrl >> 5;
+            if len == 7 {
+                len += usize::from(*input.get(ip)?);
+                ip += 1;
+            }
+            let distance = ((ctrl & 0x1F) << 8) + usize::from(*input.get(ip)?) + 1;
+            ip += 1;
+            if distance > op {
+                return None;
+            }
+            for _ in 0..(len + 2).min(room) {
+                out[op] = out[op - distance];
+                op += 1;
+            }
+        }
+    }
+    Some(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -678,5 +714,82 @@ mod tests {
                 f(compressed, original_len);
             }
         }
+    }
+
+    /// The bytes a token stream produces up to its first malformed token, one token at a
+    /// time: the reference for prefixes of damaged streams.
+    fn output_before_damage(input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < input.len() {
+            let ctrl = usize::from(input[i]);
+            if ctrl < 32 {
+                let Some(run) = input.get(i + 1..i + 2 + ctrl) else {
+                    break;
+                };
+                out.extend_from_slice(run);
+                i += 2 + ctrl;
+                continue;
+            }
+            let long = ctrl >> 5 == 7;
+            let extra = match input.get(i + 1) {
+                Some(&extra) if long => usize::from(extra),
+                None if long => break,
+                _ => 0,
+            };
+            let Some(&low) = input.get(i + 1 + usize::from(long)) else {
+                break;
+            };
+            let len = (ctrl >> 5) + extra + 2;
+            let distance = ((ctrl & 0x1F) << 8) + usize::from(low) + 1;
+            if distance > out.len() {
+                break;
+            }
+            for _ in 0..len {
+                out.push(out[out.len() - distance]);
+            }
+            i += 2 + usize::from(long);
+        }
+        out
+    }
+
+    /// A prefix is read exactly when the stream produces that many bytes before any damage,
+    /// and is the start of what it produces: random streams, intact, with a byte changed, and
+    /// cut short.
+    #[test]
+    fn prefix_is_the_start_of_the_decompression() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let (mut read, mut refused) = (0, 0);
+        for case in 0..3000 {
+            let (mut packed, plain) = random_tokens(&mut seed, 1 + case % 9);
+            match case % 3 {
+                0 => assert_eq!(output_before_damage(&packed), plain),
+                1 => {
+                    let at = (seed as usize) % packed.len();
+                    packed[at] ^= (seed >> 17) as u8 | 1;
+                }
+                _ => packed.truncate((seed as usize) % packed.len()),
+            }
+            let reference = output_before_damage(&packed);
+            for want in [0, 1, 5, 6, 10, 11, 40, 300] {
+                let mut out = vec![0; want];
+                if want <= reference.len() {
+                    assert_eq!(
+                        decompress_prefix(&packed, &mut out),
+                        Some(()),
+                        "case {case}"
+                    );
+                    assert_eq!(out, reference[..want], "case {case}, {want} bytes");
+                    read += 1;
+                } else {
+                    assert_eq!(decompress_prefix(&packed, &mut out), None, "case {case}");
+                    refused += 1;
+                }
+            }
+        }
+        assert!(
+            read > 10_000 && refused > 1_000,
+            "{read} read, {refused} refused"
+        );
     }
 }

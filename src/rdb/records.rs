@@ -471,6 +471,13 @@ pub fn verify_checksum(
     Ok(Checksum::Valid(stored))
 }
 
+/// Whether `data` can end in a checksum that vouches for it: a format with a CRC-64 trailer
+/// and a last eight bytes that are not 0 (`rdbchecksum no`).
+pub fn checksum_may_vouch(data: &[u8]) -> bool {
+    Header::parse(data).is_ok_and(|h| h.has_checksum())
+        && data.last_chunk::<8>().is_some_and(|t| *t != [0; 8])
+}
+
 /// What the trailer said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Checksum {

@@ -11,7 +11,7 @@ use super::error::{Error, Result};
 use super::primitives::{Element, check_blob_frame};
 
 /// zlbytes + zltail + zllen.
-const HEADER_LEN: usize = 10;
+pub const HEADER_LEN: usize = 10;
 const END: u8 = 0xFF;
 /// zllen value meaning "too many to count, walk the entries".
 const COUNT_UNKNOWN: u16 = u16::MAX;
@@ -55,6 +55,16 @@ impl<'a> Ziplist<'a> {
 
     pub fn blob_len(&self) -> usize {
         self.blob.len()
+    }
+
+    /// [`Ziplist::header_count`] from the first [`HEADER_LEN`] bytes of a ziplist of
+    /// `blob_len` bytes, when `zlbytes` agrees with that length: a compressed ziplist's count
+    /// without decompressing it. Nothing past the header is checked.
+    pub fn count_in_header(header: &[u8; HEADER_LEN], blob_len: usize) -> Option<u16> {
+        let [b0, b1, b2, b3, .., c0, c1] = *header;
+        let zllen = u16::from_le_bytes([c0, c1]);
+        (u32::from_le_bytes([b0, b1, b2, b3]) as usize == blob_len && zllen != COUNT_UNKNOWN)
+            .then_some(zllen)
     }
 
     /// Entries in order. Each is checked as it is read; after the last one the end conditions

@@ -7,7 +7,9 @@ use super::value::{
     Consumer, ConsumerGroup, Field, KeyRecord, PendingEntry, Stream, StreamEntry, Value,
 };
 use super::writer::{Options, RdbWriter, WriteError};
-use crate::rdb::inspect::{Context, Scratch, Shape, ValueItem, inspect, walk_value};
+use crate::rdb::inspect::{
+    Context, Scratch, Shape, ValueItem, inspect, list_shape_from_headers, walk_value,
+};
 use crate::rdb::records::verify_checksum;
 use crate::rdb::{Encoding, Entry, Header, Item, Magic, Records, ValueType};
 
@@ -222,6 +224,8 @@ struct ReadBack {
     freq: Option<u8>,
     shape: Shape,
     items: Vec<Got>,
+    /// A list whose shape its nodes' headers gave as well (the same, checked).
+    from_headers: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -264,6 +268,10 @@ fn read_back(dump: &[u8]) -> Vec<ReadBack> {
                 });
                 assert_eq!(stats.element_bytes, lens.clone().sum::<u64>());
                 assert_eq!(stats.largest_element, lens.max().unwrap_or(0));
+                let from_headers = list_shape_from_headers(&r, &ctx);
+                if let Some(headers) = &from_headers {
+                    assert_eq!(headers, &shape, "{:?}", r.value_type);
+                }
                 out.push(ReadBack {
                     key: r.key.to_vec(),
                     layout: r.value_type,
@@ -272,6 +280,7 @@ fn read_back(dump: &[u8]) -> Vec<ReadBack> {
                     freq: r.freq,
                     shape,
                     items,
+                    from_headers: from_headers.is_some(),
                 });
             }
             Entry::Other(Item::Eof {
@@ -409,7 +418,9 @@ fn check_stream(stream: &Stream, shape: &Shape) {
 }
 
 /// Writes `records` in one dump of format `header` and checks each reads back equal.
-fn round_trip(header: Header, options: Options, records: &[KeyRecord]) {
+/// Writes `records`, reads them back and compares; returns how many lists their nodes'
+/// headers counted.
+fn round_trip(header: Header, options: Options, records: &[KeyRecord]) -> usize {
     let mut w = RdbWriter::new(Vec::new(), header, options).unwrap();
     if header.version >= 7 {
         w.aux(b"redis-bits", b"64").unwrap();
@@ -445,12 +456,13 @@ fn round_trip(header: Header, options: Options, records: &[KeyRecord]) {
         };
         assert_eq!(b.shape.elements, elements as u64, "{what}");
     }
+    back.iter().filter(|b| b.from_headers).count()
 }
 
 #[test]
 fn every_layout_of_every_format_round_trips() {
     let mut rng = Rng::new(0x5eed);
-    let mut covered = 0;
+    let (mut covered, mut from_headers) = (0, 0);
     for header in formats() {
         let layouts = layouts(header);
         assert!(layouts.len() >= 5, "{}: {layouts:?}", header.display());
@@ -489,11 +501,15 @@ fn every_layout_of_every_format_round_trips() {
                     r
                 })
                 .collect();
-            round_trip(header, options, &records);
+            from_headers += round_trip(header, options, &records);
             covered += records.len();
         }
     }
     assert!(covered > 1000, "{covered} records");
+    assert!(
+        from_headers > 50,
+        "{from_headers} lists counted from headers"
+    );
 }
 
 #[test]
