@@ -477,9 +477,11 @@ impl Model {
             return Ok(stats);
         }
         if ctx.checksum_vouches
-            && let Some(shape) = crate::rdb::inspect::list_shape_from_headers(record, ctx)
+            && let Some(shape) = crate::rdb::inspect::shape_from_headers(record, ctx)
         {
-            c.count_unread(shape.elements);
+            if kind == KeyType::List {
+                c.count_unread(shape.elements);
+            }
             return Ok(ValueStats {
                 key_type: Some(kind),
                 shape,

@@ -34,7 +34,7 @@ pub struct Context {
     /// The dump's stored CRC-64 is checked when the scan ends, and a scan that does not end
     /// with it valid is run again with this off: until then the bytes are taken to be the
     /// server's, so a list's element count is read from its nodes' headers
-    /// ([`list_shape_from_headers`]) rather than by decompressing and walking every node, as
+    /// ([`shape_from_headers`]) rather than by decompressing and walking every node, as
     /// a server loads a dump with a valid checksum without walking its nodes either. Off
     /// unless the caller asks (`analyze`, whose first pass never reads a list's elements).
     pub checksum_vouches: bool,
@@ -489,11 +489,11 @@ fn walk(
             quicklist_encoding(ctx, record.value_type, &shape, packed_nodes)
         }
         Stream(version) => {
-            let mut stats = StreamStats::default();
+            let mut counts = stream::NodeCounts::default();
             let meta = stream::walk(c, version, |_, listpack, end| {
                 let origin = Blob::of(listpack, end);
                 let bytes = listpack.decode(outer)?;
-                let counts =
+                let node =
                     origin.locate(stream::decode_node(bytes, origin.base, |field, value| {
                         visit(ValueItem::Field {
                             field,
@@ -501,27 +501,12 @@ fn walk(
                             expire_at_ms: None,
                         })
                     }))?;
-                stats.entries += counts.live;
-                stats.deleted += counts.deleted;
+                counts.live += node.live;
+                counts.deleted += node.deleted;
                 Ok(())
             })?;
-            if stats.entries != meta.length {
-                return Err(Error::corrupt(
-                    record.payload_offset,
-                    format!(
-                        "stream length {} but its nodes hold {} entries",
-                        meta.length, stats.entries
-                    ),
-                ));
-            }
-            shape.nodes = meta.nodes;
-            shape.blob_bytes = meta.node_bytes;
-            shape.elements = meta.length;
-            stats.groups = meta.groups;
-            stats.pending = meta.pending;
-            stats.consumers = meta.consumers;
-            stats.last_id = meta.last_id;
-            shape.stream = Some(Box::new(stats));
+            stream_shape(&mut shape, &meta, counts)
+                .map_err(|why| Error::corrupt(record.payload_offset, why))?;
             Encoding::Stream
         }
         Module2 => {
@@ -613,6 +598,19 @@ fn quicklist_encoding(ctx: &Context, layout: ValueType, shape: &Shape, packed: u
     }
 }
 
+/// The shape of a list or stream read from its nodes' headers alone, decompressing and
+/// walking none of them: for a dump whose checksum vouches for its bytes
+/// ([`Context::checksum_vouches`]). `None` for other values, and where a walk must decide
+/// (see [`list_shape_from_headers`]).
+pub fn shape_from_headers(record: &Record<'_>, ctx: &Context) -> Option<Shape> {
+    match record.value_type {
+        ValueType::ListQuicklist => list_shape_from_headers(record, ctx, true),
+        ValueType::ListQuicklist2 => list_shape_from_headers(record, ctx, false),
+        ValueType::Stream(version) => stream_shape_from_headers(record, version),
+        _ => None,
+    }
+}
+
 /// A quicklist's shape from its nodes' headers alone: nodes, blob bytes (declared lengths
 /// of compressed nodes), and elements from each ziplist's `zllen` or listpack's
 /// `num_elements` (a compressed node's header decompressed on its own), without
@@ -620,12 +618,7 @@ fn quicklist_encoding(ctx: &Context, layout: ValueType, shape: &Shape, packed: u
 /// ([`Context::checksum_vouches`]). `None` where a walk must decide: a count that saturated
 /// at 65535, a header that disagrees with its blob, anything malformed (the walk reports
 /// it). `largest_element` and `element_bytes` are not known this way.
-pub fn list_shape_from_headers(record: &Record<'_>, ctx: &Context) -> Option<Shape> {
-    let ziplists = match record.value_type {
-        ValueType::ListQuicklist => true,
-        ValueType::ListQuicklist2 => false,
-        _ => return None,
-    };
+fn list_shape_from_headers(record: &Record<'_>, ctx: &Context, ziplists: bool) -> Option<Shape> {
     let mut c = Cursor::new(record.payload, record.payload_offset);
     let nodes = c.rdb_count(2, "quicklist node count").ok()?;
     let mut shape = Shape {
@@ -654,6 +647,56 @@ pub fn list_shape_from_headers(record: &Record<'_>, ctx: &Context) -> Option<Sha
         return None;
     }
     shape.encoding = Some(quicklist_encoding(ctx, record.value_type, &shape, packed));
+    Some(shape)
+}
+
+/// Fills in a stream's shape from its walk: `meta`, and the entries its nodes hold, which
+/// must be the stream's length.
+fn stream_shape(
+    shape: &mut Shape,
+    meta: &stream::StreamMeta,
+    counts: stream::NodeCounts,
+) -> std::result::Result<(), String> {
+    if counts.live != meta.length {
+        return Err(format!(
+            "stream length {} but its nodes hold {} entries",
+            meta.length, counts.live
+        ));
+    }
+    shape.nodes = meta.nodes;
+    shape.blob_bytes = meta.node_bytes;
+    shape.elements = meta.length;
+    shape.stream = Some(Box::new(StreamStats {
+        entries: counts.live,
+        deleted: counts.deleted,
+        groups: meta.groups,
+        pending: meta.pending,
+        consumers: meta.consumers,
+        last_id: meta.last_id,
+    }));
+    Ok(())
+}
+
+/// A stream's shape with each node's entry counts read from the start of its master entry
+/// ([`stream::node_counts_in_header`]) rather than by decompressing and walking the node.
+/// As [`list_shape_from_headers`], for a dump whose checksum vouches for its bytes.
+fn stream_shape_from_headers(record: &Record<'_>, version: u8) -> Option<Shape> {
+    let mut c = Cursor::new(record.payload, record.payload_offset);
+    let mut counts = stream::NodeCounts::default();
+    let meta = stream::walk(&mut c, version, |_, listpack, _| {
+        let node = stream::node_counts_in_header(listpack)
+            .ok_or_else(|| Error::corrupt(record.payload_offset, "read by the walk"))?;
+        counts.live += node.live;
+        counts.deleted += node.deleted;
+        Ok(())
+    })
+    .ok()?;
+    if !c.is_empty() {
+        return None;
+    }
+    let mut shape = Shape::default();
+    stream_shape(&mut shape, &meta, counts).ok()?;
+    shape.encoding = Some(Encoding::Stream);
     Some(shape)
 }
 
@@ -784,7 +827,7 @@ pub struct ValueStats {
     pub key_type: Option<KeyType>,
     pub shape: Shape,
     /// The largest element in bytes (member, field or value; the string itself for strings);
-    /// 0 for a list counted from its nodes' headers ([`list_shape_from_headers`]).
+    /// 0 for a list or stream read from its nodes' headers ([`shape_from_headers`]).
     pub largest_element: u64,
     /// Bytes of all elements (members; fields and values) as Redis returns them; 0 where
     /// `largest_element` is.

@@ -58,6 +58,32 @@ impl<'a> Listpack<'a> {
             .then_some(count)
     }
 
+    /// The first `N` elements, all integers, of a listpack of `blob_len` bytes from `prefix`,
+    /// its first bytes only (`total_bytes` must agree with `blob_len`): a stream node's
+    /// master counts without decompressing the node. The elements read are checked as a walk
+    /// checks them; nothing after them is.
+    pub fn leading_ints<const N: usize>(prefix: &[u8], blob_len: usize) -> Option<[i64; N]> {
+        let header = prefix.first_chunk::<HEADER_LEN>()?;
+        let [b0, b1, b2, b3, ..] = *header;
+        if u32::from_le_bytes([b0, b1, b2, b3]) as usize != blob_len {
+            return None;
+        }
+        let mut cursor = Cursor::new(prefix, 0);
+        cursor.skip(HEADER_LEN as u64, "listpack header").ok()?;
+        let mut items = ListpackIter {
+            cursor,
+            base: 0,
+            num_elements: COUNT_UNKNOWN,
+            count: 0,
+            done: false,
+        };
+        let mut ints = [0; N];
+        for int in &mut ints {
+            *int = items.entry().ok()?.as_int()?;
+        }
+        Some(ints)
+    }
+
     /// Elements in order. Each is checked as it is read; after the last one the element count
     /// is checked and a mismatch is yielded as a final `Err`. After any `Err` the iterator is
     /// exhausted.

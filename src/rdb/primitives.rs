@@ -136,6 +136,23 @@ impl<'a> RdbStr<'a> {
         self.len() == 0
     }
 
+    /// The first `buf.len()` decoded bytes, decompressing no more of an LZF string than
+    /// that (`lzf::decompress_prefix`): a blob's header. `None` when the string is shorter,
+    /// an integer, or its compressed stream fails before then.
+    pub fn prefix<'s>(&self, buf: &'s mut [u8]) -> Option<&'s [u8]>
+    where
+        'a: 's,
+    {
+        match *self {
+            RdbStr::Raw(bytes) => bytes.get(..buf.len()),
+            RdbStr::Lzf { compressed, .. } => {
+                lzf::decompress_prefix(compressed, buf)?;
+                Some(buf)
+            }
+            RdbStr::Int(_) => None,
+        }
+    }
+
     /// The decoded bytes, borrowed where the file holds them verbatim.
     pub fn to_cow(&self) -> Result<Cow<'a, [u8]>> {
         match *self {

@@ -3,7 +3,7 @@
 
 use super::cursor::Cursor;
 use super::error::Result;
-use super::listpack::{Listpack, ListpackIter};
+use super::listpack::{self, Listpack, ListpackIter};
 use super::primitives::{Element, RdbStr};
 
 /// What the outer walk of a stream sees without opening its node listpacks.
@@ -124,6 +124,21 @@ const FLAG_DELETED: i64 = 1;
 const FLAG_SAMEFIELDS: i64 = 2;
 /// Master field names a node's walk keeps for its SAMEFIELDS entries.
 const KEPT_FIELDS: usize = 16;
+
+/// A node's live and deleted entry counts from the start of its master entry alone (the
+/// listpack header and two integers of at most 10 bytes each), decompressing nothing more.
+/// `None` where a walk must tell (anything that does not decode).
+pub fn node_counts_in_header(listpack: RdbStr<'_>) -> Option<NodeCounts> {
+    // an integer entry is at most 9 bytes and a 1-byte back-length
+    let mut buf = [0; listpack::HEADER_LEN + 2 * 10];
+    let len = listpack.len().min(buf.len());
+    let prefix = listpack.prefix(&mut buf[..len])?;
+    let [live, deleted] = Listpack::leading_ints(prefix, listpack.len())?;
+    Some(NodeCounts {
+        live: u64::try_from(live).ok()?,
+        deleted: u64::try_from(deleted).ok()?,
+    })
+}
 
 /// Decodes one node listpack: the master entry, then every entry, checking each entry's
 /// `lp_count`; `on_value` sees the field and value of every live entry.

@@ -8,7 +8,7 @@ use super::value::{
 };
 use super::writer::{Options, RdbWriter, WriteError};
 use crate::rdb::inspect::{
-    Context, Scratch, Shape, ValueItem, inspect, list_shape_from_headers, walk_value,
+    Context, Scratch, Shape, ValueItem, inspect, shape_from_headers, walk_value,
 };
 use crate::rdb::records::verify_checksum;
 use crate::rdb::{Encoding, Entry, Header, Item, Magic, Records, ValueType};
@@ -268,7 +268,7 @@ fn read_back(dump: &[u8]) -> Vec<ReadBack> {
                 });
                 assert_eq!(stats.element_bytes, lens.clone().sum::<u64>());
                 assert_eq!(stats.largest_element, lens.max().unwrap_or(0));
-                let from_headers = list_shape_from_headers(&r, &ctx);
+                let from_headers = shape_from_headers(&r, &ctx);
                 if let Some(headers) = &from_headers {
                     assert_eq!(headers, &shape, "{:?}", r.value_type);
                 }
