@@ -638,6 +638,35 @@ mod tests {
         assert!(accepted > 2000 && refused > 1000, "{accepted} {refused}");
     }
 
+    /// The one-chunk path for short references, at its edges: every distance under 17 with
+    /// every length from 3 to 18 (one byte or two), so references that overlap what they
+    /// write (distance under the length) and references longer than one chunk take the other
+    /// paths. Literal runs around each keep the decoder away from the buffers' ends.
+    #[test]
+    fn short_references_match_the_reference_decoder() {
+        let run: Vec<u8> = (1..=32).collect();
+        let mut out = Vec::new();
+        for distance in 1..=17usize {
+            for len in 3..=18usize {
+                let mut packed = vec![31];
+                packed.extend_from_slice(&run);
+                let (stored, d) = (len - 2, distance - 1);
+                if stored < 7 {
+                    packed.push(((stored << 5) | (d >> 8)) as u8);
+                } else {
+                    packed.extend_from_slice(&[((7 << 5) | (d >> 8)) as u8, (stored - 7) as u8]);
+                }
+                packed.push(d as u8);
+                packed.push(31);
+                packed.extend_from_slice(&run);
+                let original_len = 64 + len;
+                let expected = decompress_bytewise(&packed, original_len).unwrap();
+                decompress_into(&packed, original_len, 0, &mut out).unwrap();
+                assert_eq!(out, expected, "distance {distance} length {len}");
+            }
+        }
+    }
+
     #[test]
     fn rejects_bad_input() {
         let mut out = Vec::new();
