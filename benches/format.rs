@@ -3,9 +3,11 @@
 //! - `crc64`: the dispatching `crc64` (carry-less-multiply folding where the CPU has it) and
 //!   the slicing-by-16 tables it falls back to, over 16 MiB;
 //! - `lzf`: decompression of LZF data the server's compressor wrote, from text-like values
-//!   (long back-references), listpack-like blobs (short tokens, the mixed dump's common case)
-//!   and noise (literal runs), next to a `memcpy` of the same output size; and `validate`,
-//!   the walk of the control bytes that checks a string value's length without decompressing.
+//!   (long back-references), listpack-like blobs (short tokens), the compressed quicklist
+//!   nodes, ziplists and stream listpacks of a synthetic mixed dump (the blobs that dominate
+//!   its parse) and noise (literal runs), next to a `memcpy` of the same output size; and
+//!   `validate`, the walk of the control bytes that checks a string value's length without
+//!   decompressing.
 //!
 //! `cargo bench --bench format [-- FILTER]`; throughput is in bytes of output per second.
 
@@ -14,7 +16,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rdbscope::rdb::crc64::{crc64, crc64_table};
-use rdbscope::rdb::lzf;
+use rdbscope::rdb::{Cursor, Entry, Header, Magic, RdbStr, Records, ValueType, lzf, stream};
+use rdbscope::synth::mix::{self, MixConfig, Shape};
 
 /// xorshift64: the same bytes every run.
 fn next(seed: &mut u64) -> u64 {
@@ -80,13 +83,75 @@ fn corpus(kind: &str, value_len: usize, total: usize) -> Vec<(Vec<u8>, usize)> {
     values
 }
 
+/// The LZF-compressed compact blobs (quicklist nodes, ziplists, listpacks, stream nodes) of a
+/// synthetic mixed dump of about `dump_bytes`, in the RDB 9 format of the 1 GiB benchmark dump.
+fn dump_blobs(dump_bytes: u64) -> Vec<(Vec<u8>, usize)> {
+    let config = MixConfig::new(
+        Header::new(Magic::Redis, 9),
+        Shape::Mixed,
+        1,
+        1_893_456_000_000,
+    );
+    let (dump, _) = mix::generate(&config, dump_bytes);
+    let mut blobs = Vec::new();
+    let mut keep = |s: RdbStr| {
+        if let RdbStr::Lzf {
+            compressed,
+            original_len,
+            ..
+        } = s
+        {
+            blobs.push((compressed.to_vec(), original_len));
+        }
+    };
+    for entry in Records::new(&dump).unwrap() {
+        let Entry::Key(record) = entry.unwrap() else {
+            continue;
+        };
+        let mut c = Cursor::new(record.payload, record.payload_offset);
+        match record.value_type {
+            ValueType::ListQuicklist | ValueType::ListQuicklist2 => {
+                for _ in 0..c.rdb_count(2, "nodes").unwrap() {
+                    if record.value_type == ValueType::ListQuicklist2 {
+                        c.rdb_len("container").unwrap();
+                    }
+                    keep(c.rdb_string("node").unwrap());
+                }
+            }
+            ValueType::ListZiplist
+            | ValueType::ZsetZiplist
+            | ValueType::HashZiplist
+            | ValueType::HashListpack
+            | ValueType::ZsetListpack
+            | ValueType::SetListpack => keep(c.rdb_string("blob").unwrap()),
+            ValueType::Stream(version) => {
+                stream::walk(&mut c, version, |_, listpack, _| {
+                    keep(listpack);
+                    Ok(())
+                })
+                .unwrap();
+            }
+            _ => {}
+        }
+    }
+    blobs
+}
+
 fn decompression(c: &mut Criterion) {
     let mut group = c.benchmark_group("lzf");
-    for (kind, value_len) in [("text", 4096), ("listpack", 8192), ("noise", 1024)] {
-        let values = corpus(kind, value_len, 8 << 20);
+    let kinds = [
+        ("text", corpus("text", 4096, 8 << 20)),
+        ("listpack", corpus("listpack", 8192, 8 << 20)),
+        ("mixed-dump", dump_blobs(12 << 20)),
+        ("noise", corpus("noise", 1024, 8 << 20)),
+    ];
+    for (kind, values) in kinds {
         let total: usize = values.iter().map(|(_, n)| n).sum();
         let packed: usize = values.iter().map(|(p, _)| p.len()).sum();
-        eprintln!("lzf {kind}: {total} bytes from {packed} compressed");
+        eprintln!(
+            "lzf {kind}: {total} bytes from {packed} compressed in {} values",
+            values.len()
+        );
         group.throughput(Throughput::Bytes(total as u64));
         let mut out = Vec::new();
         group.bench_function(format!("decompress/{kind}"), |b| {
@@ -105,12 +170,13 @@ fn decompression(c: &mut Criterion) {
                 }
             })
         });
-        let source = vec![1u8; value_len];
-        let mut copy = vec![0u8; value_len];
+        let longest = values.iter().map(|(_, n)| *n).max().unwrap_or(0);
+        let source = vec![1u8; longest];
+        let mut copy = vec![0u8; longest];
         group.bench_function(format!("memcpy/{kind}"), |b| {
             b.iter(|| {
-                for _ in &values {
-                    copy.copy_from_slice(black_box(&source));
+                for (_, len) in &values {
+                    copy[..*len].copy_from_slice(black_box(&source[..*len]));
                     black_box(&copy);
                 }
             })

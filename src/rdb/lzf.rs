@@ -4,6 +4,8 @@
 //! The decompressor's output cannot alias the map, so callers pass a reusable buffer; its size
 //! is bounded up front by what the compressed bytes could expand to.
 
+use std::hint::select_unpredictable;
+
 use super::error::{Error, ErrorKind, Result};
 
 /// The most output one input byte of LZF can produce: a 3-byte back-reference yields at most
@@ -129,29 +131,53 @@ const PATTERN_STEP: [usize; WIDE] = {
 };
 
 /// Decompresses `input` to fill `out` exactly; `None` when it is malformed or produces a
-/// different length. Every token's bounds are checked once, up front; then literals and
-/// back-references are copied in fixed-size chunks (a literal run in one 32-byte copy, a
+/// different length. Copies are fixed-size chunks (a literal run in one 32-byte copy, a
 /// reference in 16-byte ones), which may write past the token's end into output bytes the
-/// next tokens overwrite. Back-references closer than 16 bytes repeat a short pattern: its
-/// first bytes are copied one by one until the pattern, repeated, spans 16 bytes or more, and
-/// that multiple of the distance serves for wide copies.
+/// next tokens overwrite. Away from the ends of both buffers, one bounds check per token
+/// covers the common tokens: any literal run, and a reference of at most 16 bytes that does
+/// not overlap what it writes (nearly all references in listpacks and ziplists), copied in
+/// one chunk. The other tokens are checked on their own. Back-references closer than their
+/// length repeat a short pattern: its first bytes are copied one by one until the pattern,
+/// repeated, spans 16 bytes or more, and that multiple of the distance serves for wide copies.
 fn decompress_exact(input: &[u8], out: &mut [u8]) -> Option<()> {
     let out_len = out.len();
     let (mut ip, mut op) = (0usize, 0usize);
     while ip < input.len() {
+        if let (Some(head), true) = (
+            input[ip..].first_chunk::<{ 1 + MAX_LITERAL }>(),
+            op + MAX_LITERAL <= out_len,
+        ) {
+            let ctrl = usize::from(head[0]);
+            if ctrl < 32 {
+                *out[op..].first_chunk_mut().unwrap() =
+                    *head[1..].first_chunk::<MAX_LITERAL>().unwrap();
+                op += ctrl + 1;
+                ip += ctrl + 2;
+                continue;
+            }
+            // Whether the length takes a second byte is data, not a pattern a predictor
+            // learns (a quarter of listpack references do): select, do not branch.
+            let extended = ctrl >= 7 << 5;
+            let len = (ctrl >> 5) + select_unpredictable(extended, usize::from(head[1]), 0);
+            let low = usize::from(select_unpredictable(extended, head[2], head[1]));
+            let step = 2 + usize::from(extended);
+            let distance = ((ctrl & 0x1F) << 8) + low + 1;
+            if distance > op {
+                return None;
+            }
+            if len + 2 <= WIDE.min(distance) {
+                out.copy_within(op - distance..op - distance + WIDE, op);
+                op += len + 2;
+                ip += step;
+                continue;
+            }
+        }
         let ctrl = usize::from(input[ip]);
         ip += 1;
         if ctrl < 32 {
             let n = ctrl + 1;
-            if let (Some(src), Some(dst)) = (
-                input[ip..].first_chunk::<32>(),
-                out[op..].first_chunk_mut::<32>(),
-            ) {
-                *dst = *src;
-            } else {
-                out.get_mut(op..op + n)?
-                    .copy_from_slice(input.get(ip..ip + n)?);
-            }
+            out.get_mut(op..op + n)?
+                .copy_from_slice(input.get(ip..ip + n)?);
             ip += n;
             op += n;
             continue;
@@ -646,6 +672,35 @@ mod tests {
             }
         }
         assert!(accepted > 2000 && refused > 1000, "{accepted} {refused}");
+    }
+
+    /// The one-chunk path for short references, at its edges: every distance under 17 with
+    /// every length from 3 to 18 (one byte or two), so references that overlap what they
+    /// write (distance under the length) and references longer than one chunk take the other
+    /// paths. Literal runs around each keep the decoder away from the buffers' ends.
+    #[test]
+    fn short_references_match_the_reference_decoder() {
+        let run: Vec<u8> = (1..=32).collect();
+        let mut out = Vec::new();
+        for distance in 1..=17usize {
+            for len in 3..=18usize {
+                let mut packed = vec![31];
+                packed.extend_from_slice(&run);
+                let (stored, d) = (len - 2, distance - 1);
+                if stored < 7 {
+                    packed.push(((stored << 5) | (d >> 8)) as u8);
+                } else {
+                    packed.extend_from_slice(&[((7 << 5) | (d >> 8)) as u8, (stored - 7) as u8]);
+                }
+                packed.push(d as u8);
+                packed.push(31);
+                packed.extend_from_slice(&run);
+                let original_len = 64 + len;
+                let expected = decompress_bytewise(&packed, original_len).unwrap();
+                decompress_into(&packed, original_len, 0, &mut out).unwrap();
+                assert_eq!(out, expected, "distance {distance} length {len}");
+            }
+        }
     }
 
     #[test]

@@ -171,8 +171,22 @@ impl<'a> RdbStr<'a> {
     }
 
     /// The decoded bytes, using `scratch` for the forms that must be materialised, so a worker
-    /// decoding many blobs reuses one buffer.
+    /// decoding many blobs reuses one buffer. Raw bytes, most elements, are borrowed inline:
+    /// a call per element costs more than the borrow.
+    #[inline]
     pub fn decode<'s>(&self, scratch: &'s mut Vec<u8>) -> Result<&'s [u8]>
+    where
+        'a: 's,
+    {
+        match *self {
+            RdbStr::Raw(b) => Ok(b),
+            _ => self.materialise(scratch),
+        }
+    }
+
+    /// `decode`, out of line, for the forms written into `scratch`.
+    #[inline(never)]
+    fn materialise<'s>(&self, scratch: &'s mut Vec<u8>) -> Result<&'s [u8]>
     where
         'a: 's,
     {
