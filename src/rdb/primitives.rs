@@ -97,7 +97,16 @@ impl<'a> Cursor<'a> {
         if self.short_run(0x3F).is_some() {
             return Ok(());
         }
-        self.skip_long_rdb_string(what)
+        // integer members of hashtable sets are as common as short strings
+        let int_bytes = match self.peek() {
+            Some(0xC0) => 1,
+            Some(0xC1) => 2,
+            Some(0xC2) => 4,
+            _ => return self.skip_long_rdb_string(what),
+        };
+        // the selector, then the integer, read as `rdb_string` reads them (the same errors)
+        self.skip(1, what)?;
+        self.skip(int_bytes, what)
     }
 
     #[inline(never)]
@@ -351,6 +360,33 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// The splitter's in-place skips end where reading the string ends, with the same error:
+    /// every string form (6-, 14-, 32-bit lengths, the three integers, LZF, bad selectors),
+    /// whole and cut at every byte.
+    #[test]
+    fn skipping_a_string_is_reading_it() {
+        let strings: [&[u8]; 9] = [
+            &[0x03, b'a', b'b', b'c'],
+            &[0x40, 0x41, b'x'],
+            &[0x80, 0, 0, 0, 2, b'h', b'i'],
+            &[0xC0, 0xFE],
+            &[0xC1, 0x39, 0x30],
+            &[0xC2, 0, 0, 0, 0x80],
+            &[0xC3, 0x02, 0x03, 0x01, b'a', b'b'],
+            &[0xC4, 0x00],
+            &[0x82, 0x00],
+        ];
+        for s in strings {
+            for cut in 0..=s.len() {
+                let data = &s[..cut];
+                let (mut read, mut skipped) = (Cursor::new(data, 40), Cursor::new(data, 40));
+                let want = read.rdb_string("t").map(|_| read.pos());
+                let got = skipped.skip_rdb_string("t").map(|()| skipped.pos());
+                assert_eq!(got, want, "{s:02x?} cut to {cut}");
+            }
+        }
     }
 
     #[test]
