@@ -62,12 +62,42 @@ impl<'a> Cursor<'a> {
 
     /// Reads an RDB string without decoding it: raw bytes are borrowed, INT forms parsed,
     /// LZF bytes borrowed and checked for a plausible declared size.
-    #[inline]
+    #[inline(always)]
     pub fn rdb_string(&mut self, what: &'static str) -> Result<RdbStr<'a>> {
-        // Most strings of a dump are under 64 bytes: a length byte `00xxxxxx`, then the bytes.
+        // Most strings of a dump are under 64 bytes: a length byte `00xxxxxx`, then the bytes;
+        // most others are integers. Both are read in place, the rest out of line.
         if let Some(bytes) = self.short_run(0x3F) {
             return Ok(RdbStr::Raw(bytes));
         }
+        if let Some(v) = self.int_string() {
+            return Ok(RdbStr::Int(v));
+        }
+        self.long_rdb_string(what)
+    }
+
+    /// An integer-encoded string (`0xC0`-`0xC2` and the integer) read in place, or `None`
+    /// with nothing consumed.
+    #[inline]
+    fn int_string(&mut self) -> Option<i64> {
+        let rest = self.rest();
+        let (v, size) = match *rest.first()? {
+            0xC0 => (i64::from(*rest.get(1)? as i8), 2),
+            0xC1 => (
+                i64::from(i16::from_le_bytes(*rest.get(1..)?.first_chunk()?)),
+                3,
+            ),
+            0xC2 => (
+                i64::from(i32::from_le_bytes(*rest.get(1..)?.first_chunk()?)),
+                5,
+            ),
+            _ => return None,
+        };
+        self.skip(size, "integer string").ok()?;
+        Some(v)
+    }
+
+    #[inline(never)]
+    fn long_rdb_string(&mut self, what: &'static str) -> Result<RdbStr<'a>> {
         match self.rdb_len_or_special(what)? {
             Len::Len(n) => Ok(RdbStr::Raw(self.bytes(n, what)?)),
             Len::Special(0) => Ok(RdbStr::Int(i64::from(self.u8(what)? as i8))),
@@ -98,15 +128,10 @@ impl<'a> Cursor<'a> {
             return Ok(());
         }
         // integer members of hashtable sets are as common as short strings
-        let int_bytes = match self.peek() {
-            Some(0xC0) => 1,
-            Some(0xC1) => 2,
-            Some(0xC2) => 4,
-            _ => return self.skip_long_rdb_string(what),
-        };
-        // the selector, then the integer, read as `rdb_string` reads them (the same errors)
-        self.skip(1, what)?;
-        self.skip(int_bytes, what)
+        if self.int_string().is_some() {
+            return Ok(());
+        }
+        self.skip_long_rdb_string(what)
     }
 
     #[inline(never)]
