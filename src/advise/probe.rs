@@ -69,7 +69,7 @@ pub struct Run {
     pub now_ms: Option<i64>,
 }
 
-/// Reusable buffers of the probe; one per batch of keys.
+/// Reusable buffers of the probe; one per worker thread.
 #[derive(Default)]
 pub struct Probe {
     text: Vec<u8>,
@@ -120,6 +120,16 @@ impl Subject<'_> {
 }
 
 impl Probe {
+    /// No buffers yet (`const`: a thread-local one is then reached without a lazy
+    /// initialisation check per key).
+    pub const fn new() -> Probe {
+        Probe {
+            text: Vec::new(),
+            packed: Vec::new(),
+            lzf: None,
+        }
+    }
+
     /// What the alternatives of one key would save, into `advice` (empty when called).
     /// `stats` and `estimate` are the key's own.
     #[allow(clippy::too_many_arguments)] // the scan's per-key arguments, passed on
