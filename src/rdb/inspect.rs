@@ -253,13 +253,15 @@ fn walk(
     let Scratch { outer, inner } = scratch;
     let encoding = match record.value_type {
         String => {
-            let s = c.rdb_string("value")?;
-            let bytes = s.decode(outer)?;
-            visit(ValueItem::Member(Element::Bytes(bytes)));
+            // An integer-encoded value is visited as the integer, as blobs' integers are:
+            // formatting its digits cost an allocation per key.
+            let value = element(c.rdb_string("value")?, outer)?;
+            visit(ValueItem::Member(value));
             shape.elements = 1;
             let has_expire = record.expire_at_ms.is_some();
-            ctx.string_encoding_of_key(bytes.len(), record.key.len(), has_expire, || {
-                matches!(s, RdbStr::Int(_)) || is_redis_integer(bytes)
+            ctx.string_encoding_of_key(value.len(), record.key.len(), has_expire, || match value {
+                Element::Int(_) => true,
+                Element::Bytes(bytes) => is_redis_integer(bytes),
             })
         }
         ListLinked | SetHashtable => {
@@ -858,6 +860,59 @@ mod tests {
                 parsed.filter(|_| defined(&case)),
                 "{case:?}"
             );
+        }
+    }
+
+    /// An integer-encoded string value is visited as its integer: the text `decode` makes of
+    /// it, and the encoding that text gets.
+    #[test]
+    fn integer_strings_walk_as_their_decoded_text() {
+        let ctx = Context::new(Header::parse(b"REDIS0009").unwrap(), None);
+        let values = [
+            0, 7, -1, -128, 127, 128, -129, -32_768, 32_767, 32_768, -32_769,
+        ];
+        for v in values
+            .into_iter()
+            .chain([i64::from(i32::MIN), i64::from(i32::MAX)])
+        {
+            let payload = match v {
+                -128..=127 => vec![0xC0, v as i8 as u8],
+                -32_768..=32_767 => [&[0xC1][..], &(v as i16).to_le_bytes()].concat(),
+                _ => [&[0xC2][..], &(v as i32).to_le_bytes()].concat(),
+            };
+            let record = Record {
+                db: 0,
+                key: b"counter:1".as_slice().into(),
+                value_type: ValueType::String,
+                type_byte: 0,
+                payload: &payload,
+                payload_offset: 0,
+                offset: 0,
+                rdb_bytes: 0,
+                expire_at_ms: None,
+                idle_s: None,
+                freq: None,
+                compression_seen: false,
+            };
+            let value = Cursor::new(&payload, 0).rdb_string("value").unwrap();
+            assert_eq!(value, RdbStr::Int(v));
+            let plain = value.decode(&mut Vec::new()).unwrap().to_vec();
+            let mut seen = Vec::new();
+            let shape = walk_value(&record, &ctx, &mut Scratch::default(), &mut |item| {
+                if let ValueItem::Member(e) = item {
+                    seen.push(e.to_vec());
+                }
+            })
+            .unwrap();
+            assert_eq!(seen, [plain.clone()], "{v}");
+            let encoding =
+                ctx.string_encoding_of_key(plain.len(), 9, false, || is_redis_integer(&plain));
+            assert_eq!(
+                (shape.encoding, encoding),
+                (Some(Encoding::Int), Encoding::Int)
+            );
+            let stats = inspect(&record, &ctx, &mut Scratch::default()).unwrap();
+            assert_eq!(stats.largest_element, plain.len() as u64, "{v}");
         }
     }
 
