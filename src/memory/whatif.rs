@@ -461,12 +461,13 @@ impl Model {
     ) -> Result<ValueStats> {
         let kind = c.kind;
         let sums = c.sums;
-        // A long LZF string is priced by its declared length: decompressing it was the
-        // largest cost of string-heavy dumps.
-        let compressed = crate::rdb::inspect::compressed_string(record, ctx)
-            .map_err(|e| e.in_key(&record.key))?;
-        if let Some(stats) = compressed {
-            c.push(Member::Plain(Scalar::text(stats.largest_element as usize)));
+        // A string is read once, not walked; a long LZF one is priced by its declared
+        // length: decompressing it was the largest cost of string-heavy dumps.
+        let string =
+            crate::rdb::inspect::string_stats(record, ctx).map_err(|e| e.in_key(&record.key))?;
+        if let Some((stats, value)) = string {
+            let len = stats.largest_element as usize;
+            c.push(Member::Plain(value.map_or(Scalar::text(len), Scalar::of)));
             return Ok(stats);
         }
         let keep = !matches!(kind, KeyType::Stream | KeyType::Module);

@@ -258,11 +258,7 @@ fn walk(
             let value = element(c.rdb_string("value")?, outer)?;
             visit(ValueItem::Member(value));
             shape.elements = 1;
-            let has_expire = record.expire_at_ms.is_some();
-            ctx.string_encoding_of_key(value.len(), record.key.len(), has_expire, || match value {
-                Element::Int(_) => true,
-                Element::Bytes(bytes) => is_redis_integer(bytes),
-            })
+            string_encoding(record, ctx, value.len(), Some(value))
         }
         ListLinked | SetHashtable => {
             let n = c.rdb_count(1, "element count")?;
@@ -721,7 +717,7 @@ impl ValueStats {
 
 /// Walks a record's value and folds it into `ValueStats`.
 pub fn inspect(record: &Record<'_>, ctx: &Context, scratch: &mut Scratch) -> Result<ValueStats> {
-    if let Some(stats) = compressed_string(record, ctx).map_err(|e| e.in_key(&record.key))? {
+    if let Some((stats, _)) = string_stats(record, ctx).map_err(|e| e.in_key(&record.key))? {
         return Ok(stats);
     }
     let mut largest = 0u64;
@@ -746,52 +742,66 @@ pub fn inspect(record: &Record<'_>, ctx: &Context, scratch: &mut Scratch) -> Res
     })
 }
 
-/// The statistics of a string value stored LZF-compressed and longer than 20 bytes, without
-/// decompressing it: that long it cannot be an integer, so its length decides the encoding,
-/// and once the compressed data checks out its declared length is exact. Decompressing only
-/// to count bytes was the largest cost of reading string-heavy dumps. `None` for any other
+/// The statistics of a string value from one read of it, without the walk, and the value
+/// when it is plain or an integer. One stored LZF-compressed and longer than 20 bytes is not
+/// decompressed: that long it cannot be an integer, so its length decides the encoding, and
+/// once the compressed data checks out its declared length is exact (decompressing only to
+/// count bytes was the largest cost of reading string-heavy dumps). `None` for any other
 /// value (the walk then reads it, and reports any damage).
-pub fn compressed_string(record: &Record<'_>, ctx: &Context) -> Result<Option<ValueStats>> {
-    let Some((_, original_len)) = lzf_string(record)? else {
-        return Ok(None);
-    };
-    let has_expire = record.expire_at_ms.is_some();
-    let encoding = ctx.string_encoding_of_key(original_len, record.key.len(), has_expire, || false);
-    Ok(Some(ValueStats {
-        key_type: Some(KeyType::String),
-        shape: Shape {
-            encoding: Some(encoding),
-            elements: 1,
-            ..Shape::default()
-        },
-        largest_element: original_len as u64,
-        element_bytes: original_len as u64,
-    }))
-}
-
-/// A string value stored LZF-compressed and longer than 20 bytes, validated: its compressed
-/// bytes and its length. `None` for any other value.
-pub fn lzf_string<'a>(record: &Record<'a>) -> Result<Option<(&'a [u8], usize)>> {
-    let Some((compressed, original_len, offset)) = stored_lzf(record)? else {
-        return Ok(None);
-    };
-    super::lzf::validate(compressed, original_len, offset)?;
-    Ok(Some((compressed, original_len)))
-}
-
-/// [`lzf_string`] without validating the compressed bytes, for a reader that only measures
-/// them (validating is a pass over the data, and the memory model already made it); also
-/// the offset of the compressed bytes.
-pub fn stored_lzf<'a>(record: &Record<'a>) -> Result<Option<(&'a [u8], usize, u64)>> {
+pub fn string_stats<'a>(
+    record: &Record<'a>,
+    ctx: &Context,
+) -> Result<Option<(ValueStats, Option<Element<'a>>)>> {
     if record.value_type != ValueType::String {
         return Ok(None);
     }
     let mut c = Cursor::new(record.payload, record.payload_offset);
     let value = c.rdb_string("value")?;
-    Ok(stored_lzf_of(value).filter(|_| c.is_empty()))
+    if !c.is_empty() {
+        return Ok(None);
+    }
+    let (len, element) = match value {
+        RdbStr::Raw(bytes) => (bytes.len(), Some(Element::Bytes(bytes))),
+        RdbStr::Int(v) => (value.len(), Some(Element::Int(v))),
+        _ => match stored_lzf_of(value) {
+            Some((compressed, original_len, offset)) => {
+                super::lzf::validate(compressed, original_len, offset)?;
+                (original_len, None)
+            }
+            None => return Ok(None),
+        },
+    };
+    let stats = ValueStats {
+        key_type: Some(KeyType::String),
+        shape: Shape {
+            encoding: Some(string_encoding(record, ctx, len, element)),
+            elements: 1,
+            ..Shape::default()
+        },
+        largest_element: len as u64,
+        element_bytes: len as u64,
+    };
+    Ok(Some((stats, element)))
 }
 
-/// [`stored_lzf`] of a string value already read.
+/// The encoding of `record`'s string value of `len` bytes; `value`, when at hand, says
+/// whether it is an integer (one that is not, an LZF string over 20 bytes, is not).
+fn string_encoding(
+    record: &Record<'_>,
+    ctx: &Context,
+    len: usize,
+    value: Option<Element<'_>>,
+) -> Encoding {
+    let has_expire = record.expire_at_ms.is_some();
+    ctx.string_encoding_of_key(len, record.key.len(), has_expire, || match value {
+        Some(Element::Int(_)) => true,
+        Some(Element::Bytes(bytes)) => is_redis_integer(bytes),
+        None => false,
+    })
+}
+
+/// A string value already read, if it is stored LZF-compressed and longer than 20 bytes:
+/// its compressed bytes, its length and the offset of the compressed bytes.
 pub fn stored_lzf_of(value: RdbStr<'_>) -> Option<(&[u8], usize, u64)> {
     match value {
         RdbStr::Lzf {
@@ -914,6 +924,57 @@ mod tests {
             let stats = inspect(&record, &ctx, &mut Scratch::default()).unwrap();
             assert_eq!(stats.largest_element, plain.len() as u64, "{v}");
         }
+    }
+
+    /// A string read by `string_stats` has the statistics and the element the walk gives it
+    /// (an LZF one its decompressed length, and no element).
+    #[test]
+    fn string_stats_agree_with_the_walk() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let mut seen = [0; 3];
+        for fixture in std::fs::read_dir(root).unwrap() {
+            let Ok(data) = std::fs::read(fixture.unwrap().path().join("dump.rdb")) else {
+                continue;
+            };
+            let ctx = Context::for_dump(&data).unwrap();
+            let mut scratch = Scratch::default();
+            for entry in super::super::Records::new(&data).unwrap() {
+                let super::super::Entry::Key(record) = entry.unwrap() else {
+                    continue;
+                };
+                let Some((stats, element)) = string_stats(&record, &ctx).unwrap() else {
+                    continue;
+                };
+                let mut walked = Vec::new();
+                let shape = walk_value(&record, &ctx, &mut scratch, &mut |item| {
+                    if let ValueItem::Member(e) = item {
+                        walked.push((e.to_vec(), matches!(e, Element::Int(_))));
+                    }
+                })
+                .unwrap();
+                let [(bytes, int)] = &walked[..] else {
+                    panic!("{walked:?}")
+                };
+                let key = super::super::escape_key(&record.key);
+                assert_eq!(stats.shape, shape, "{key}");
+                assert_eq!(stats.largest_element, bytes.len() as u64, "{key}");
+                assert_eq!(stats.element_bytes, bytes.len() as u64, "{key}");
+                match element {
+                    Some(e) => assert_eq!(
+                        (e.to_vec(), matches!(e, Element::Int(_))),
+                        (bytes.clone(), *int),
+                        "{key}"
+                    ),
+                    None => assert!(bytes.len() > 20, "{key}"),
+                }
+                seen[match element {
+                    None => 0,
+                    Some(Element::Int(_)) => 1,
+                    Some(Element::Bytes(_)) => 2,
+                }] += 1;
+            }
+        }
+        assert!(seen.iter().all(|&n| n > 10), "{seen:?}");
     }
 
     /// `n` random texts over `alphabet`, shorter than `max_len` bytes, each with the xorshift
