@@ -160,7 +160,7 @@ fn analyze_dump(
                 return Ok(());
             }
             let token_kinds = TokenKinds::of(&record.key, run.delimiters);
-            let mut advice = KeyAdvice::NONE;
+            let mut advice = KeyAdvice::default();
             PROBE.with_borrow_mut(|probe| {
                 probe.observe(
                     model,
