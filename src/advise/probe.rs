@@ -15,7 +15,7 @@ use crate::analyze::patterns::{Delimiters, TokenKinds, tokens};
 use crate::memory::collections::{listpack_int_entry, listpack_string_entry};
 use crate::memory::stream::{StreamLayout, layout, stream_value};
 use crate::memory::whatif::{Collection, Member, QuicklistNode, Scalar};
-use crate::memory::{Estimate, Generation, Model, Origin};
+use crate::memory::{Generation, Model, Origin, Priced};
 use crate::rdb::inspect::stored_lzf_of;
 use crate::rdb::lzf::Compressor;
 use crate::rdb::{
@@ -131,7 +131,7 @@ impl Probe {
     }
 
     /// What the alternatives of one key would save, into `advice` (empty when called).
-    /// `stats` and `estimate` are the key's own.
+    /// `priced` is the key's own pricing.
     #[allow(clippy::too_many_arguments)] // the scan's per-key arguments, passed on
     pub fn observe(
         &mut self,
@@ -141,11 +141,11 @@ impl Probe {
         record: &Record<'_>,
         constant: TokenKinds,
         collection: &Collection,
-        stats: &ValueStats,
-        estimate: &Estimate,
+        priced: &Priced<'_>,
         scratch: &mut Scratch,
         advice: &mut KeyAdvice,
     ) -> Result<()> {
+        let (stats, estimate) = (&priced.stats, &priced.estimate);
         let big = estimate.memory_bytes + estimate.overhead_bytes >= BIG_KEY_BYTES
             || stats.shape.elements >= BIG_KEY_ELEMENTS;
         let subject = Subject {
@@ -161,7 +161,7 @@ impl Probe {
             now: estimate.memory_bytes,
         };
         match record.value_type.key_type() {
-            KeyType::String => self.string(&subject, advice)?,
+            KeyType::String => self.string(&subject, priced.string, advice)?,
             KeyType::Hash | KeyType::Set | KeyType::Zset => {
                 self::collection(&subject, collection, scratch, advice)?
             }
@@ -269,7 +269,13 @@ impl Probe {
         Ok((saved > 0).then(|| saved * interior / priced.max(1)))
     }
 
-    fn string(&mut self, s: &Subject<'_>, advice: &mut KeyAdvice) -> Result<()> {
+    /// `value`: the string as pricing read it, if it did.
+    fn string(
+        &mut self,
+        s: &Subject<'_>,
+        value: Option<RdbStr<'_>>,
+        advice: &mut KeyAdvice,
+    ) -> Result<()> {
         let (record, stats) = (s.record, s.stats);
         let len = stats.largest_element;
         let numeric = stats.encoding() != Encoding::Int && len <= NUMBER_MAX_BYTES;
@@ -281,7 +287,10 @@ impl Probe {
         // compressor (ours makes the same bytes), and its first literal byte says whether it
         // can be JSON: decompressing it is needed only for the checks that read it. (The
         // memory model validated it; the splitter framed the payload as this one string.)
-        let value = Cursor::new(record.payload, record.payload_offset).rdb_string("value")?;
+        let value = match value {
+            Some(value) => value,
+            None => Cursor::new(record.payload, record.payload_offset).rdb_string("value")?,
+        };
         let stored = stored_lzf_of(value).map(|(packed, len, _)| (packed, len));
         let may_be_json = len <= JSON_MAX_BYTES
             && stored.is_none_or(|(packed, _)| {

@@ -155,7 +155,8 @@ fn analyze_dump(
             let (hash_tag, slot) = tag_and_slot(&record.key);
             agg.prefetch_slot(slot);
             let mut collection = Collection::new(model, KeyType::String, 0, false);
-            let (stats, estimate) = model.price(record, ctx, scratch, &mut collection)?;
+            let priced = model.price(record, ctx, scratch, &mut collection)?;
+            let (stats, estimate) = (&priced.stats, &priced.estimate);
             if estimate.memory_bytes + estimate.overhead_bytes < settings.min_bytes {
                 return Ok(());
             }
@@ -169,8 +170,7 @@ fn analyze_dump(
                     record,
                     token_kinds,
                     &collection,
-                    &stats,
-                    &estimate,
+                    &priced,
                     scratch,
                     &mut advice,
                 )

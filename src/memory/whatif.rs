@@ -29,7 +29,7 @@ use super::version::{DICT_ENTRY, QUICKLIST, ROBJ, ZSET, ZSKIPLIST};
 use super::{Allocator, Certainty, Estimate, Generation, Model, Origin, generation_of};
 use crate::rdb::inspect::{Context, Scratch, ValueItem, walk_value};
 use crate::rdb::score::ScoreText;
-use crate::rdb::{Element, Encoding, KeyType, Record, Result, ValueStats};
+use crate::rdb::{Element, Encoding, KeyType, RdbStr, Record, Result, ValueStats};
 
 /// One string element as the cost formulas see it: its length, and its value when the
 /// server would store it as an integer (`string2ll` / `lpStringToInt64`).
@@ -445,20 +445,20 @@ impl Model {
         scratch: &mut Scratch,
     ) -> Result<(Collection, ValueStats)> {
         let mut c = Collection::of_record(self, record, Sums::All);
-        let stats = self.collect_into(record, ctx, scratch, &mut c)?;
+        let (stats, _) = self.collect_into(record, ctx, scratch, &mut c)?;
         Ok((c, stats))
     }
 
     /// [`Model::collect`] into `c` (empty, made by [`Collection::of_record`]), keeping the
     /// sums it names. The caller owns the collection: returned with the statistics, it was
-    /// copied twice more per key.
-    pub(super) fn collect_into(
+    /// copied twice more per key. A string's value comes back as read (see [`Priced`]).
+    pub(super) fn collect_into<'a>(
         &self,
-        record: &Record<'_>,
+        record: &Record<'a>,
         ctx: &Context,
         scratch: &mut Scratch,
         c: &mut Collection,
-    ) -> Result<ValueStats> {
+    ) -> Result<(ValueStats, Option<RdbStr<'a>>)> {
         let kind = c.kind;
         let sums = c.sums;
         // A string is read once, not walked; a long LZF one is priced by its declared
@@ -466,9 +466,12 @@ impl Model {
         let string =
             crate::rdb::inspect::string_stats(record, ctx).map_err(|e| e.in_key(&record.key))?;
         if let Some((stats, value)) = string {
-            let len = stats.largest_element as usize;
-            c.push(Member::Plain(value.map_or(Scalar::text(len), Scalar::of)));
-            return Ok(stats);
+            c.push(Member::Plain(match value {
+                RdbStr::Raw(bytes) => Scalar::bytes(bytes),
+                RdbStr::Int(v) => Scalar::of(Element::Int(v)),
+                RdbStr::Lzf { original_len, .. } => Scalar::text(original_len),
+            }));
+            return Ok((stats, Some(value)));
         }
         let keep = !matches!(kind, KeyType::Stream | KeyType::Module);
         let (mut largest, mut total) = (0u64, 0u64);
@@ -499,12 +502,13 @@ impl Model {
                 c.push(reader.read(item));
             }),
         }?;
-        Ok(ValueStats {
+        let stats = ValueStats {
             key_type: Some(kind),
             shape,
             largest_element: largest,
             element_bytes: total,
-        })
+        };
+        Ok((stats, None))
     }
 
     /// Turns walked items of a dump into [`Member`]s as this release would hold them.
