@@ -551,7 +551,7 @@ fn small_key(s: &Subject<'_>, value: Scalar) -> Option<u64> {
     if bucket == 0 {
         return None;
     }
-    let (i, last) = tokens(&s.record.key, s.run.delimiters).enumerate().last()?;
+    let (i, last) = s.constant.last(&s.record.key, s.run.delimiters);
     if s.constant.is_constant(i) {
         return None;
     }
