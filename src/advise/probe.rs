@@ -10,6 +10,8 @@ use super::evidence::{
     Access, CompactForm, CompactObservation, ENTRY_BOUNDS, KeyAdvice, LENGTH_BOUNDS, Split,
     ThresholdObservation,
 };
+use std::cell::RefCell;
+
 use super::json;
 use crate::analyze::patterns::{Delimiters, TokenKinds, tokens};
 use crate::memory::collections::{listpack_int_entry, listpack_string_entry};
@@ -69,13 +71,17 @@ pub struct Run {
     pub now_ms: Option<i64>,
 }
 
-/// Reusable buffers of the probe; one per worker thread.
+/// Reusable buffers of the probe; one per batch of keys.
 #[derive(Default)]
 pub struct Probe {
     text: Vec<u8>,
     packed: Vec<u8>,
-    /// Created at the first compressible candidate (its table is 256 KiB).
-    lzf: Option<Box<Compressor>>,
+}
+
+thread_local! {
+    /// The worker thread's compressor, created at its first compressible candidate: its
+    /// table (256 KiB) was allocated and zeroed again for every batch.
+    static LZF: RefCell<Option<Box<Compressor>>> = const { RefCell::new(None) };
 }
 
 /// One key being probed: the key, and what pricing an alternative needs.
@@ -120,16 +126,6 @@ impl Subject<'_> {
 }
 
 impl Probe {
-    /// No buffers yet (`const`: a thread-local one is then reached without a lazy
-    /// initialisation check per key).
-    pub const fn new() -> Probe {
-        Probe {
-            text: Vec::new(),
-            packed: Vec::new(),
-            lzf: None,
-        }
-    }
-
     /// What the alternatives of one key would save, into `advice` (empty when called).
     /// `priced` is the key's own pricing.
     #[allow(clippy::too_many_arguments)] // the scan's per-key arguments, passed on
@@ -225,7 +221,6 @@ impl Probe {
             nodes.push((container, c.rdb_string("quicklist node")?));
         }
         let dump_compressed = nodes.iter().any(|(_, n)| matches!(n, RdbStr::Lzf { .. }));
-        let lzf = self.lzf.get_or_insert_with(Box::default);
         let (mut now, mut after) = (Vec::new(), Vec::new());
         let (mut interior, mut priced) = (0u64, 0u64);
         for (i, (container, node)) in nodes.into_iter().enumerate() {
@@ -243,7 +238,7 @@ impl Probe {
                 RdbStr::Raw(_) if dump_compressed => Some(len),
                 RdbStr::Lzf { compressed, .. } => Some(compressed.len() as u64),
                 RdbStr::Raw(bytes) if priced < LIST_NODES_SAMPLED as u64 => {
-                    Some(if lzf.compress_into(bytes, bytes.len(), &mut self.packed) {
+                    Some(if compress(bytes, &mut self.packed) {
                         self.packed.len() as u64
                     } else {
                         len
@@ -330,8 +325,7 @@ impl Probe {
             }
         } else if measure {
             let sample = &text[..text.len().min(COMPRESS_SAMPLE_BYTES)];
-            let lzf = self.lzf.get_or_insert_with(Box::default);
-            if lzf.compress_into(sample, sample.len(), &mut self.packed) {
+            if compress(sample, &mut self.packed) {
                 let (sampled, packed) = (sample.len() as u128, self.packed.len() as u128);
                 if packed as f64 <= COMPRESS_MAX_RATIO * sampled as f64 {
                     // The sample's ratio applied to the whole value (exact when it is the value).
@@ -365,6 +359,15 @@ impl Probe {
 /// Digits of `n` in decimal.
 fn decimal_digits(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// LZF-compresses `input` into `packed` as the server would; `false` when that does not
+/// shrink it.
+fn compress(input: &[u8], packed: &mut Vec<u8>) -> bool {
+    LZF.with_borrow_mut(|lzf| {
+        let lzf = lzf.get_or_insert_with(Box::default);
+        lzf.compress_into(input, input.len(), packed)
+    })
 }
 
 /// The cost of a JSON object as a hash of its top-level fields (string values decoded,

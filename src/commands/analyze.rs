@@ -1,7 +1,7 @@
 //! `rdbscope analyze DUMP...`: where the memory goes, by pattern, type, encoding, database
 //! and TTL, with the largest keys.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -103,17 +103,13 @@ pub fn analyze(opts: &Options) -> Result<Analysis, Error> {
     })
 }
 
-/// Batch progress: keys folded and where the batch ends in the file.
+/// Batch progress: keys folded and where the batch ends in the file; and the advisor's
+/// probe with its buffers.
 #[derive(Default)]
 struct Done {
     keys: u64,
     end: u64,
-}
-
-thread_local! {
-    /// A worker thread's advisor probe, between the batches it runs: its LZF table (256 KiB)
-    /// was allocated and zeroed again for every batch.
-    static PROBE: RefCell<Probe> = const { RefCell::new(Probe::new()) };
+    probe: Probe,
 }
 
 /// Scans one dump, folding its keys into per-worker aggregates merged at the end.
@@ -162,19 +158,17 @@ fn analyze_dump(
             }
             let token_kinds = TokenKinds::of(&record.key, run.delimiters);
             let mut advice = KeyAdvice::default();
-            PROBE.with_borrow_mut(|probe| {
-                probe.observe(
-                    model,
-                    ctx,
-                    &run,
-                    record,
-                    token_kinds,
-                    &collection,
-                    &priced,
-                    scratch,
-                    &mut advice,
-                )
-            })?;
+            done.probe.observe(
+                model,
+                ctx,
+                &run,
+                record,
+                token_kinds,
+                &collection,
+                &priced,
+                scratch,
+                &mut advice,
+            )?;
             let facts = KeyFacts {
                 db: record.db,
                 key: &record.key,
