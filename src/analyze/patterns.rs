@@ -382,7 +382,7 @@ impl TokenKinds {
 
     /// The index and the last token of `key` (the key these kinds are of): the last of
     /// [`tokens`] without cutting again.
-    pub fn last<'k>(self, key: &'k [u8], delimiters: Delimiters) -> (usize, &'k [u8]) {
+    pub fn last(self, key: &[u8], delimiters: Delimiters) -> (usize, &[u8]) {
         if key.len() > CUT_BYTES {
             let last = tokens(key, delimiters).enumerate().last();
             return last.expect("a key, even empty, is a token");
@@ -1353,7 +1353,7 @@ mod tests {
                 let mut each = Vec::new();
                 kinds.each(key, d, |kind, token| each.push((kind, token)));
                 assert_eq!(each.len(), plain.len(), "{key:?}");
-                let last = plain.iter().copied().enumerate().last();
+                let last = plain.iter().copied().enumerate().next_back();
                 assert_eq!(Some(kinds.last(key, d)), last, "{key:?}");
                 for (i, (&token, (kind, cut))) in plain.iter().zip(each).enumerate() {
                     assert_eq!(cut, token, "{key:?} {i}");

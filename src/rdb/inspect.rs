@@ -914,7 +914,7 @@ mod tests {
                 }
             })
             .unwrap();
-            assert_eq!(seen, [plain.clone()], "{v}");
+            assert_eq!(seen, std::slice::from_ref(&plain), "{v}");
             let encoding =
                 ctx.string_encoding_of_key(plain.len(), 9, false, || is_redis_integer(&plain));
             assert_eq!(
