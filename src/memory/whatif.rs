@@ -607,6 +607,11 @@ fn ziplist_encoded(s: Scalar) -> u64 {
 fn score_scalar(score: f64, generation: Generation) -> Scalar {
     let integers = generation >= Generation::Redis70;
     let shortest = generation >= Generation::Redis72;
+    // The usual score first: one `g17_len` admits (not integral, not -0, not infinite) takes
+    // the `%.17g` branch below whatever the release.
+    if !shortest && let Some(len) = ScoreText::g17_len(score) {
+        return Scalar::text(len);
+    }
     if score == 0.0 && score.is_sign_negative() && !integers {
         return Scalar::text(2);
     }
@@ -628,8 +633,6 @@ fn score_scalar(score: f64, generation: Generation) -> Scalar {
     }
     let text = if shortest {
         ScoreText::shortest(score)
-    } else if let Some(len) = ScoreText::g17_len(score) {
-        return Scalar::text(len);
     } else {
         ScoreText::g17(score)
     };
@@ -1188,6 +1191,34 @@ mod tests {
             score_scalar(2f64.powi(53), Generation::Redis62).int,
             Some(1 << 53)
         );
+    }
+
+    /// Before 7.2 a score that is not integral is stored as its `%.17g` text, whichever
+    /// branch of `score_scalar` prices it.
+    #[test]
+    fn scores_priced_as_their_g17_text() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut checked = 0;
+        for i in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let v = match i % 4 {
+                0 => f64::from_bits(seed),
+                1 => (seed >> 11) as f64 / (1u64 << (seed % 60)) as f64,
+                2 => (seed % 100_000) as f64 / 100.0 - 500.0,
+                _ => (seed >> 12) as f64 * 1e-20,
+            };
+            if !v.is_finite() || v.fract() == 0.0 {
+                continue;
+            }
+            for g in [Generation::Redis62, Generation::Redis70] {
+                let text = ScoreText::g17(v);
+                assert_eq!(score_scalar(v, g), Scalar::bytes(text.as_bytes()), "{v:e}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 20_000, "{checked}");
     }
 
     #[test]
