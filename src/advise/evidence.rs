@@ -276,7 +276,8 @@ pub struct KeyAdvice {
 }
 
 impl KeyAdvice {
-    /// No alternative found (yet): what the probe starts a key from.
+    /// No alternative found, as a constant (a key starts from `default()`, which only sets
+    /// the discriminants: copying this was a call to `memcpy` per key).
     pub const NONE: KeyAdvice = KeyAdvice {
         json_in_string: None,
         integer_text: None,

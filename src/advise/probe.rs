@@ -10,12 +10,14 @@ use super::evidence::{
     Access, CompactForm, CompactObservation, ENTRY_BOUNDS, KeyAdvice, LENGTH_BOUNDS, Split,
     ThresholdObservation,
 };
+use std::cell::RefCell;
+
 use super::json;
 use crate::analyze::patterns::{Delimiters, TokenKinds, tokens};
 use crate::memory::collections::{listpack_int_entry, listpack_string_entry};
 use crate::memory::stream::{StreamLayout, layout, stream_value};
 use crate::memory::whatif::{Collection, Member, QuicklistNode, Scalar};
-use crate::memory::{Estimate, Generation, Model, Origin};
+use crate::memory::{Generation, Model, Origin, Priced};
 use crate::rdb::inspect::stored_lzf_of;
 use crate::rdb::lzf::Compressor;
 use crate::rdb::{
@@ -74,8 +76,12 @@ pub struct Run {
 pub struct Probe {
     text: Vec<u8>,
     packed: Vec<u8>,
-    /// Created at the first compressible candidate (its table is 256 KiB).
-    lzf: Option<Box<Compressor>>,
+}
+
+thread_local! {
+    /// The worker thread's compressor, created at its first compressible candidate: its
+    /// table (256 KiB) was allocated and zeroed again for every batch.
+    static LZF: RefCell<Option<Box<Compressor>>> = const { RefCell::new(None) };
 }
 
 /// One key being probed: the key, and what pricing an alternative needs.
@@ -121,7 +127,7 @@ impl Subject<'_> {
 
 impl Probe {
     /// What the alternatives of one key would save, into `advice` (empty when called).
-    /// `stats` and `estimate` are the key's own.
+    /// `priced` is the key's own pricing.
     #[allow(clippy::too_many_arguments)] // the scan's per-key arguments, passed on
     pub fn observe(
         &mut self,
@@ -131,11 +137,11 @@ impl Probe {
         record: &Record<'_>,
         constant: TokenKinds,
         collection: &Collection,
-        stats: &ValueStats,
-        estimate: &Estimate,
+        priced: &Priced<'_>,
         scratch: &mut Scratch,
         advice: &mut KeyAdvice,
     ) -> Result<()> {
+        let (stats, estimate) = (&priced.stats, &priced.estimate);
         let big = estimate.memory_bytes + estimate.overhead_bytes >= BIG_KEY_BYTES
             || stats.shape.elements >= BIG_KEY_ELEMENTS;
         let subject = Subject {
@@ -151,7 +157,7 @@ impl Probe {
             now: estimate.memory_bytes,
         };
         match record.value_type.key_type() {
-            KeyType::String => self.string(&subject, advice)?,
+            KeyType::String => self.string(&subject, priced.string, advice)?,
             KeyType::Hash | KeyType::Set | KeyType::Zset => {
                 self::collection(&subject, collection, scratch, advice)?
             }
@@ -215,7 +221,6 @@ impl Probe {
             nodes.push((container, c.rdb_string("quicklist node")?));
         }
         let dump_compressed = nodes.iter().any(|(_, n)| matches!(n, RdbStr::Lzf { .. }));
-        let lzf = self.lzf.get_or_insert_with(Box::default);
         let (mut now, mut after) = (Vec::new(), Vec::new());
         let (mut interior, mut priced) = (0u64, 0u64);
         for (i, (container, node)) in nodes.into_iter().enumerate() {
@@ -233,7 +238,7 @@ impl Probe {
                 RdbStr::Raw(_) if dump_compressed => Some(len),
                 RdbStr::Lzf { compressed, .. } => Some(compressed.len() as u64),
                 RdbStr::Raw(bytes) if priced < LIST_NODES_SAMPLED as u64 => {
-                    Some(if lzf.compress_into(bytes, bytes.len(), &mut self.packed) {
+                    Some(if compress(bytes, &mut self.packed) {
                         self.packed.len() as u64
                     } else {
                         len
@@ -259,7 +264,13 @@ impl Probe {
         Ok((saved > 0).then(|| saved * interior / priced.max(1)))
     }
 
-    fn string(&mut self, s: &Subject<'_>, advice: &mut KeyAdvice) -> Result<()> {
+    /// `value`: the string as pricing read it, if it did.
+    fn string(
+        &mut self,
+        s: &Subject<'_>,
+        value: Option<RdbStr<'_>>,
+        advice: &mut KeyAdvice,
+    ) -> Result<()> {
         let (record, stats) = (s.record, s.stats);
         let len = stats.largest_element;
         let numeric = stats.encoding() != Encoding::Int && len <= NUMBER_MAX_BYTES;
@@ -271,7 +282,10 @@ impl Probe {
         // compressor (ours makes the same bytes), and its first literal byte says whether it
         // can be JSON: decompressing it is needed only for the checks that read it. (The
         // memory model validated it; the splitter framed the payload as this one string.)
-        let value = Cursor::new(record.payload, record.payload_offset).rdb_string("value")?;
+        let value = match value {
+            Some(value) => value,
+            None => Cursor::new(record.payload, record.payload_offset).rdb_string("value")?,
+        };
         let stored = stored_lzf_of(value).map(|(packed, len, _)| (packed, len));
         let may_be_json = len <= JSON_MAX_BYTES
             && stored.is_none_or(|(packed, _)| {
@@ -311,8 +325,7 @@ impl Probe {
             }
         } else if measure {
             let sample = &text[..text.len().min(COMPRESS_SAMPLE_BYTES)];
-            let lzf = self.lzf.get_or_insert_with(Box::default);
-            if lzf.compress_into(sample, sample.len(), &mut self.packed) {
+            if compress(sample, &mut self.packed) {
                 let (sampled, packed) = (sample.len() as u128, self.packed.len() as u128);
                 if packed as f64 <= COMPRESS_MAX_RATIO * sampled as f64 {
                     // The sample's ratio applied to the whole value (exact when it is the value).
@@ -346,6 +359,15 @@ impl Probe {
 /// Digits of `n` in decimal.
 fn decimal_digits(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// LZF-compresses `input` into `packed` as the server would; `false` when that does not
+/// shrink it.
+fn compress(input: &[u8], packed: &mut Vec<u8>) -> bool {
+    LZF.with_borrow_mut(|lzf| {
+        let lzf = lzf.get_or_insert_with(Box::default);
+        lzf.compress_into(input, input.len(), packed)
+    })
 }
 
 /// The cost of a JSON object as a hash of its top-level fields (string values decoded,
@@ -532,7 +554,7 @@ fn small_key(s: &Subject<'_>, value: Scalar) -> Option<u64> {
     if bucket == 0 {
         return None;
     }
-    let (i, last) = tokens(&s.record.key, s.run.delimiters).enumerate().last()?;
+    let (i, last) = s.constant.last(&s.record.key, s.run.delimiters);
     if s.constant.is_constant(i) {
         return None;
     }

@@ -380,6 +380,18 @@ impl TokenKinds {
         f(TokenKind::from_bits(bits), &key[start..]);
     }
 
+    /// The index and the last token of `key` (the key these kinds are of): the last of
+    /// [`tokens`] without cutting again.
+    pub fn last(self, key: &[u8], delimiters: Delimiters) -> (usize, &[u8]) {
+        if key.len() > CUT_BYTES {
+            let last = tokens(key, delimiters).enumerate().last();
+            return last.expect("a key, even empty, is a token");
+        }
+        let i = usize::from(self.count) - 1;
+        let start = i.checked_sub(1).map_or(0, |j| usize::from(self.starts[j]));
+        (i, &key[start..])
+    }
+
     /// The segments of the variable tokens (what the normalized key replaces by `*`), in
     /// order, unless a token is [`TokenKind::Mixed`]. Keys of up to [`CUT_BYTES`] only.
     fn holes(&self, key_len: usize) -> Option<impl Iterator<Item = Range<usize>> + Clone> {
@@ -1341,6 +1353,8 @@ mod tests {
                 let mut each = Vec::new();
                 kinds.each(key, d, |kind, token| each.push((kind, token)));
                 assert_eq!(each.len(), plain.len(), "{key:?}");
+                let last = plain.iter().copied().enumerate().next_back();
+                assert_eq!(Some(kinds.last(key, d)), last, "{key:?}");
                 for (i, (&token, (kind, cut))) in plain.iter().zip(each).enumerate() {
                     assert_eq!(cut, token, "{key:?} {i}");
                     assert_eq!(kind, plain_kind(token, d), "{key:?} {i}");

@@ -199,12 +199,13 @@ fn scan_keys<'d>(
             let (hash_tag, slot) = tag_and_slot(&record.key);
             agg.prefetch_slot(slot);
             let mut collection = Collection::new(model, KeyType::String, 0, false);
-            let (stats, estimate) = model.price(record, ctx, scratch, &mut collection)?;
+            let priced = model.price(record, ctx, scratch, &mut collection)?;
+            let (stats, estimate) = (&priced.stats, &priced.estimate);
             if estimate.memory_bytes + estimate.overhead_bytes < settings.min_bytes {
                 return Ok(());
             }
             let token_kinds = TokenKinds::of(&record.key, run.delimiters);
-            let mut advice = KeyAdvice::NONE;
+            let mut advice = KeyAdvice::default();
             done.probe.observe(
                 model,
                 ctx,
@@ -212,8 +213,7 @@ fn scan_keys<'d>(
                 record,
                 token_kinds,
                 &collection,
-                &stats,
-                &estimate,
+                &priced,
                 scratch,
                 &mut advice,
             )?;

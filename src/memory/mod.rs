@@ -20,7 +20,7 @@ pub use version::Generation;
 
 use crate::rdb::inspect::{Context, Scratch};
 use crate::rdb::{
-    Element, Encoding, KeyType, Record, Result, ServerVersion, ValueStats, ValueType,
+    Element, Encoding, KeyType, RdbStr, Record, Result, ServerVersion, ValueStats, ValueType,
 };
 use collections::DictBuild;
 use version::{DICT_ENTRY, ROBJ};
@@ -99,6 +99,16 @@ pub enum Certainty {
     Expected,
     /// The value part is unknown (module types): only the key and entry are counted.
     ValueUnknown,
+}
+
+/// A key priced by [`Model::price`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Priced<'a> {
+    pub stats: ValueStats,
+    pub estimate: Estimate,
+    /// A string's value as read, for the advisor: reading it again cost as much as pricing
+    /// the key. `None` for other types (and a string walked, an LZF one of 20 bytes or less).
+    pub string: Option<RdbStr<'a>>,
 }
 
 /// The estimate for one key.
@@ -227,19 +237,20 @@ impl Model {
         scratch: &mut Scratch,
     ) -> Result<(ValueStats, Estimate)> {
         let mut c = Collection::new(self, KeyType::String, 0, false);
-        self.price(record, ctx, scratch, &mut c)
+        let priced = self.price(record, ctx, scratch, &mut c)?;
+        Ok((priced.stats, priced.estimate))
     }
 
     /// One walk of the value: its elements as the what-if API takes them, into `c` (for the
     /// advisor, so it need not walk the value again; returned, the collection was copied
-    /// twice more per key), its statistics, and its estimate.
-    pub fn price(
+    /// twice more per key), its statistics, its estimate, and a string's value as read.
+    pub fn price<'a>(
         &self,
-        record: &Record<'_>,
+        record: &Record<'a>,
         ctx: &Context,
         scratch: &mut Scratch,
         c: &mut Collection,
-    ) -> Result<(ValueStats, Estimate)> {
+    ) -> Result<Priced<'a>> {
         // A compact value is priced from its blob: a set's, sorted set's or list's elements
         // need only be counted, a hash's summed only for the shorter-field-names alternative
         // in its compact encoding; a string is priced from its length.
@@ -261,7 +272,7 @@ impl Model {
             _ => Sums::All,
         };
         *c = Collection::of_record(self, record, sums);
-        let stats = self.collect_into(record, ctx, scratch, c)?;
+        let (stats, string) = self.collect_into(record, ctx, scratch, c)?;
         let shape = &stats.shape;
         let encoding = shape.encoding.unwrap_or(Encoding::Raw);
         let key_len = record.key.len();
@@ -341,7 +352,11 @@ impl Model {
             }
         };
         let estimate = self.finish(key_len, has_expire, value, certainty, encoding);
-        Ok((stats, estimate))
+        Ok(Priced {
+            stats,
+            estimate,
+            string,
+        })
     }
 
     /// A `--target` release that has no such encoding (a listpack priced as Redis 6.2, field

@@ -29,7 +29,7 @@ use super::version::{DICT_ENTRY, QUICKLIST, ROBJ, ZSET, ZSKIPLIST};
 use super::{Allocator, Certainty, Estimate, Generation, Model, Origin, generation_of};
 use crate::rdb::inspect::{Context, Scratch, ValueItem, walk_value};
 use crate::rdb::score::ScoreText;
-use crate::rdb::{Element, Encoding, KeyType, Record, Result, ValueStats};
+use crate::rdb::{Element, Encoding, KeyType, RdbStr, Record, Result, ValueStats};
 
 /// One string element as the cost formulas see it: its length, and its value when the
 /// server would store it as an integer (`string2ll` / `lpStringToInt64`).
@@ -452,29 +452,33 @@ impl Model {
         scratch: &mut Scratch,
     ) -> Result<(Collection, ValueStats)> {
         let mut c = Collection::of_record(self, record, Sums::All);
-        let stats = self.collect_into(record, ctx, scratch, &mut c)?;
+        let (stats, _) = self.collect_into(record, ctx, scratch, &mut c)?;
         Ok((c, stats))
     }
 
     /// [`Model::collect`] into `c` (empty, made by [`Collection::of_record`]), keeping the
     /// sums it names. The caller owns the collection: returned with the statistics, it was
-    /// copied twice more per key.
-    pub(super) fn collect_into(
+    /// copied twice more per key. A string's value comes back as read (see [`Priced`]).
+    pub(super) fn collect_into<'a>(
         &self,
-        record: &Record<'_>,
+        record: &Record<'a>,
         ctx: &Context,
         scratch: &mut Scratch,
         c: &mut Collection,
-    ) -> Result<ValueStats> {
+    ) -> Result<(ValueStats, Option<RdbStr<'a>>)> {
         let kind = c.kind;
         let sums = c.sums;
-        // A long LZF string is priced by its declared length: decompressing it was the
-        // largest cost of string-heavy dumps.
-        let compressed = crate::rdb::inspect::compressed_string(record, ctx)
-            .map_err(|e| e.in_key(&record.key))?;
-        if let Some(stats) = compressed {
-            c.push(Member::Plain(Scalar::text(stats.largest_element as usize)));
-            return Ok(stats);
+        // A string is read once, not walked; a long LZF one is priced by its declared
+        // length: decompressing it was the largest cost of string-heavy dumps.
+        let string =
+            crate::rdb::inspect::string_stats(record, ctx).map_err(|e| e.in_key(&record.key))?;
+        if let Some((stats, value)) = string {
+            c.push(Member::Plain(match value {
+                RdbStr::Raw(bytes) => Scalar::bytes(bytes),
+                RdbStr::Int(v) => Scalar::of(Element::Int(v)),
+                RdbStr::Lzf { original_len, .. } => Scalar::text(original_len),
+            }));
+            return Ok((stats, Some(value)));
         }
         if ctx.checksum_vouches
             && let Some(shape) = crate::rdb::inspect::shape_from_headers(record, ctx)
@@ -518,12 +522,13 @@ impl Model {
                 c.push(reader.read(item));
             }),
         }?;
-        Ok(ValueStats {
+        let stats = ValueStats {
             key_type: Some(kind),
             shape,
             largest_element: largest,
             element_bytes: total,
-        })
+        };
+        Ok((stats, None))
     }
 
     /// Turns walked items of a dump into [`Member`]s as this release would hold them.
@@ -622,6 +627,11 @@ fn ziplist_encoded(s: Scalar) -> u64 {
 fn score_scalar(score: f64, generation: Generation) -> Scalar {
     let integers = generation >= Generation::Redis70;
     let shortest = generation >= Generation::Redis72;
+    // The usual score first: one `g17_len` admits (not integral, not -0, not infinite) takes
+    // the `%.17g` branch below whatever the release.
+    if !shortest && let Some(len) = ScoreText::g17_len(score) {
+        return Scalar::text(len);
+    }
     if score == 0.0 && score.is_sign_negative() && !integers {
         return Scalar::text(2);
     }
@@ -643,8 +653,6 @@ fn score_scalar(score: f64, generation: Generation) -> Scalar {
     }
     let text = if shortest {
         ScoreText::shortest(score)
-    } else if let Some(len) = ScoreText::g17_len(score) {
-        return Scalar::text(len);
     } else {
         ScoreText::g17(score)
     };
@@ -1203,6 +1211,34 @@ mod tests {
             score_scalar(2f64.powi(53), Generation::Redis62).int,
             Some(1 << 53)
         );
+    }
+
+    /// Before 7.2 a score that is not integral is stored as its `%.17g` text, whichever
+    /// branch of `score_scalar` prices it.
+    #[test]
+    fn scores_priced_as_their_g17_text() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut checked = 0;
+        for i in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let v = match i % 4 {
+                0 => f64::from_bits(seed),
+                1 => (seed >> 11) as f64 / (1u64 << (seed % 60)) as f64,
+                2 => (seed % 100_000) as f64 / 100.0 - 500.0,
+                _ => (seed >> 12) as f64 * 1e-20,
+            };
+            if !v.is_finite() || v.fract() == 0.0 {
+                continue;
+            }
+            for g in [Generation::Redis62, Generation::Redis70] {
+                let text = ScoreText::g17(v);
+                assert_eq!(score_scalar(v, g), Scalar::bytes(text.as_bytes()), "{v:e}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 20_000, "{checked}");
     }
 
     #[test]

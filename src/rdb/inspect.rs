@@ -261,14 +261,12 @@ fn walk(
     let Scratch { outer, inner } = scratch;
     let encoding = match record.value_type {
         String => {
-            let s = c.rdb_string("value")?;
-            let bytes = s.decode(outer)?;
-            visit(ValueItem::Member(Element::Bytes(bytes)));
+            // An integer-encoded value is visited as the integer, as blobs' integers are:
+            // formatting its digits cost an allocation per key.
+            let value = element(c.rdb_string("value")?, outer)?;
+            visit(ValueItem::Member(value));
             shape.elements = 1;
-            let has_expire = record.expire_at_ms.is_some();
-            ctx.string_encoding_of_key(bytes.len(), record.key.len(), has_expire, || {
-                matches!(s, RdbStr::Int(_)) || is_redis_integer(bytes)
-            })
+            string_encoding(record, ctx, value.len(), Some(value))
         }
         ListLinked | SetHashtable => {
             let n = c.rdb_count(1, "element count")?;
@@ -842,7 +840,7 @@ impl ValueStats {
 
 /// Walks a record's value and folds it into `ValueStats`.
 pub fn inspect(record: &Record<'_>, ctx: &Context, scratch: &mut Scratch) -> Result<ValueStats> {
-    if let Some(stats) = compressed_string(record, ctx).map_err(|e| e.in_key(&record.key))? {
+    if let Some((stats, _)) = string_stats(record, ctx).map_err(|e| e.in_key(&record.key))? {
         return Ok(stats);
     }
     let mut largest = 0u64;
@@ -867,52 +865,66 @@ pub fn inspect(record: &Record<'_>, ctx: &Context, scratch: &mut Scratch) -> Res
     })
 }
 
-/// The statistics of a string value stored LZF-compressed and longer than 20 bytes, without
-/// decompressing it: that long it cannot be an integer, so its length decides the encoding,
-/// and once the compressed data checks out its declared length is exact. Decompressing only
-/// to count bytes was the largest cost of reading string-heavy dumps. `None` for any other
+/// The statistics of a string value from one read of it, without the walk, and the value
+/// as read. One stored LZF-compressed and longer than 20 bytes is not
+/// decompressed: that long it cannot be an integer, so its length decides the encoding, and
+/// once the compressed data checks out its declared length is exact (decompressing only to
+/// count bytes was the largest cost of reading string-heavy dumps). `None` for any other
 /// value (the walk then reads it, and reports any damage).
-pub fn compressed_string(record: &Record<'_>, ctx: &Context) -> Result<Option<ValueStats>> {
-    let Some((_, original_len)) = lzf_string(record)? else {
-        return Ok(None);
-    };
-    let has_expire = record.expire_at_ms.is_some();
-    let encoding = ctx.string_encoding_of_key(original_len, record.key.len(), has_expire, || false);
-    Ok(Some(ValueStats {
-        key_type: Some(KeyType::String),
-        shape: Shape {
-            encoding: Some(encoding),
-            elements: 1,
-            ..Shape::default()
-        },
-        largest_element: original_len as u64,
-        element_bytes: original_len as u64,
-    }))
-}
-
-/// A string value stored LZF-compressed and longer than 20 bytes, validated: its compressed
-/// bytes and its length. `None` for any other value.
-pub fn lzf_string<'a>(record: &Record<'a>) -> Result<Option<(&'a [u8], usize)>> {
-    let Some((compressed, original_len, offset)) = stored_lzf(record)? else {
-        return Ok(None);
-    };
-    super::lzf::validate(compressed, original_len, offset)?;
-    Ok(Some((compressed, original_len)))
-}
-
-/// [`lzf_string`] without validating the compressed bytes, for a reader that only measures
-/// them (validating is a pass over the data, and the memory model already made it); also
-/// the offset of the compressed bytes.
-pub fn stored_lzf<'a>(record: &Record<'a>) -> Result<Option<(&'a [u8], usize, u64)>> {
+pub fn string_stats<'a>(
+    record: &Record<'a>,
+    ctx: &Context,
+) -> Result<Option<(ValueStats, RdbStr<'a>)>> {
     if record.value_type != ValueType::String {
         return Ok(None);
     }
     let mut c = Cursor::new(record.payload, record.payload_offset);
     let value = c.rdb_string("value")?;
-    Ok(stored_lzf_of(value).filter(|_| c.is_empty()))
+    if !c.is_empty() {
+        return Ok(None);
+    }
+    let (len, element) = match value {
+        RdbStr::Raw(bytes) => (bytes.len(), Some(Element::Bytes(bytes))),
+        RdbStr::Int(v) => (value.len(), Some(Element::Int(v))),
+        _ => match stored_lzf_of(value) {
+            Some((compressed, original_len, offset)) => {
+                super::lzf::validate(compressed, original_len, offset)?;
+                (original_len, None)
+            }
+            None => return Ok(None),
+        },
+    };
+    let stats = ValueStats {
+        key_type: Some(KeyType::String),
+        shape: Shape {
+            encoding: Some(string_encoding(record, ctx, len, element)),
+            elements: 1,
+            ..Shape::default()
+        },
+        largest_element: len as u64,
+        element_bytes: len as u64,
+    };
+    Ok(Some((stats, value)))
 }
 
-/// [`stored_lzf`] of a string value already read.
+/// The encoding of `record`'s string value of `len` bytes; `value`, when at hand, says
+/// whether it is an integer (one that is not, an LZF string over 20 bytes, is not).
+fn string_encoding(
+    record: &Record<'_>,
+    ctx: &Context,
+    len: usize,
+    value: Option<Element<'_>>,
+) -> Encoding {
+    let has_expire = record.expire_at_ms.is_some();
+    ctx.string_encoding_of_key(len, record.key.len(), has_expire, || match value {
+        Some(Element::Int(_)) => true,
+        Some(Element::Bytes(bytes)) => is_redis_integer(bytes),
+        None => false,
+    })
+}
+
+/// A string value already read, if it is stored LZF-compressed and longer than 20 bytes:
+/// its compressed bytes, its length and the offset of the compressed bytes.
 pub fn stored_lzf_of(value: RdbStr<'_>) -> Option<(&[u8], usize, u64)> {
     match value {
         RdbStr::Lzf {
@@ -982,6 +994,105 @@ mod tests {
                 "{case:?}"
             );
         }
+    }
+
+    /// An integer-encoded string value is visited as its integer: the text `decode` makes of
+    /// it, and the encoding that text gets.
+    #[test]
+    fn integer_strings_walk_as_their_decoded_text() {
+        let ctx = Context::new(Header::parse(b"REDIS0009").unwrap(), None);
+        let values = [
+            0, 7, -1, -128, 127, 128, -129, -32_768, 32_767, 32_768, -32_769,
+        ];
+        for v in values
+            .into_iter()
+            .chain([i64::from(i32::MIN), i64::from(i32::MAX)])
+        {
+            let payload = match v {
+                -128..=127 => vec![0xC0, v as i8 as u8],
+                -32_768..=32_767 => [&[0xC1][..], &(v as i16).to_le_bytes()].concat(),
+                _ => [&[0xC2][..], &(v as i32).to_le_bytes()].concat(),
+            };
+            let record = Record {
+                db: 0,
+                key: b"counter:1".as_slice().into(),
+                value_type: ValueType::String,
+                type_byte: 0,
+                payload: &payload,
+                payload_offset: 0,
+                offset: 0,
+                rdb_bytes: 0,
+                expire_at_ms: None,
+                idle_s: None,
+                freq: None,
+                compression_seen: false,
+            };
+            let value = Cursor::new(&payload, 0).rdb_string("value").unwrap();
+            assert_eq!(value, RdbStr::Int(v));
+            let plain = value.decode(&mut Vec::new()).unwrap().to_vec();
+            let mut seen = Vec::new();
+            let shape = walk_value(&record, &ctx, &mut Scratch::default(), &mut |item| {
+                if let ValueItem::Member(e) = item {
+                    seen.push(e.to_vec());
+                }
+            })
+            .unwrap();
+            assert_eq!(seen, std::slice::from_ref(&plain), "{v}");
+            let encoding =
+                ctx.string_encoding_of_key(plain.len(), 9, false, || is_redis_integer(&plain));
+            assert_eq!(
+                (shape.encoding, encoding),
+                (Some(Encoding::Int), Encoding::Int)
+            );
+            let stats = inspect(&record, &ctx, &mut Scratch::default()).unwrap();
+            assert_eq!(stats.largest_element, plain.len() as u64, "{v}");
+        }
+    }
+
+    /// A string read by `string_stats` has the statistics and the bytes the walk gives it (an
+    /// LZF one its decompressed length), and is an integer where the walk's is.
+    #[test]
+    fn string_stats_agree_with_the_walk() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let mut seen = [0; 3];
+        for fixture in std::fs::read_dir(root).unwrap() {
+            let Ok(data) = std::fs::read(fixture.unwrap().path().join("dump.rdb")) else {
+                continue;
+            };
+            let ctx = Context::for_dump(&data).unwrap();
+            let mut scratch = Scratch::default();
+            for entry in super::super::Records::new(&data).unwrap() {
+                let super::super::Entry::Key(record) = entry.unwrap() else {
+                    continue;
+                };
+                let Some((stats, value)) = string_stats(&record, &ctx).unwrap() else {
+                    continue;
+                };
+                let mut walked = Vec::new();
+                let shape = walk_value(&record, &ctx, &mut scratch, &mut |item| {
+                    if let ValueItem::Member(e) = item {
+                        walked.push((e.to_vec(), matches!(e, Element::Int(_))));
+                    }
+                })
+                .unwrap();
+                let [(bytes, int)] = &walked[..] else {
+                    panic!("{walked:?}")
+                };
+                let key = super::super::escape_key(&record.key);
+                assert_eq!(stats.shape, shape, "{key}");
+                assert_eq!(stats.largest_element, bytes.len() as u64, "{key}");
+                assert_eq!(stats.element_bytes, bytes.len() as u64, "{key}");
+                let decoded = value.decode(&mut Vec::new()).unwrap().to_vec();
+                let is_int = matches!(value, RdbStr::Int(_));
+                assert_eq!((&decoded, is_int), (bytes, *int), "{key}");
+                seen[match value {
+                    RdbStr::Lzf { .. } => 0,
+                    RdbStr::Int(_) => 1,
+                    RdbStr::Raw(_) => 2,
+                }] += 1;
+            }
+        }
+        assert!(seen.iter().all(|&n| n > 10), "{seen:?}");
     }
 
     /// `n` random texts over `alphabet`, shorter than `max_len` bytes, each with the xorshift
