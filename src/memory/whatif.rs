@@ -486,12 +486,13 @@ impl Model {
             if kind == KeyType::List {
                 c.count_unread(shape.elements);
             }
-            return Ok(ValueStats {
+            let stats = ValueStats {
                 key_type: Some(kind),
                 shape,
                 largest_element: 0,
                 element_bytes: 0,
-            });
+            };
+            return Ok((stats, None));
         }
         let keep = !matches!(kind, KeyType::Stream | KeyType::Module);
         let (mut largest, mut total) = (0u64, 0u64);
