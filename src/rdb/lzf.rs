@@ -405,26 +405,17 @@ pub fn compress(input: &[u8], max_len: usize) -> Option<Vec<u8>> {
 /// refuses the string).
 pub fn decompress_bytewise(input: &[u8], original_len: usize) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < input.len() {
-        let ctrl = usize::from(input[i]);
-        i += 1;
-        if ctrl < 32 {
-            out.extend_from_slice(input.get(i..i + ctrl + 1)?);
-            i += ctrl + 1;
-        } else {
-            let mut len = ctrl >> 5;
-            if len == 7 {
-                len += usize::from(*input.get(i)?);
-                i += 1;
-            }
-            let back = ((ctrl & 0x1F) << 8) + usize::from(*input.get(i)?) + 1;
-            i += 1;
-            if back > out.len() {
-                return None;
-            }
-            for _ in 0..len + 2 {
-                out.push(out[out.len() - back]);
+    let mut ip = 0;
+    while ip < input.len() {
+        match next_token(input, &mut ip)? {
+            Token::Literal(run) => out.extend_from_slice(run),
+            Token::Reference { len, distance } => {
+                if distance > out.len() {
+                    return None;
+                }
+                for _ in 0..len {
+                    out.push(out[out.len() - distance]);
+                }
             }
         }
         if out.len() > original_len {
@@ -439,35 +430,59 @@ pub fn decompress_bytewise(input: &[u8], original_len: usize) -> Option<Vec<u8>>
 /// when the stream is malformed or ends before then. Only the tokens read are checked, so a
 /// `Some` says nothing of the rest of the stream.
 pub fn decompress_prefix(input: &[u8], out: &mut [u8]) -> Option<()> {
-    let (mut ip, mut op) = (0usize, 0usize);
+    let (mut ip, mut op) = (0, 0);
     while op < out.len() {
-        let ctrl = usize::from(*input.get(ip)?);
-        ip += 1;
         let room = out.len() - op;
-        if ctrl < 32 {
-            let run = input.get(ip..ip + ctrl + 1)?;
-            let n = run.len().min(room);
-            out[op..op + n].copy_from_slice(&run[..n]);
-            ip += run.len();
-            op += n;
-        } else {
-            let mut len = ctrl >> 5;
-            if len == 7 {
-                len += usize::from(*input.get(ip)?);
-                ip += 1;
+        match next_token(input, &mut ip)? {
+            Token::Literal(run) => {
+                let n = run.len().min(room);
+                out[op..op + n].copy_from_slice(&run[..n]);
+                op += n;
             }
-            let distance = ((ctrl & 0x1F) << 8) + usize::from(*input.get(ip)?) + 1;
-            ip += 1;
-            if distance > op {
-                return None;
-            }
-            for _ in 0..(len + 2).min(room) {
-                out[op] = out[op - distance];
-                op += 1;
+            Token::Reference { len, distance } => {
+                if distance > op {
+                    return None;
+                }
+                for _ in 0..len.min(room) {
+                    out[op] = out[op - distance];
+                    op += 1;
+                }
             }
         }
     }
     Some(())
+}
+
+/// One LZF token, as the byte-at-a-time decoders read it.
+enum Token<'a> {
+    Literal(&'a [u8]),
+    /// `len` bytes copied from `distance` bytes back in the output.
+    Reference {
+        len: usize,
+        distance: usize,
+    },
+}
+
+/// Reads the token at `input[*ip..]` and steps past it; `None` when it runs past the end.
+fn next_token<'a>(input: &'a [u8], ip: &mut usize) -> Option<Token<'a>> {
+    let ctrl = usize::from(*input.get(*ip)?);
+    let mut i = *ip + 1;
+    if ctrl < 32 {
+        let run = input.get(i..i + ctrl + 1)?;
+        *ip = i + run.len();
+        return Some(Token::Literal(run));
+    }
+    let mut len = ctrl >> 5;
+    if len == 7 {
+        len += usize::from(*input.get(i)?);
+        i += 1;
+    }
+    let distance = ((ctrl & 0x1F) << 8) + usize::from(*input.get(i)?) + 1;
+    *ip = i + 1;
+    Some(Token::Reference {
+        len: len + 2,
+        distance,
+    })
 }
 
 #[cfg(test)]
@@ -772,7 +787,8 @@ mod tests {
     }
 
     /// The bytes a token stream produces up to its first malformed token, one token at a
-    /// time: the reference for prefixes of damaged streams.
+    /// time: the reference for prefixes of damaged streams, written apart from `next_token`
+    /// so that it does not share its mistakes.
     fn output_before_damage(input: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         let mut i = 0;
