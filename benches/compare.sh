@@ -8,7 +8,8 @@
 #   rdbscope analyze --threads 1|2   the main job: inspect, price, classify, aggregate, report
 #
 # Prints a markdown table (MB/s, ratios to cat and to rdb, peak RSS and peak anonymous RSS,
-# i.e. resident memory apart from the file mapping) and the machine's description.
+# i.e. resident memory apart from the file mapping, from one more run of each, so that
+# sampling memory does not slow the timed rounds) and the machine's description.
 # Environment: SIZE (default 1GiB), ROUNDS (default 3), RDB_CLI (an installed `rdb` binary;
 # default: installed once with cargo into target/rdb-cli).
 set -euo pipefail
@@ -31,11 +32,21 @@ target/release/examples/gen_dump --size "$size" --version 9 --seed 1 \
     --clock-ms 1893456000000 "$dump" >&2
 bytes=$(stat -c %s "$dump")
 
-# Runs a command with stdout to /dev/null, printing "seconds peak_rss_kb peak_anon_kb"; memory
-# is sampled from /proc every 20 ms (VmHWM is the kernel's own peak; RssAnon is sampled).
-measure() {
-    local start end pid hwm=0 anon=0 v
+# Runs a command with stdout to /dev/null and prints its wall seconds. Nothing else runs
+# meanwhile: sampling /proc beside it took a tenth of a core, which a 2-thread run on 2 cores
+# pays for.
+seconds() {
+    local start end
     start=$(date +%s.%N)
+    "$@" >/dev/null
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc -l
+}
+
+# Runs a command once more, printing "peak_rss_kb peak_anon_kb": memory is sampled from /proc
+# every 20 ms (VmHWM is the kernel's own peak; RssAnon is sampled).
+memory() {
+    local pid hwm=0 anon=0 v
     "$@" >/dev/null &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
@@ -48,8 +59,7 @@ measure() {
         sleep 0.02
     done
     wait "$pid"
-    end=$(date +%s.%N)
-    echo "$(echo "$end - $start" | bc -l) $hwm $anon"
+    echo "$hwm $anon"
 }
 
 names=("cat" "rdb --format nil" "rdbscope info --threads 1" "rdbscope info --threads 2"
@@ -63,14 +73,16 @@ declare -A best peak anon
 for round in $(seq "$rounds"); do
     for i in "${!names[@]}"; do
         # shellcheck disable=SC2086 # the command strings are split on purpose
-        read -r secs hwm a < <(measure ${commands[$i]})
+        secs=$(seconds ${commands[$i]})
         echo "round $round: ${names[$i]}: ${secs}s" >&2
         if [ -z "${best[$i]:-}" ] || (($(echo "$secs < ${best[$i]}" | bc -l))); then
             best[$i]=$secs
         fi
-        peak[$i]=$(( ${peak[$i]:-0} > hwm ? ${peak[$i]:-0} : hwm ))
-        anon[$i]=$(( ${anon[$i]:-0} > a ? ${anon[$i]:-0} : a ))
     done
+done
+for i in "${!names[@]}"; do
+    # shellcheck disable=SC2086
+    read -r peak[$i] anon[$i] < <(memory ${commands[$i]})
 done
 
 echo "Dump: $(numfmt --to=iec "$bytes") ($bytes bytes), RDB 9 mixed, seed 1; best of $rounds rounds, warm cache."
