@@ -251,6 +251,23 @@ fn analyze_counts_lists_on_the_checksums_word_and_walks_them_when_it_fails() {
     assert_eq!(doc["totals"]["keys"], 3);
     assert_eq!(doc["totals"]["elements"], 4);
     assert_eq!(doc["inputs"][0]["checksum"], "valid");
+    // With --keys, whose keys.csv needs every element, every node is walked from the start:
+    // the summary counts the keys keys.csv lists.
+    let out_dir = dir.join("out");
+    let args = [
+        "analyze",
+        s(&vouched),
+        "--keys",
+        "--keep-going",
+        "--out-dir",
+        s(&out_dir),
+    ];
+    assert_eq!(rdbscope(&args).status.code(), Some(3));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["totals"]["keys"], 2);
+    let listed = std::fs::read_to_string(out_dir.join("keys.csv")).unwrap();
+    assert_eq!(listed.lines().count(), 1 + 2, "{listed}");
 
     // When the checksum fails, the dump is read again walking every node: the error is
     // `info`'s, and with --keep-going the list is skipped and listed as `info` skips it.

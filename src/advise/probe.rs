@@ -280,8 +280,9 @@ impl Probe {
         let keep = (len as usize).min(COMPRESS_SAMPLE_BYTES.max(JSON_MAX_BYTES as usize));
         // A value the server stored LZF-compressed was measured by the server's own
         // compressor (ours makes the same bytes), and its first literal byte says whether it
-        // can be JSON: decompressing it is needed only for the checks that read it. (The
-        // memory model validated it; the splitter framed the payload as this one string.)
+        // can be JSON: decompressing it is needed only for the checks that read it (and fails
+        // on damage, which the memory model checked unless the checksum vouches for it; the
+        // splitter framed the payload as this one string).
         let value = match value {
             Some(value) => value,
             None => Cursor::new(record.payload, record.payload_offset).rdb_string("value")?,

@@ -133,12 +133,15 @@ fn analyze_dump(
         delimiters: settings.patterns.delimiter_set(),
         now_ms,
     };
-    // First with the checksum vouching for the bytes (lists are counted from their nodes'
-    // headers, not walked); a scan that does not end with it valid is run again with every
-    // check, so that damage is reported as a full walk finds it.
-    let (agg, end) = match scan_keys(dump, input, opts, progress, &run, true) {
+    // First with the checksum vouching for the bytes (lists and streams are counted from
+    // their nodes' headers, not walked); a scan that does not end with it valid is run again
+    // with every check, so that damage is reported as a full walk finds it. Not with
+    // `--keys`: `keys.csv` walks every node for its largest elements, and the summary must
+    // count the keys it lists.
+    let trust = !opts.keys && rdb::records::checksum_may_vouch(data);
+    let (agg, end) = match scan_keys(dump, input, opts, progress, &run, trust) {
         Ok((agg, end)) if end.vouched() => (agg, end),
-        Err(e) if !rdb::records::checksum_may_vouch(data) => return Err(e),
+        Err(e) if !trust => return Err(e),
         _ => {
             progress.restart_file();
             scan_keys(dump, input, opts, progress, &run, false)?

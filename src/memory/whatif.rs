@@ -363,8 +363,8 @@ impl Collection {
         };
     }
 
-    /// Counts `n` elements that were not read (a list counted from its nodes' headers): none
-    /// is known to be an integer.
+    /// Counts `n` elements that were not read (a list counted from its nodes' headers). None
+    /// is known to be an integer, which only a set's intset alternative would ask.
     fn count_unread(&mut self, n: u64) {
         self.len += n;
         self.int_width = None;

@@ -36,7 +36,8 @@ pub struct Context {
     /// server's, so a list's element count is read from its nodes' headers
     /// ([`shape_from_headers`]) rather than by decompressing and walking every node, as
     /// a server loads a dump with a valid checksum without walking its nodes either. Off
-    /// unless the caller asks (`analyze`, whose first pass never reads a list's elements).
+    /// unless the caller asks (`analyze` without `--keys`, whose summary never reads a
+    /// list's or stream's elements; the advisor walks a big list itself).
     pub checksum_vouches: bool,
 }
 
@@ -680,15 +681,20 @@ fn stream_shape(
 /// As [`list_shape_from_headers`], for a dump whose checksum vouches for its bytes.
 fn stream_shape_from_headers(record: &Record<'_>, version: u8) -> Option<Shape> {
     let mut c = Cursor::new(record.payload, record.payload_offset);
-    let mut counts = stream::NodeCounts::default();
+    let mut counts = Some(stream::NodeCounts::default());
     let meta = stream::walk(&mut c, version, |_, listpack, _| {
-        let node = stream::node_counts_in_header(listpack)
-            .ok_or_else(|| Error::corrupt(record.payload_offset, "read by the walk"))?;
-        counts.live += node.live;
-        counts.deleted += node.deleted;
+        counts = counts
+            .zip(stream::node_counts_in_header(listpack))
+            .and_then(|(all, node)| {
+                Some(stream::NodeCounts {
+                    live: all.live.checked_add(node.live)?,
+                    deleted: all.deleted.checked_add(node.deleted)?,
+                })
+            });
         Ok(())
     })
     .ok()?;
+    let counts = counts?;
     if !c.is_empty() {
         return None;
     }

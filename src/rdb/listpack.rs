@@ -68,15 +68,7 @@ impl<'a> Listpack<'a> {
         if u32::from_le_bytes([b0, b1, b2, b3]) as usize != blob_len {
             return None;
         }
-        let mut cursor = Cursor::new(prefix, 0);
-        cursor.skip(HEADER_LEN as u64, "listpack header").ok()?;
-        let mut items = ListpackIter {
-            cursor,
-            base: 0,
-            num_elements: COUNT_UNKNOWN,
-            count: 0,
-            done: false,
-        };
+        let mut items = ListpackIter::after_header(prefix, 0, COUNT_UNKNOWN);
         let mut ints = [0; N];
         for int in &mut ints {
             *int = items.entry().ok()?.as_int()?;
@@ -90,17 +82,8 @@ impl<'a> Listpack<'a> {
     pub fn iter(&self) -> ListpackIter<'a> {
         // The cursor stops short of the end marker, so an entry running into or past it fails
         // as truncated, like Redis' OUT_OF_RANGE bound.
-        let mut cursor = Cursor::new(&self.blob[..self.blob.len() - 1], self.base);
-        cursor
-            .skip(HEADER_LEN as u64, "listpack header")
-            .expect("length checked by new");
-        ListpackIter {
-            cursor,
-            base: self.base,
-            num_elements: self.num_elements,
-            count: 0,
-            done: false,
-        }
+        let entries = &self.blob[..self.blob.len() - 1];
+        ListpackIter::after_header(entries, self.base, self.num_elements)
     }
 
     /// Walks every element with full validation and returns the element count.
@@ -120,6 +103,22 @@ pub struct ListpackIter<'a> {
 }
 
 impl<'a> ListpackIter<'a> {
+    /// An iterator over the entries of `bytes` (a listpack, or the start of one, whose
+    /// header `new` or the caller checked), `base` the file offset of its first byte.
+    fn after_header(bytes: &'a [u8], base: u64, num_elements: u16) -> ListpackIter<'a> {
+        let mut cursor = Cursor::new(bytes, base);
+        cursor
+            .skip(HEADER_LEN as u64, "listpack header")
+            .expect("the header was checked");
+        ListpackIter {
+            cursor,
+            base,
+            num_elements,
+            count: 0,
+            done: false,
+        }
+    }
+
     /// The common entries (a 7-bit integer, a string under 64 bytes, a 13-bit integer) with
     /// their one-byte backlen, decoded in one step when they are well-formed; anything else,
     /// including every malformed entry, is left to `entry`.

@@ -134,10 +134,10 @@ pub fn node_counts_in_header(listpack: RdbStr<'_>) -> Option<NodeCounts> {
     let len = listpack.len().min(buf.len());
     let prefix = listpack.prefix(&mut buf[..len])?;
     let [live, deleted] = Listpack::leading_ints(prefix, listpack.len())?;
-    Some(NodeCounts {
-        live: u64::try_from(live).ok()?,
-        deleted: u64::try_from(deleted).ok()?,
-    })
+    let (live, deleted) = (u64::try_from(live).ok()?, u64::try_from(deleted).ok()?);
+    // every entry takes at least its flags, ID and lp-count: four entries of two bytes
+    (live.checked_add(deleted)? <= listpack.len() as u64 / 8)
+        .then_some(NodeCounts { live, deleted })
 }
 
 /// Decodes one node listpack: the master entry, then every entry, checking each entry's
@@ -254,4 +254,40 @@ pub fn decode_node<'b>(
         ));
     }
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::blob::{CompactBuilder, ListpackBuilder};
+
+    /// A node of one entry with the master's field, its master entry claiming `live` entries.
+    fn node(live: i64) -> Vec<u8> {
+        ListpackBuilder::new()
+            .int(live)
+            .int(0)
+            .int(1)
+            .string(b"field")
+            .int(0)
+            .int(FLAG_SAMEFIELDS)
+            .int(0)
+            .int(0)
+            .string(b"value")
+            .int(4)
+            .finish()
+    }
+
+    #[test]
+    fn counts_in_the_header_are_the_walks_and_hostile_ones_are_left_to_it() {
+        let intact = node(1);
+        let walked = decode_node(&intact, 0, |_, _| {}).unwrap();
+        assert_eq!(node_counts_in_header(RdbStr::Raw(&intact)), Some(walked));
+        // More entries than the node has room for, up to a count whose sum overflows: the
+        // walk must decide (and refuses them). Fewer are taken on the checksum's word.
+        for live in [1000, i64::MAX] {
+            let hostile = node(live);
+            assert_eq!(node_counts_in_header(RdbStr::Raw(&hostile)), None, "{live}");
+            assert!(decode_node(&hostile, 0, |_, _| {}).is_err());
+        }
+    }
 }

@@ -11,7 +11,7 @@ use crate::rdb::inspect::{
     Context, Scratch, Shape, ValueItem, inspect, shape_from_headers, walk_value,
 };
 use crate::rdb::records::verify_checksum;
-use crate::rdb::{Encoding, Entry, Header, Item, Magic, Records, ValueType};
+use crate::rdb::{Encoding, Entry, Header, Item, KeyType, Magic, Records, ValueType};
 
 /// Every format the parser reads, by header.
 fn formats() -> Vec<Header> {
@@ -224,7 +224,7 @@ struct ReadBack {
     freq: Option<u8>,
     shape: Shape,
     items: Vec<Got>,
-    /// A list whose shape its nodes' headers gave as well (the same, checked).
+    /// A list or stream whose shape its nodes' headers gave as well (the same, checked).
     from_headers: bool,
 }
 
@@ -418,9 +418,9 @@ fn check_stream(stream: &Stream, shape: &Shape) {
 }
 
 /// Writes `records` in one dump of format `header` and checks each reads back equal.
-/// Writes `records`, reads them back and compares; returns how many lists their nodes'
-/// headers counted.
-fn round_trip(header: Header, options: Options, records: &[KeyRecord]) -> usize {
+/// Writes `records`, reads them back and compares; returns how many lists and streams their
+/// nodes' headers read.
+fn round_trip(header: Header, options: Options, records: &[KeyRecord]) -> [usize; 2] {
     let mut w = RdbWriter::new(Vec::new(), header, options).unwrap();
     if header.version >= 7 {
         w.aux(b"redis-bits", b"64").unwrap();
@@ -456,13 +456,21 @@ fn round_trip(header: Header, options: Options, records: &[KeyRecord]) -> usize 
         };
         assert_eq!(b.shape.elements, elements as u64, "{what}");
     }
-    back.iter().filter(|b| b.from_headers).count()
+    let read_from_headers = |kind| {
+        back.iter()
+            .filter(|b| b.from_headers && b.layout.key_type() == kind)
+            .count()
+    };
+    [
+        read_from_headers(KeyType::List),
+        read_from_headers(KeyType::Stream),
+    ]
 }
 
 #[test]
 fn every_layout_of_every_format_round_trips() {
     let mut rng = Rng::new(0x5eed);
-    let (mut covered, mut from_headers) = (0, 0);
+    let (mut covered, mut from_headers) = (0, [0, 0]);
     for header in formats() {
         let layouts = layouts(header);
         assert!(layouts.len() >= 5, "{}: {layouts:?}", header.display());
@@ -501,14 +509,17 @@ fn every_layout_of_every_format_round_trips() {
                     r
                 })
                 .collect();
-            from_headers += round_trip(header, options, &records);
+            let [lists, streams] = round_trip(header, options, &records);
+            from_headers[0] += lists;
+            from_headers[1] += streams;
             covered += records.len();
         }
     }
     assert!(covered > 1000, "{covered} records");
+    let [lists, streams] = from_headers;
     assert!(
-        from_headers > 50,
-        "{from_headers} lists counted from headers"
+        lists > 50 && streams > 20,
+        "{lists} lists and {streams} streams read from headers"
     );
 }
 
