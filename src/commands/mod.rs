@@ -42,7 +42,8 @@ pub struct ScanOptions {
     pub keep_going: bool,
     /// Take the dump's bytes for the server's until its stored checksum is checked at the
     /// end ([`rdb::Context::checksum_vouches`]): a caller that asks must scan again without
-    /// it unless the scan ends with that checksum valid ([`ScanEnd::vouched`]).
+    /// it unless the scan ends with that checksum valid ([`ScanEnd::vouched`]), so it asks
+    /// only of a dump that can have one ([`rdb::records::checksum_may_vouch`]).
     pub trust_checksum: bool,
 }
 
@@ -181,7 +182,7 @@ pub fn scan<'a, A: Default + Send>(
     let mut ctx = rdb::Context::new(header, rdb::ServerVersion::from_dump(data));
     // glibc's 16-byte chunks leave room for an expire a jemalloc size class does not
     ctx.expire_room_in_objects = choice.allocator == Allocator::Libc;
-    ctx.checksum_vouches = options.trust_checksum && rdb::records::checksum_may_vouch(data);
+    ctx.checksum_vouches = options.trust_checksum;
     let model = choice.model(&ctx);
     let mut items = Vec::new();
     let mut skipped = SkippedKeys::default();

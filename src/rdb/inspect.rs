@@ -707,15 +707,7 @@ fn stream_shape_from_headers(record: &Record<'_>, version: u8) -> Option<Shape> 
 /// The element count in a packed quicklist node's header.
 fn packed_count(node: RdbStr<'_>, ziplist: bool) -> Option<u16> {
     fn header<const N: usize>(node: RdbStr<'_>) -> Option<[u8; N]> {
-        match node {
-            RdbStr::Raw(bytes) => bytes.first_chunk().copied(),
-            RdbStr::Lzf { compressed, .. } => {
-                let mut header = [0; N];
-                super::lzf::decompress_prefix(compressed, &mut header)?;
-                Some(header)
-            }
-            RdbStr::Int(_) => None,
-        }
+        node.prefix(&mut [0; N])?.try_into().ok()
     }
     if ziplist {
         Ziplist::count_in_header(&header(node)?, node.len())
