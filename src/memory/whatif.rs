@@ -303,23 +303,29 @@ impl Collection {
         c
     }
 
-    /// Adds `times` copies of `m` at the cost of two: from the second copy on, each adds the
-    /// same sizes (a ziplist entry's `prevlen` depends only on the entry before).
+    /// Adds `times` copies of `m` at the cost of one (a listpack entry's size does not depend
+    /// on its neighbours) or two (a ziplist entry's `prevlen` depends on the entry before, so
+    /// from the second copy on each adds the same sizes).
     pub fn push_repeated(&mut self, m: Member, times: u64) {
         if times == 0 {
             return;
         }
-        self.push(m);
-        if times == 1 {
-            return;
+        let ziplist = self.generation <= Generation::Redis62;
+        if ziplist {
+            self.push(m);
+            if times == 1 {
+                return;
+            }
         }
         let (ttl_fields, sizes, short_fields) = (self.ttl_fields, self.sizes, self.short_fields);
         self.push(m);
-        let more = times - 2;
+        let more = times - 1 - u64::from(ziplist);
         self.len += more;
         self.ttl_fields += (self.ttl_fields - ttl_fields) * more;
         self.sizes.repeat_last(&sizes, more);
-        self.short_fields.repeat_last(&short_fields, more);
+        if matches!(self.sums, Sums::All | Sums::ShortFields) {
+            self.short_fields.repeat_last(&short_fields, more);
+        }
     }
 
     /// Adds an element to the sums kept (a counted collection only counts it). Inlined: the
@@ -1162,40 +1168,71 @@ mod tests {
 
     #[test]
     fn repeated_members_sum_as_pushed_one_by_one() {
-        let field = |f: usize, v: usize, ttl| Member::Field {
-            field: Scalar::text(f),
-            value: Scalar::text(v),
-            ttl,
-        };
-        for g in [
+        let field = |field, value, ttl| Member::Field { field, value, ttl };
+        let text = Scalar::text;
+        let int = |v: i64| Scalar::of(Element::Int(v));
+        let generations = [
+            Generation::Redis60,
             Generation::Redis62,
+            Generation::Redis70,
+            Generation::Redis72,
             Generation::Redis74,
+            Generation::Redis8,
+            Generation::Valkey80,
+            Generation::Valkey81,
             Generation::Valkey9,
-        ] {
-            let m = Model::new(g, Allocator::Jemalloc);
-            // short entries, and entries past the ziplist's 254-byte prevlen step
-            for member in [
-                field(3, 10, false),
-                field(300, 5, true),
-                field(2, 600, false),
-            ] {
-                for times in [0, 1, 2, 3, 100] {
-                    let mut one_by_one = Collection::new(&m, KeyType::Hash, 5, false);
-                    for _ in 0..times {
-                        one_by_one.push(member);
+        ];
+        let allocators = [
+            Allocator::Jemalloc,
+            Allocator::JemallocQuantum16,
+            Allocator::Libc,
+        ];
+        for g in generations {
+            for a in allocators {
+                let m = Model::new(g, a);
+                // short entries, integers, and entries past the ziplist's 254-byte prevlen step
+                for member in [
+                    field(text(3), text(10), false),
+                    field(text(300), text(5), true),
+                    field(text(2), text(600), false),
+                    field(int(7), int(-70_000), false),
+                    field(int(1 << 40), text(250), false),
+                    field(text(1), int(12), true),
+                ] {
+                    // onto an empty hash and onto one holding an entry of another size
+                    for first in [None, Some(field(text(251), int(3), false))] {
+                        for times in [0, 1, 2, 3, 7, 100, 512] {
+                            let new = |c: fn(&Model, KeyType, usize, bool) -> Collection| {
+                                let mut c = c(&m, KeyType::Hash, 5, false);
+                                if let Some(first) = first {
+                                    c.push(first);
+                                }
+                                c
+                            };
+                            let mut one_by_one = new(Collection::new);
+                            for _ in 0..times {
+                                one_by_one.push(member);
+                            }
+                            let mut repeated = new(Collection::new);
+                            repeated.push_repeated(member, times);
+                            let case = format!("{g:?} {a:?} {member:?} {first:?} x{times}");
+                            assert_eq!(repeated, one_by_one, "{case}");
+                            // a compact-only collection prices the compact encoding alike, no
+                            // other
+                            let mut compact = new(Collection::compact);
+                            compact.push_repeated(member, times);
+                            let encoding = m.compact_encoding();
+                            assert_eq!(compact.len(), one_by_one.len(), "{case}");
+                            assert_eq!(
+                                m.cost(&compact, encoding),
+                                m.cost(&one_by_one, encoding),
+                                "{case}"
+                            );
+                            assert!(m.cost(&compact, Encoding::Hashtable).is_none());
+                            // it sums no shorter field names
+                            assert!(m.cost(&compact.with_short_fields(), encoding).is_none());
+                        }
                     }
-                    let mut repeated = Collection::new(&m, KeyType::Hash, 5, false);
-                    repeated.push_repeated(member, times);
-                    assert_eq!(repeated, one_by_one, "{g:?} {member:?} x{times}");
-                    // a compact-only collection prices the compact encoding alike, no other
-                    let mut compact = Collection::compact(&m, KeyType::Hash, 5, false);
-                    compact.push_repeated(member, times);
-                    let encoding = m.compact_encoding();
-                    assert_eq!(compact.len(), times);
-                    assert_eq!(m.cost(&compact, encoding), m.cost(&one_by_one, encoding));
-                    assert!(m.cost(&compact, Encoding::Hashtable).is_none());
-                    // it sums no shorter field names
-                    assert!(m.cost(&compact.with_short_fields(), encoding).is_none());
                 }
             }
         }
