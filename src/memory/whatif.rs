@@ -630,15 +630,23 @@ fn ziplist_encoded(s: Scalar) -> u64 {
 /// with `%.17g` and 7.2+ with the shortest round-trip text (`fpconv_dtoa`, whose spelling of
 /// large exponents may differ from Rust's by a byte). The listpack or ziplist stores any
 /// text that reads as an integer as one.
-#[inline]
+#[inline(always)]
 fn score_scalar(score: f64, generation: Generation) -> Scalar {
-    let integers = generation >= Generation::Redis70;
-    let shortest = generation >= Generation::Redis72;
-    // The usual score first: one `g17_len` admits (not integral, not -0, not infinite) takes
-    // the `%.17g` branch below whatever the release.
-    if !shortest && let Some(len) = ScoreText::g17_len(score) {
+    // The usual score first, in the fold: one `g17_len` admits (not integral, not -0, not
+    // infinite) takes the `%.17g` branch of `other_score` whatever the release.
+    if generation < Generation::Redis72
+        && let Some(len) = ScoreText::g17_len(score)
+    {
         return Scalar::text(len);
     }
+    other_score(score, generation)
+}
+
+/// [`score_scalar`] but for the usual score: kept out of the fold, which inlines the rest.
+#[inline(never)]
+fn other_score(score: f64, generation: Generation) -> Scalar {
+    let integers = generation >= Generation::Redis70;
+    let shortest = generation >= Generation::Redis72;
     if score == 0.0 && score.is_sign_negative() && !integers {
         return Scalar::text(2);
     }
