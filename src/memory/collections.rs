@@ -171,6 +171,10 @@ pub fn listpack_int_entry(v: i64) -> u64 {
 #[inline]
 pub fn listpack_string_entry(len: usize) -> u64 {
     let len = len as u64;
+    // the usual entry, in one test: a 1-byte header and a 1-byte back-length
+    if len < 64 {
+        return len + 2;
+    }
     let enc = len
         + match len {
             0..64 => 1,
@@ -260,5 +264,30 @@ mod tests {
         assert_eq!(listpack_entry_bytes(Element::Bytes(&[b'x'; 62])), 64);
         assert_eq!(listpack_entry_bytes(Element::Bytes(&[b'x'; 200])), 204);
         assert_eq!(listpack_bytes(0), 7);
+    }
+
+    /// A string entry's size as `lpEncodeString` and `lpEncodeBacklen` spell it out, against
+    /// the function's shortcut for short strings.
+    #[test]
+    fn string_entries_as_listpack_encodes_them() {
+        let reference = |len: u64| {
+            let header = match len {
+                0..64 => 1,
+                64..4096 => 2,
+                _ => 5,
+            };
+            let backlen = match header + len {
+                0..=127 => 1,
+                128..16383 => 2,
+                16383..2_097_151 => 3,
+                2_097_151..268_435_455 => 4,
+                _ => 5,
+            };
+            header + len + backlen
+        };
+        let lengths = (0..70_000).chain([2_097_140, 2_097_150, 268_435_440, 268_435_460, 1 << 33]);
+        for len in lengths {
+            assert_eq!(listpack_string_entry(len), reference(len as u64), "{len}");
+        }
     }
 }
