@@ -3,6 +3,7 @@
 
 use super::alloc::Allocator;
 use crate::rdb::{Cursor, Element, Record, Result, ValueType};
+use std::sync::OnceLock;
 
 /// Bucket count of a dict grown by insertion to `n` entries (`_dictExpandIfNeeded`: the
 /// table doubles when an add finds `used >= size`), which is also the size of a dict presized
@@ -96,8 +97,21 @@ fn level_probability(l: u32) -> f64 {
 }
 
 /// Expected usable size of one skiplist node (`24 + 16·level` bytes, level random).
-/// 45.84 bytes with jemalloc.
+/// 45.84 bytes with jemalloc. Summed once per allocator: every sorted set in a skiplist asks.
 pub fn skiplist_node_expected(alloc: Allocator) -> f64 {
+    static EXPECTED: OnceLock<[f64; 3]> = OnceLock::new();
+    let expected = EXPECTED.get_or_init(|| {
+        [
+            Allocator::Jemalloc,
+            Allocator::JemallocQuantum16,
+            Allocator::Libc,
+        ]
+        .map(node_expected)
+    });
+    expected[alloc as usize]
+}
+
+fn node_expected(alloc: Allocator) -> f64 {
     (1..=32)
         .map(|l| level_probability(l) * alloc.usable(24 + 16 * l as u64) as f64)
         .sum()
@@ -252,6 +266,17 @@ mod tests {
     fn skiplist_expectation() {
         let e = skiplist_node_expected(Allocator::Jemalloc);
         assert!((e - 45.84).abs() < 0.01, "{e}");
+        for a in [
+            Allocator::Libc,
+            Allocator::JemallocQuantum16,
+            Allocator::Jemalloc,
+        ] {
+            assert_eq!(skiplist_node_expected(a), node_expected(a), "{a:?}");
+        }
+        assert_ne!(
+            node_expected(Allocator::Libc),
+            node_expected(Allocator::JemallocQuantum16)
+        );
         assert_eq!(skiplist_header(Allocator::Jemalloc), 640);
     }
 
