@@ -58,27 +58,48 @@ pub fn simulate_dict(build: DictBuild) -> DictState {
     let mut size0 = build.presize.map_or(0, |p| dict_buckets(p.max(1)));
     let mut size1 = 0u64;
     let mut left = 0.0f64;
-    for i in 0..build.total {
+    // Rehash steps of the `k` inserts from the `i`-th (those of the conversion take one).
+    let steps = |i: u64, k: u64| {
+        let ones = build.converted.saturating_sub(i).min(k);
+        ones + (k - ones) * build.steps_per_insert
+    };
+    // From event to event (a doubling, the end of a rehash), not insert by insert: a large
+    // value dict took a loop turn per element. Subtracting the steps at once rounds as one
+    // at a time did: every difference but the last is exact (`left` stays positive and
+    // below 2^53, the steps are whole).
+    let mut i = 0;
+    while i < build.total {
         if size1 > 0 {
-            let steps = if i < build.converted {
-                1
+            // the inserts from the i-th that finish the rehash
+            let ones = build.converted.saturating_sub(i);
+            let k = if left <= ones as f64 {
+                (left.ceil() as u64).max(1)
             } else {
-                build.steps_per_insert
+                let more = (left - ones as f64) / build.steps_per_insert as f64;
+                ones.saturating_add(more.ceil() as u64)
             };
-            left -= steps as f64;
-            if left <= 0.0 {
-                size0 = size1;
-                size1 = 0;
+            let remaining = build.total - i;
+            if k > remaining {
+                left -= steps(i, remaining) as f64;
+                break;
             }
+            left -= steps(i, k) as f64;
+            size0 = size1;
+            size1 = 0;
+            // the insert that finished it may double the table
+            i += k - 1;
         }
-        if size1 == 0 {
-            if size0 == 0 {
-                size0 = 4;
-            } else if i >= size0 {
-                size1 = dict_buckets(i + 1);
-                left = expected_nonempty(size0, i);
-            }
+        if size0 == 0 {
+            size0 = 4;
+        } else if i >= size0 {
+            size1 = dict_buckets(i + 1);
+            left = expected_nonempty(size0, i);
+        } else {
+            // nothing happens before the insert that finds the table full
+            i = size0;
+            continue;
         }
+        i += 1;
     }
     DictState {
         buckets: size0 + size1,
@@ -260,6 +281,68 @@ mod tests {
         let s = simulate_dict(fresh(120, 1));
         assert_eq!((s.buckets, s.rehashing), (128, false));
         assert_eq!(simulate_dict(fresh(4, 1)).buckets, 4);
+    }
+
+    /// [`simulate_dict`] one insert at a time, as the server goes.
+    fn simulate_dict_by_insert(build: DictBuild) -> DictState {
+        let mut size0 = build.presize.map_or(0, |p| dict_buckets(p.max(1)));
+        let mut size1 = 0u64;
+        let mut left = 0.0f64;
+        for i in 0..build.total {
+            if size1 > 0 {
+                let steps = if i < build.converted {
+                    1
+                } else {
+                    build.steps_per_insert
+                };
+                left -= steps as f64;
+                if left <= 0.0 {
+                    size0 = size1;
+                    size1 = 0;
+                }
+            }
+            if size1 == 0 {
+                if size0 == 0 {
+                    size0 = 4;
+                } else if i >= size0 {
+                    size1 = dict_buckets(i + 1);
+                    left = expected_nonempty(size0, i);
+                }
+            }
+        }
+        DictState {
+            buckets: size0 + size1,
+            rehashing: size1 > 0,
+            margin: left,
+        }
+    }
+
+    #[test]
+    fn dicts_replayed_by_event_as_by_insert() {
+        let mut checked = 0;
+        let totals = (0..1100)
+            .chain((1100..70_000).step_by(997))
+            .chain([1 << 20]);
+        for total in totals {
+            for presize in [None, Some(0), Some(5), Some(129), Some(513), Some(total)] {
+                for converted in [0, 3, 129, 513, total / 2, total + 9] {
+                    for steps_per_insert in [1, 2] {
+                        let build = DictBuild {
+                            presize,
+                            converted,
+                            total,
+                            steps_per_insert,
+                        };
+                        let (fast, slow) = (simulate_dict(build), simulate_dict_by_insert(build));
+                        assert_eq!(fast.buckets, slow.buckets, "{build:?}");
+                        assert_eq!(fast.rehashing, slow.rehashing, "{build:?}");
+                        assert_eq!(fast.margin.to_bits(), slow.margin.to_bits(), "{build:?}");
+                        checked += usize::from(slow.rehashing);
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
     }
 
     #[test]
