@@ -183,9 +183,8 @@ impl Probe {
         if record.db != 0 {
             let prefix = "db:".len() + decimal_digits(record.db);
             let has_expire = subject.has_expire;
-            advice.db_prefix_bytes = model
-                .key_name_cost(subject.key_len + prefix, has_expire)
-                .saturating_sub(model.key_name_cost(subject.key_len, has_expire));
+            advice.db_prefix_bytes =
+                model.key_name_saving(subject.key_len + prefix, subject.key_len, has_expire);
         }
         Ok(())
     }
@@ -526,10 +525,8 @@ fn field_names(s: &Subject<'_>, c: &Collection) -> Option<u64> {
 /// each: `user:1234:profile` as `u:1234:p`.
 fn key_names(s: &Subject<'_>) -> Option<u64> {
     let short = s.constant.abbreviated_len();
-    let m = s.model;
-    m.key_name_cost(s.key_len, s.has_expire)
-        .checked_sub(m.key_name_cost(short, s.has_expire))
-        .filter(|&saved| saved > 0)
+    let saved = s.model.key_name_saving(s.key_len, short, s.has_expire);
+    (saved > 0).then_some(saved)
 }
 
 /// A key with each constant segment cut to its first byte (after its delimiter); segments

@@ -19,7 +19,8 @@
 //!   them as fields ([`Collection::push_repeated`]).
 //! - a hash with shorter field names: [`Collection::with_short_fields`].
 //! - a numeric text string as an integer: `string_cost(.., Encoding::Int)`.
-//! - a shorter key name: `key_name_cost(old_len) - key_name_cost(new_len)` per key.
+//! - a shorter key name: `key_name_cost(old_len) - key_name_cost(new_len)` per key
+//!   ([`Model::key_name_saving`]).
 //! - LZF-compressed list nodes: `quicklist_cost` with [`QuicklistNode::Compressed`].
 
 use super::collections::{self, ListNode};
@@ -744,6 +745,21 @@ impl Model {
         }
     }
 
+    /// What a key saves with its name cut from `key_len` to `shorter` bytes:
+    /// `key_name_cost(key_len) - key_name_cost(shorter)`, or 0, priced once per key by the
+    /// advisor (the dict entry and object header of both cancel).
+    pub fn key_name_saving(&self, key_len: usize, shorter: usize, has_expire: bool) -> u64 {
+        if shorter >= key_len {
+            return 0;
+        }
+        if self.generation.is_valkey_hashtable() {
+            let obj = |len| valkey::object(self.allocator, len, has_expire, None, 16);
+            obj(key_len).saturating_sub(obj(shorter))
+        } else {
+            self.sds(key_len).saturating_sub(self.sds(shorter))
+        }
+    }
+
     /// The value part of a collection in `encoding`: the dump's blob size for the key's own
     /// compact encoding (`blob`), else the size computed from the elements.
     pub(super) fn collection_value(
@@ -1135,6 +1151,48 @@ mod tests {
         // and back: the hashtable as a listpack is far smaller
         let as_listpack = model.cost(big, Encoding::Listpack).unwrap().memory_bytes;
         assert!(as_listpack < as_table / 2, "{as_listpack} vs {as_table}");
+    }
+
+    #[test]
+    fn key_name_savings_are_differences_of_costs() {
+        let generations = [
+            Generation::Redis60,
+            Generation::Redis62,
+            Generation::Redis70,
+            Generation::Redis72,
+            Generation::Redis74,
+            Generation::Redis8,
+            Generation::Valkey80,
+            Generation::Valkey81,
+            Generation::Valkey9,
+        ];
+        let allocators = [
+            Allocator::Jemalloc,
+            Allocator::JemallocQuantum16,
+            Allocator::Libc,
+        ];
+        let lengths: Vec<usize> = (0..300).chain([1000, 65_535, 65_536, 70_000]).collect();
+        let mut saved = 0;
+        for g in generations {
+            for a in allocators {
+                for cluster in [false, true] {
+                    let mut m = Model::new(g, a);
+                    m.cluster = cluster;
+                    for has_expire in [false, true] {
+                        for &len in &lengths {
+                            for &shorter in &lengths {
+                                let cost = |len| m.key_name_cost(len, has_expire);
+                                let expected = cost(len).saturating_sub(cost(shorter));
+                                let saving = m.key_name_saving(len, shorter, has_expire);
+                                assert_eq!(saving, expected, "{g:?} {a:?} {len} {shorter}");
+                                saved += usize::from(saving > 0);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(saved > 100_000, "{saved}");
     }
 
     #[test]
