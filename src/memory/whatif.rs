@@ -67,7 +67,7 @@ impl Scalar {
 }
 
 fn decimal_len(v: i64) -> usize {
-    // floor(log10 u) is floor(bits * log10 2) or one less (1233 / 4096 ~ log10 2 is close
+    // the digit count is floor(bits * log10 2) or one more (1233 / 4096 ~ log10 2 is close
     // enough below 2^64), which one comparison tells; 0 counts as 1, and `| 1` never crosses
     // a power of ten
     let u = v.unsigned_abs() | 1;
