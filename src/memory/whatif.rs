@@ -104,6 +104,15 @@ pub enum Member {
 }
 
 impl Member {
+    /// [`item_lens`] of the item read as this member.
+    #[inline(always)]
+    fn lens(&self) -> [usize; 2] {
+        match *self {
+            Member::Plain(s) | Member::Scored { member: s, .. } => [s.len, 0],
+            Member::Field { field, value, .. } => [field.len, value.len],
+        }
+    }
+
     /// A sorted-set member with the score written as `generation` writes it in a listpack
     /// (a ziplist before 7.0). Inlined: the fold reads one per member of a skiplist.
     #[inline]
@@ -519,31 +528,23 @@ impl Model {
         }
         let keep = !matches!(kind, KeyType::Stream | KeyType::Module);
         let (mut largest, mut total) = (0u64, 0u64);
-        let mut sized = |item: &ValueItem<'_>| {
-            let mut add = |len: usize| {
-                largest = largest.max(len as u64);
-                total += len as u64;
-            };
-            match *item {
-                ValueItem::Member(e) => add(e.len()),
-                ValueItem::Scored { member, .. } => add(member.len()),
-                ValueItem::Field { field, value, .. } => {
-                    add(field.len());
-                    add(value.len());
-                }
-            }
+        let mut add = |[a, b]: [usize; 2]| {
+            largest = largest.max(a.max(b) as u64);
+            total += (a + b) as u64;
         };
         let reader = MemberReader::new(self, ctx);
-        // one visitor per kind of fold, so that an element is not matched against it
+        // one visitor per kind of fold, so that an element is not matched against it; a
+        // member read is measured, not the item again
         let shape = match (keep, sums) {
-            (false, _) => walk_value(record, ctx, scratch, &mut |item| sized(&item)),
+            (false, _) => walk_value(record, ctx, scratch, &mut |item| add(item_lens(&item))),
             (true, Sums::Counted) => walk_value(record, ctx, scratch, &mut |item| {
-                sized(&item);
+                add(item_lens(&item));
                 c.count(&item);
             }),
             (true, _) => walk_value(record, ctx, scratch, &mut |item| {
-                sized(&item);
-                c.push(reader.read(item));
+                let m = reader.read(item);
+                add(m.lens());
+                c.push(m);
             }),
         }?;
         let stats = ValueStats {
@@ -559,6 +560,16 @@ impl Model {
     pub fn member_reader(&self, ctx: &Context) -> impl Fn(ValueItem<'_>) -> Member + use<> {
         let reader = MemberReader::new(self, ctx);
         move |item| reader.read(item)
+    }
+}
+
+/// The lengths of an item's strings (a member, or a field and its value; 0 for none).
+#[inline(always)]
+fn item_lens(item: &ValueItem<'_>) -> [usize; 2] {
+    match *item {
+        ValueItem::Member(e) => [e.len(), 0],
+        ValueItem::Scored { member, .. } => [member.len(), 0],
+        ValueItem::Field { field, value, .. } => [field.len(), value.len()],
     }
 }
 
