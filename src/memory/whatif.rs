@@ -1094,9 +1094,16 @@ mod tests {
         let mut checked = 0;
         each_fixture_key(&fixtures, |fixture, model, ctx, scratch, record| {
             let mut priced = Collection::new(model, KeyType::String, 0, false);
-            model.price(record, ctx, scratch, &mut priced).unwrap();
+            let priced_stats = model
+                .price(record, ctx, scratch, &mut priced)
+                .unwrap()
+                .stats;
             let (full, stats) = model.collect(record, ctx, scratch).unwrap();
             let key = crate::rdb::escape_key(&record.key);
+            // every fold measures the elements as reading them does
+            let read = crate::rdb::inspect::inspect(record, ctx, scratch).unwrap();
+            assert_eq!(stats, read, "{fixture} {key}");
+            assert_eq!(priced_stats, read, "{fixture} {key}");
             assert_eq!(priced.len(), full.len(), "{fixture} {key}");
             assert_eq!(
                 priced.intset_bytes(),
