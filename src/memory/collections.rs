@@ -49,6 +49,15 @@ fn expected_nonempty(size: u64, used: u64) -> f64 {
     s * (1.0 - (1.0 - 1.0 / s).powf(used as f64))
 }
 
+/// [`expected_nonempty`] of a table of a power of two buckets holding as many keys, where it
+/// doubles: computed once per size (a `powf` each, a few per dict, was most of the replay).
+fn expected_nonempty_when_full(size: u64) -> f64 {
+    static FULL: OnceLock<[f64; 64]> = OnceLock::new();
+    debug_assert!(size.is_power_of_two(), "{size}");
+    let full = FULL.get_or_init(|| std::array::from_fn(|k| expected_nonempty(1 << k, 1 << k)));
+    full[size.trailing_zeros() as usize]
+}
+
 /// Replays a dict's growth (`_dictExpandIfNeeded`: double when an add finds `used >= size`,
 /// never while rehashing) and its incremental rehash (each step moves one non-empty bucket of
 /// the old table), using the expected count of non-empty buckets. Value dicts are only
@@ -93,7 +102,11 @@ pub fn simulate_dict(build: DictBuild) -> DictState {
             size0 = 4;
         } else if i >= size0 {
             size1 = dict_buckets(i + 1);
-            left = expected_nonempty(size0, i);
+            left = if i == size0 {
+                expected_nonempty_when_full(size0)
+            } else {
+                expected_nonempty(size0, i)
+            };
         } else {
             // nothing happens before the insert that finds the table full
             i = size0;
