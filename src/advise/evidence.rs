@@ -51,13 +51,23 @@ impl Finding {
         self.keys == 0
     }
 
-    /// Inlined (into each finding of [`Evidence::add`]): most keys only count, they do not
-    /// make the examples.
-    #[inline]
+    /// Inlined (into each finding of [`Evidence::add`]): most keys only count, and a key
+    /// that saves less than the last example is out without a call.
+    #[inline(always)]
     pub fn add(&mut self, db: u64, key: &[u8], memory_bytes: u64, savings_bytes: u64) {
         self.keys += 1;
         self.memory_bytes += memory_bytes;
         self.savings_bytes += savings_bytes;
+        match self.examples.last() {
+            Some(last) if self.examples.len() >= EXAMPLES && savings_bytes < last.savings_bytes => {
+            }
+            _ => self.offer_example(db, key, savings_bytes),
+        }
+    }
+
+    /// The rest of [`Finding::add`]: whether the key ranks before the last example.
+    #[inline(never)]
+    fn offer_example(&mut self, db: u64, key: &[u8], savings_bytes: u64) {
         let full = self.examples.len() >= EXAMPLES;
         if full
             && self.examples.last().is_some_and(|l| {
