@@ -724,13 +724,17 @@ impl Walks {
         let mut h = WordHash::default();
         let mut mix_run = |run: &[u8]| {
             h.mix(run.len() as u64);
-            match run.as_chunks::<8>() {
-                (_, _) if run.len() < 8 => h.mix(short_word(run)),
-                (words, _) => {
-                    words.iter().for_each(|w| h.mix(u64::from_le_bytes(*w)));
-                    h.mix(u64::from_le_bytes(*run.last_chunk().unwrap()));
-                }
+            let Some(&last) = run.last_chunk() else {
+                h.mix(short_word(run));
+                return;
+            };
+            // the words before the last eight bytes, then those (as `same_bytes` reads them)
+            let mut at = 0;
+            while at + 8 < run.len() {
+                h.mix(u64::from_le_bytes(*run[at..].first_chunk().unwrap()));
+                at += 8;
             }
+            h.mix(u64::from_le_bytes(last));
         };
         let mut at = 0;
         for hole in holes {
@@ -786,13 +790,15 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() < 8 {
         return short_word(a) == short_word(b);
     }
-    // the whole words, then the last eight bytes (which overlap them unless `a` is whole)
-    a.as_chunks::<8>()
-        .0
-        .iter()
-        .zip(b.as_chunks::<8>().0)
-        .all(|(x, y)| x == y)
-        && a.last_chunk::<8>() == b.last_chunk::<8>()
+    // the words before the last eight bytes, then those (which may overlap them)
+    let mut at = 0;
+    while at + 8 < a.len() {
+        if a[at..].first_chunk::<8>() != b[at..].first_chunk::<8>() {
+            return false;
+        }
+        at += 8;
+    }
+    a.last_chunk::<8>() == b.last_chunk::<8>()
 }
 
 /// The bytes of a slice shorter than 8 bytes as a word, without a loop: its first and last
