@@ -834,7 +834,7 @@ impl<T: Tally> PatternTree<T> {
 
     /// The tally of `key`'s pattern, created if new; `kinds`: the key's [`TokenKinds`]
     /// under the tree's delimiters.
-    pub fn entry(&mut self, key: &[u8], kinds: TokenKinds) -> &mut T {
+    pub fn entry(&mut self, key: &[u8], kinds: &TokenKinds) -> &mut T {
         // Cut at every delimiter (none is `*`, no last token holds the rest of the key), a
         // normalized key says alone which tokens it is made of: it can stand for its walk.
         // (Short keys only: that bounds the buffer and the slots.)
@@ -842,12 +842,12 @@ impl<T: Tally> PatternTree<T> {
             && !self.delimiters.contains(b'*')
             && key.len() <= CUT_BYTES;
         let node = if !cached {
-            self.walk(key, kinds)
+            self.walk(key, *kinds)
         } else if let Some(holes) = kinds.holes(key.len()) {
             // the usual key: its normalized form is compared in place, nothing is copied
             self.cached_walk(key, holes, key, kinds)
         } else {
-            let (normalized, len) = self.normalized(key, kinds);
+            let (normalized, len) = self.normalized(key, *kinds);
             self.cached_walk(&normalized[..len], std::iter::empty(), key, kinds)
         };
         if self.live > MAX_NODES {
@@ -865,17 +865,17 @@ impl<T: Tally> PatternTree<T> {
         form: &[u8],
         holes: impl Iterator<Item = Range<usize>> + Clone,
         key: &[u8],
-        kinds: TokenKinds,
+        kinds: &TokenKinds,
     ) -> NodeId {
         let slot = Walks::slot(form, holes.clone());
         if let Some(node) = self.walks.get(slot, form, holes) {
             return node;
         }
         let epoch = self.walks.epoch;
-        let node = self.walk(key, kinds);
+        let node = self.walk(key, *kinds);
         // (a walk that collapsed a node is not kept, to keep the argument simple)
         if self.walks.epoch == epoch {
-            let (normalized, len) = self.normalized(key, kinds);
+            let (normalized, len) = self.normalized(key, *kinds);
             self.walks.put(slot, &normalized[..len], node);
         }
         node
@@ -1185,7 +1185,7 @@ mod tests {
 
     fn add(t: &mut PatternTree<Count>, key: &str) {
         let kinds = TokenKinds::of(key.as_bytes(), t.delimiters);
-        t.entry(key.as_bytes(), kinds).0 += 1;
+        t.entry(key.as_bytes(), &kinds).0 += 1;
     }
 
     fn patterns(t: PatternTree<Count>) -> Vec<(String, u64)> {
@@ -1488,7 +1488,7 @@ mod tests {
                 let keys =
                     random_keys(seed as u64 * 7 + fanout as u64, 3000, &[set, b":"].concat());
                 for key in keys.iter().chain(&keys).chain(keys.iter().rev()) {
-                    fast.entry(key, TokenKinds::of(key, d)).0 += 1;
+                    fast.entry(key, &TokenKinds::of(key, d)).0 += 1;
                     plain_entry(&mut plain, key).0 += 1;
                 }
                 assert_eq!(fast.collapsed_prefixes(), plain.collapsed_prefixes());
