@@ -631,7 +631,7 @@ impl Aggregate {
         self.ttl.add(ttl_at, k.total_bytes());
         let tally = match match_rule(rules, k.key) {
             Some(i) => &mut self.rules[i].1,
-            None => self.patterns.entry(k.key, k.token_kinds),
+            None => self.patterns.entry(k.key, &k.token_kinds),
         };
         tally.add(k, ttl_at);
         if self.top_by_memory.admits(k.total_bytes(), k.db, k.key) {

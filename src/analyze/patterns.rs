@@ -724,13 +724,17 @@ impl Walks {
         let mut h = WordHash::default();
         let mut mix_run = |run: &[u8]| {
             h.mix(run.len() as u64);
-            match run.as_chunks::<8>() {
-                (_, _) if run.len() < 8 => h.mix(short_word(run)),
-                (words, _) => {
-                    words.iter().for_each(|w| h.mix(u64::from_le_bytes(*w)));
-                    h.mix(u64::from_le_bytes(*run.last_chunk().unwrap()));
-                }
+            let Some(&last) = run.last_chunk() else {
+                h.mix(short_word(run));
+                return;
+            };
+            // the words before the last eight bytes, then those (as `same_bytes` reads them)
+            let mut at = 0;
+            while at + 8 < run.len() {
+                h.mix(u64::from_le_bytes(*run[at..].first_chunk().unwrap()));
+                at += 8;
             }
+            h.mix(u64::from_le_bytes(last));
         };
         let mut at = 0;
         for hole in holes {
@@ -786,13 +790,15 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() < 8 {
         return short_word(a) == short_word(b);
     }
-    // the whole words, then the last eight bytes (which overlap them unless `a` is whole)
-    a.as_chunks::<8>()
-        .0
-        .iter()
-        .zip(b.as_chunks::<8>().0)
-        .all(|(x, y)| x == y)
-        && a.last_chunk::<8>() == b.last_chunk::<8>()
+    // the words before the last eight bytes, then those (which may overlap them)
+    let mut at = 0;
+    while at + 8 < a.len() {
+        if a[at..].first_chunk::<8>() != b[at..].first_chunk::<8>() {
+            return false;
+        }
+        at += 8;
+    }
+    a.last_chunk::<8>() == b.last_chunk::<8>()
 }
 
 /// The bytes of a slice shorter than 8 bytes as a word, without a loop: its first and last
@@ -828,7 +834,7 @@ impl<T: Tally> PatternTree<T> {
 
     /// The tally of `key`'s pattern, created if new; `kinds`: the key's [`TokenKinds`]
     /// under the tree's delimiters.
-    pub fn entry(&mut self, key: &[u8], kinds: TokenKinds) -> &mut T {
+    pub fn entry(&mut self, key: &[u8], kinds: &TokenKinds) -> &mut T {
         // Cut at every delimiter (none is `*`, no last token holds the rest of the key), a
         // normalized key says alone which tokens it is made of: it can stand for its walk.
         // (Short keys only: that bounds the buffer and the slots.)
@@ -836,12 +842,12 @@ impl<T: Tally> PatternTree<T> {
             && !self.delimiters.contains(b'*')
             && key.len() <= CUT_BYTES;
         let node = if !cached {
-            self.walk(key, kinds)
+            self.walk(key, *kinds)
         } else if let Some(holes) = kinds.holes(key.len()) {
             // the usual key: its normalized form is compared in place, nothing is copied
             self.cached_walk(key, holes, key, kinds)
         } else {
-            let (normalized, len) = self.normalized(key, kinds);
+            let (normalized, len) = self.normalized(key, *kinds);
             self.cached_walk(&normalized[..len], std::iter::empty(), key, kinds)
         };
         if self.live > MAX_NODES {
@@ -859,17 +865,17 @@ impl<T: Tally> PatternTree<T> {
         form: &[u8],
         holes: impl Iterator<Item = Range<usize>> + Clone,
         key: &[u8],
-        kinds: TokenKinds,
+        kinds: &TokenKinds,
     ) -> NodeId {
         let slot = Walks::slot(form, holes.clone());
         if let Some(node) = self.walks.get(slot, form, holes) {
             return node;
         }
         let epoch = self.walks.epoch;
-        let node = self.walk(key, kinds);
+        let node = self.walk(key, *kinds);
         // (a walk that collapsed a node is not kept, to keep the argument simple)
         if self.walks.epoch == epoch {
-            let (normalized, len) = self.normalized(key, kinds);
+            let (normalized, len) = self.normalized(key, *kinds);
             self.walks.put(slot, &normalized[..len], node);
         }
         node
@@ -1179,7 +1185,7 @@ mod tests {
 
     fn add(t: &mut PatternTree<Count>, key: &str) {
         let kinds = TokenKinds::of(key.as_bytes(), t.delimiters);
-        t.entry(key.as_bytes(), kinds).0 += 1;
+        t.entry(key.as_bytes(), &kinds).0 += 1;
     }
 
     fn patterns(t: PatternTree<Count>) -> Vec<(String, u64)> {
@@ -1482,7 +1488,7 @@ mod tests {
                 let keys =
                     random_keys(seed as u64 * 7 + fanout as u64, 3000, &[set, b":"].concat());
                 for key in keys.iter().chain(&keys).chain(keys.iter().rev()) {
-                    fast.entry(key, TokenKinds::of(key, d)).0 += 1;
+                    fast.entry(key, &TokenKinds::of(key, d)).0 += 1;
                     plain_entry(&mut plain, key).0 += 1;
                 }
                 assert_eq!(fast.collapsed_prefixes(), plain.collapsed_prefixes());

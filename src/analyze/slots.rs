@@ -46,16 +46,19 @@ const fn crc16_tables() -> [[u16; 256]; 8] {
 }
 
 pub fn crc16(data: &[u8]) -> u16 {
-    // eight bytes a step, then four, two and one
+    // eight bytes a step, then the rest in one step of its length
     let (eights, rest) = data.as_chunks::<8>();
     let crc = eights.iter().fold(0, fold_bytes);
-    let (fours, rest) = rest.as_chunks::<4>();
-    let crc = fours.iter().fold(crc, fold_bytes);
-    let (twos, rest) = rest.as_chunks::<2>();
-    let crc = twos.iter().fold(crc, fold_bytes);
-    rest.iter().fold(crc, |crc, &b| {
-        (crc << 8) ^ TABLES[0][usize::from((crc >> 8) as u8 ^ b)]
-    })
+    match rest.len() {
+        0 => crc,
+        1 => (crc << 8) ^ TABLES[0][usize::from((crc >> 8) as u8 ^ rest[0])],
+        2 => fold_bytes::<2>(crc, rest.first_chunk().unwrap()),
+        3 => fold_bytes::<3>(crc, rest.first_chunk().unwrap()),
+        4 => fold_bytes::<4>(crc, rest.first_chunk().unwrap()),
+        5 => fold_bytes::<5>(crc, rest.first_chunk().unwrap()),
+        6 => fold_bytes::<6>(crc, rest.first_chunk().unwrap()),
+        _ => fold_bytes::<7>(crc, rest.first_chunk().unwrap()),
+    }
 }
 
 /// The CRC after `N` (2 to 8) more bytes: the CRC's two bytes are absorbed by the first two.
