@@ -5,6 +5,7 @@
 //! uses one core, as a user limiting it expects.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::mpsc::{Receiver, channel};
 
 use crate::rdb::{self, Entry, Item, Record, Records};
@@ -28,57 +29,60 @@ pub enum PipelineError<E> {
 }
 
 /// Runs `work` on batches of records in a pool of `threads` workers and hands each batch's
-/// result to `sink` in file order; non-key items go to `on_item` as the splitter meets them,
-/// and `on_read` learns the offset the splitter has read up to before each batch leaves it
-/// (and at the end). On a splitter error every batch before the damage is still delivered,
-/// then the error is returned.
-pub fn run<'a, T, E, W, S, I, R>(
+/// result to `sink` in file order; non-key items go to `on_item` as the splitter meets them.
+/// `work` also gets the stretch of the file its batch was split from: from where the batch
+/// before ended to the end of its last record, non-key entries between them included, so the
+/// stretches of the batches follow one another. On a splitter error every batch before the
+/// damage is still delivered, then the error is returned.
+pub fn run<'a, T, E, W, S, I>(
     mut records: Records<'a>,
     threads: usize,
     work: W,
     mut sink: S,
     mut on_item: I,
-    mut on_read: R,
 ) -> Result<(), PipelineError<E>>
 where
     T: Send,
-    W: Fn(&[Record<'a>]) -> T + Sync,
+    W: Fn(&[Record<'a>], Range<u64>) -> T + Sync,
     S: FnMut(T) -> Result<(), E>,
     I: FnMut(&Item<'a>),
-    R: FnMut(u64),
 {
-    // Fills `batch` (empty) with the next records; says whether more may follow.
-    let mut next_batch = |batch: &mut Vec<Record<'a>>| -> Result<bool, PipelineError<E>> {
-        let mut batch_bytes = 0;
-        let more = loop {
-            let entry_offset = records.offset();
-            match records.next() {
-                Some(Ok(Entry::Key(record))) => {
-                    batch_bytes += record.payload.len();
-                    batch.push(record);
-                    if batch.len() >= BATCH_RECORDS || batch_bytes >= BATCH_BYTES {
-                        break Ok(true);
+    let mut stretch_start = records.offset();
+    // Fills `batch` (empty) with the next records; says whether more may follow, and which
+    // stretch of the file it read.
+    let mut next_batch =
+        |batch: &mut Vec<Record<'a>>| -> (Result<bool, PipelineError<E>>, Range<u64>) {
+            let mut batch_bytes = 0;
+            let more = loop {
+                let entry_offset = records.offset();
+                match records.next() {
+                    Some(Ok(Entry::Key(record))) => {
+                        batch_bytes += record.payload.len();
+                        batch.push(record);
+                        if batch.len() >= BATCH_RECORDS || batch_bytes >= BATCH_BYTES {
+                            break Ok(true);
+                        }
                     }
+                    Some(Ok(Entry::Other(item))) => on_item(&item),
+                    Some(Err(error)) => {
+                        break Err(PipelineError::Rdb {
+                            error,
+                            entry_offset,
+                        });
+                    }
+                    None => break Ok(false),
                 }
-                Some(Ok(Entry::Other(item))) => on_item(&item),
-                Some(Err(error)) => {
-                    break Err(PipelineError::Rdb {
-                        error,
-                        entry_offset,
-                    });
-                }
-                None => break Ok(false),
-            }
+            };
+            let stretch = stretch_start..records.offset();
+            stretch_start = stretch.end;
+            (more, stretch)
         };
-        on_read(records.offset());
-        more
-    };
     if threads <= 1 {
         let mut batch = Vec::with_capacity(BATCH_RECORDS);
         loop {
-            let more = next_batch(&mut batch);
+            let (more, stretch) = next_batch(&mut batch);
             if !batch.is_empty() {
-                sink(work(&batch)).map_err(PipelineError::Sink)?;
+                sink(work(&batch, stretch)).map_err(PipelineError::Sink)?;
                 batch.clear();
             }
             if !more? {
@@ -101,10 +105,10 @@ where
             spare: Vec::new(),
         };
         let mut spawned = 0u64;
-        let spawn = |idx: u64, batch: Vec<Record<'a>>| {
+        let spawn = |idx: u64, batch: Vec<Record<'a>>, stretch: Range<u64>| {
             let tx = tx.clone();
             scope.spawn(move |_| {
-                let out = work(&batch);
+                let out = work(&batch, stretch);
                 // The receiver is gone only if the sink already failed.
                 let _ = tx.send((idx, out, batch));
             });
@@ -114,9 +118,9 @@ where
                 .spare
                 .pop()
                 .unwrap_or_else(|| Vec::with_capacity(BATCH_RECORDS));
-            let more = next_batch(&mut batch);
+            let (more, stretch) = next_batch(&mut batch);
             if !batch.is_empty() {
-                spawn(spawned, batch);
+                spawn(spawned, batch, stretch);
                 spawned += 1;
             }
             match more {

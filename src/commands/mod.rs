@@ -8,6 +8,7 @@ pub mod info;
 pub mod keys;
 pub mod merge;
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 pub use crate::analyze::{Damage, Gaps, SkippedKeys};
@@ -127,6 +128,14 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
+/// What a worker made of one batch: the per-record accumulator, the keys it skipped, and
+/// the CRC of the bytes it was split from, with where they are.
+struct Batch<A> {
+    acc: A,
+    skipped: SkippedKeys,
+    crc: Option<(u64, Range<usize>)>,
+}
+
 /// What a full scan saw besides keys.
 pub struct ScanEnd<'a> {
     pub header: rdb::Header,
@@ -162,8 +171,9 @@ impl ScanEnd<'_> {
 /// damaged entry delivered and the damage in `Gaps::damage`.
 ///
 /// The CRC of everything but the last 8 bytes, where the trailer of a plain dump sits, is
-/// folded by the splitter as it goes; only a file with bytes after its trailer (an
-/// RDB-preamble AOF) needs a second pass.
+/// folded by the workers, each over the stretch of the file its batch was split from, and
+/// joined in file order; only a file with bytes after its trailer (an RDB-preamble AOF) needs
+/// a second pass.
 pub fn scan<'a, A: Default + Send>(
     dump: &'a Dump,
     options: ScanOptions,
@@ -187,7 +197,19 @@ pub fn scan<'a, A: Default + Send>(
     let mut items = Vec::new();
     let mut skipped = SkippedKeys::default();
     let guess_len = data.len().saturating_sub(8);
-    let work = |batch: &[Record<'a>]| -> rdb::Result<(A, SkippedKeys)> {
+    // The bytes of a stretch the CRC covers: all but the trailer's 8.
+    let checksummed = |stretch: Range<u64>| -> Range<usize> {
+        let clamp = |at: u64| (at as usize).min(guess_len);
+        clamp(stretch.start)..clamp(stretch.end)
+    };
+    // Each worker folds the CRC of the stretch its batch came from, and the sink joins them
+    // in file order: the splitter's thread only splits, and the bytes are read on the core
+    // that parses them (folded by the splitter, each crossed cores twice at 2 threads).
+    let work = |batch: &[Record<'a>], stretch: Range<u64>| -> rdb::Result<Batch<A>> {
+        let crc = header.has_checksum().then(|| {
+            let bytes = checksummed(stretch);
+            (rdb::crc64::crc64(0, &data[bytes.clone()]), bytes)
+        });
         // Each worker keeps its decompression buffers from batch to batch, so they grow (and
         // their blobs are measured before growing) a few times per thread, not per batch.
         let mut scratch = SCRATCH.with_borrow_mut(std::mem::take);
@@ -203,28 +225,29 @@ pub fn scan<'a, A: Default + Send>(
             }
         }
         SCRATCH.with_borrow_mut(|kept| *kept = scratch);
-        Ok((acc, skipped))
+        Ok(Batch { acc, skipped, crc })
     };
-    // The splitter folds the CRC over each stretch of the map as it leaves it, while the
-    // bytes are still in cache: one pass over the file, and no thread of its own.
-    let mut crc = header.has_checksum().then_some((0u64, 0usize));
+    // The CRC of the file up to `.1`.
+    let mut crc = (0u64, 0usize);
     let outcome = pipeline::run(
         records,
         threads(options.threads),
         work,
         |batch| {
-            let (acc, batch_skipped) = batch.map_err(rdb_error)?;
-            skipped.merge(batch_skipped);
-            sink(acc)
+            let batch = batch.map_err(rdb_error)?;
+            if let Some((part, bytes)) = batch.crc {
+                // the bytes before the first stretch (the header) are the splitter's
+                let (sum, done) = crc;
+                let sum = rdb::crc64::crc64(sum, &data[done..bytes.start]);
+                crc = (
+                    rdb::crc64::crc64_combine(sum, part, bytes.len() as u64),
+                    bytes.end,
+                );
+            }
+            skipped.merge(batch.skipped);
+            sink(batch.acc)
         },
         |item| items.push(item.clone()),
-        |read_upto| {
-            if let Some((crc, done)) = &mut crc {
-                let upto = (read_upto as usize).clamp(*done, guess_len);
-                *crc = rdb::crc64::crc64(*crc, &data[*done..upto]);
-                *done = upto;
-            }
-        },
     );
     // A file that changed under the map explains any error it caused, so it is said first.
     dump.verify_unchanged()?;
@@ -246,9 +269,8 @@ pub fn scan<'a, A: Default + Send>(
             checksum: Some(stored),
             ..
         }) => {
-            let computed = crc
-                .filter(|_| offset as usize + 1 == guess_len)
-                .map(|(crc, done)| rdb::crc64::crc64(crc, &data[done..guess_len]));
+            let computed = (header.has_checksum() && offset as usize + 1 == guess_len)
+                .then(|| rdb::crc64::crc64(crc.0, &data[crc.1..guess_len]));
             match rdb::records::verify_checksum(data, offset, stored, computed) {
                 Ok(checksum) => Some(checksum),
                 Err(error) if options.keep_going => {
