@@ -874,6 +874,13 @@ impl<T: Tally> PatternTree<T> {
         if let Some(node) = self.walks.get(slot, form, holes) {
             return node;
         }
+        self.walk_and_keep(slot, key, kinds)
+    }
+
+    /// The node of a key [`Walks`] does not hold, kept in `slot`. Out of line: most keys are
+    /// held, and this path's buffers cost every key a larger frame.
+    #[inline(never)]
+    fn walk_and_keep(&mut self, slot: usize, key: &[u8], kinds: &TokenKinds) -> NodeId {
         let epoch = self.walks.epoch;
         let node = self.walk(key, *kinds);
         // (a walk that collapsed a node is not kept, to keep the argument simple)
