@@ -680,6 +680,8 @@ impl<T> Default for Node<T> {
 pub struct PatternTree<T> {
     settings: PatternSettings,
     delimiters: Delimiters,
+    /// No delimiter is `*` (asked once, not per key): see [`PatternTree::entry`].
+    star_free: bool,
     nodes: Vec<Node<T>>,
     /// Nodes reachable from the root (collapsing orphans subtrees in the arena).
     live: usize,
@@ -819,8 +821,10 @@ fn short_word(s: &[u8]) -> u64 {
 
 impl<T: Tally> PatternTree<T> {
     pub fn new(settings: PatternSettings) -> PatternTree<T> {
+        let delimiters = settings.delimiter_set();
         PatternTree {
-            delimiters: settings.delimiter_set(),
+            delimiters,
+            star_free: !delimiters.contains(b'*'),
             settings,
             nodes: vec![Node::default()],
             live: 1,
@@ -838,9 +842,8 @@ impl<T: Tally> PatternTree<T> {
         // Cut at every delimiter (none is `*`, no last token holds the rest of the key), a
         // normalized key says alone which tokens it is made of: it can stand for its walk.
         // (Short keys only: that bounds the buffer and the slots.)
-        let cached = usize::from(kinds.count) < MAX_TOKENS
-            && !self.delimiters.contains(b'*')
-            && key.len() <= CUT_BYTES;
+        let cached =
+            self.star_free && usize::from(kinds.count) < MAX_TOKENS && key.len() <= CUT_BYTES;
         let node = if !cached {
             self.walk(key, *kinds)
         } else if let Some(holes) = kinds.holes(key.len()) {
@@ -871,6 +874,13 @@ impl<T: Tally> PatternTree<T> {
         if let Some(node) = self.walks.get(slot, form, holes) {
             return node;
         }
+        self.walk_and_keep(slot, key, kinds)
+    }
+
+    /// The node of a key [`Walks`] does not hold, kept in `slot`. Out of line: most keys are
+    /// held, and this path's buffers cost every key a larger frame.
+    #[inline(never)]
+    fn walk_and_keep(&mut self, slot: usize, key: &[u8], kinds: &TokenKinds) -> NodeId {
         let epoch = self.walks.epoch;
         let node = self.walk(key, *kinds);
         // (a walk that collapsed a node is not kept, to keep the argument simple)

@@ -197,7 +197,11 @@ fn scan_keys<'d>(
             if !opts.filter.accepts(record) {
                 return Ok(());
             }
-            let worker = rayon::current_thread_index().unwrap_or(0) % workers.len();
+            // (one worker: no thread to look up)
+            let worker = match workers.len() {
+                1 => 0,
+                n => rayon::current_thread_index().unwrap_or(0) % n,
+            };
             let mut agg = workers[worker].lock().expect("a worker never panics");
             let (hash_tag, slot) = tag_and_slot(&record.key);
             agg.prefetch_slot(slot);

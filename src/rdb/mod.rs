@@ -116,6 +116,13 @@ fn cmp_escaped_from(key: &[u8], escaped: &[u8], mut at: usize) -> std::cmp::Orde
             Word::Stop => {}
         }
     }
+    cmp_escaped_rest(key, escaped, at)
+}
+
+/// The rest of [`cmp_escaped_from`], byte-wise: out of line, so that the word steps (all
+/// that most ties take) run without saving registers.
+#[inline(never)]
+fn cmp_escaped_rest(key: &[u8], escaped: &[u8], at: usize) -> std::cmp::Ordering {
     // an ASCII prefix escapes to itself, so the rest compares on its own
     let (key, escaped) = (&key[at..], &escaped[at..]);
     if is_own_escape(key) {
