@@ -29,6 +29,7 @@ use super::valkey;
 use super::version::{DICT_ENTRY, QUICKLIST, ROBJ, ZSET, ZSKIPLIST};
 use super::{Allocator, Certainty, Estimate, Generation, Model, Origin, generation_of};
 use crate::rdb::inspect::{Context, Scratch, ValueItem, walk_value};
+use crate::rdb::primitives::decimal_len;
 use crate::rdb::score::ScoreText;
 use crate::rdb::{Element, Encoding, KeyType, RdbStr, Record, Result, ValueStats};
 
@@ -65,27 +66,6 @@ impl Scalar {
         Scalar { len, int: None }
     }
 }
-
-fn decimal_len(v: i64) -> usize {
-    // the digit count is floor(bits * log10 2) or one more (1233 / 4096 ~ log10 2 is close
-    // enough below 2^64), which one comparison tells; 0 counts as 1, and `| 1` never crosses
-    // a power of ten
-    let u = v.unsigned_abs() | 1;
-    let guess = (((64 - u.leading_zeros()) * 1233) >> 12) as usize;
-    let digits = guess + usize::from(u >= POW10_U64[guess]);
-    digits + usize::from(v < 0)
-}
-
-/// 10^0 ..= 10^19.
-const POW10_U64: [u64; 20] = {
-    let mut t = [1u64; 20];
-    let mut i = 1;
-    while i < t.len() {
-        t[i] = t[i - 1] * 10;
-        i += 1;
-    }
-    t
-};
 
 /// One element of a collection.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1185,26 +1165,6 @@ mod tests {
         // and back: the hashtable as a listpack is far smaller
         let as_listpack = model.cost(big, Encoding::Listpack).unwrap().memory_bytes;
         assert!(as_listpack < as_table / 2, "{as_listpack} vs {as_table}");
-    }
-
-    #[test]
-    fn decimal_lengths() {
-        let mut values = vec![0, 1, -1, i64::MAX, i64::MIN, i64::MIN + 1];
-        for k in 0..19 {
-            let p = 10i64.pow(k);
-            values.extend([p - 1, p, p + 1, -p, -(p - 1), -(p + 1), 2 * p, p / 2 + 3]);
-        }
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..100_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            values.push((x >> (x % 64)) as i64);
-            values.push(x as i64);
-        }
-        for v in values {
-            assert_eq!(decimal_len(v), v.to_string().len(), "{v}");
-        }
     }
 
     #[test]
