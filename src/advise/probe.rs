@@ -561,17 +561,9 @@ fn small_key(s: &Subject<'_>, value: Scalar) -> Option<u64> {
         Some(&d) if s.run.delimiters.contains(d) => &last[1..],
         _ => last,
     };
-    let mut hash = Collection::compact(s.model, KeyType::Hash, s.key_len, false);
-    let field = Member::Field {
-        field: Scalar::bytes(id),
-        value,
-        ttl: false,
-    };
-    hash.push_repeated(field, bucket);
     let cost = s
         .model
-        .cost(&hash, s.model.compact_encoding())?
-        .memory_bytes;
+        .repeated_field_cost(s.key_len, Scalar::bytes(id), value, bucket);
     s.saving(cost.div_ceil(bucket))
 }
 
