@@ -20,6 +20,7 @@ use crate::memory::whatif::{Collection, Member, QuicklistNode, Scalar};
 use crate::memory::{Generation, Model, Origin, Priced};
 use crate::rdb::inspect::stored_lzf_of;
 use crate::rdb::lzf::Compressor;
+use crate::rdb::primitives::decimal_len;
 use crate::rdb::{
     Context, Cursor, Element, Encoding, KeyType, RdbStr, Record, Result, Scratch, ValueStats,
     ValueType, walk_value,
@@ -118,7 +119,7 @@ impl Subject<'_> {
 
     /// The key holding the integer `v`.
     fn integer(&self, v: i64) -> u64 {
-        let len = v.to_string().len();
+        let len = decimal_len(v);
         self.model
             .string_cost(self.key_len, self.has_expire, len, Encoding::Int)
             .memory_bytes
@@ -560,17 +561,9 @@ fn small_key(s: &Subject<'_>, value: Scalar) -> Option<u64> {
         Some(&d) if s.run.delimiters.contains(d) => &last[1..],
         _ => last,
     };
-    let mut hash = Collection::compact(s.model, KeyType::Hash, s.key_len, false);
-    let field = Member::Field {
-        field: Scalar::bytes(id),
-        value,
-        ttl: false,
-    };
-    hash.push_repeated(field, bucket);
     let cost = s
         .model
-        .cost(&hash, s.model.compact_encoding())?
-        .memory_bytes;
+        .repeated_field_cost(s.key_len, Scalar::bytes(id), value, bucket);
     s.saving(cost.div_ceil(bucket))
 }
 

@@ -59,6 +59,9 @@ impl Allocator {
     /// Usable size of an allocation of `n` bytes.
     #[inline]
     pub fn usable(self, n: u64) -> u64 {
+        if let Some(&size) = USABLE_SMALL[self as usize].get(n as usize) {
+            return u64::from(size);
+        }
         match self {
             Allocator::Jemalloc => jemalloc_usable(n),
             Allocator::JemallocQuantum16 => jemalloc_q16_usable(n),
@@ -67,9 +70,23 @@ impl Allocator {
     }
 }
 
+/// [`Allocator::usable`] of requests below 256 bytes, by allocator (in declaration order):
+/// looked up, as the fold asks for one or two per element.
+static USABLE_SMALL: [[u16; 256]; 3] = {
+    let mut t = [[0u16; 256]; 3];
+    let mut n = 0;
+    while n < 256 {
+        t[0][n] = jemalloc_usable(n as u64) as u16;
+        t[1][n] = jemalloc_q16_usable(n as u64) as u16;
+        t[2][n] = libc_usable(n as u64) as u16;
+        n += 1;
+    }
+    t
+};
+
 /// jemalloc size class of a request (lg-quantum 3).
 #[inline]
-pub fn jemalloc_usable(n: u64) -> u64 {
+pub const fn jemalloc_usable(n: u64) -> u64 {
     if n <= 8 {
         return 8;
     }
@@ -83,7 +100,7 @@ pub fn jemalloc_usable(n: u64) -> u64 {
 
 /// Size class of a jemalloc built with the default quantum (16 bytes).
 #[inline]
-pub fn jemalloc_q16_usable(n: u64) -> u64 {
+pub const fn jemalloc_q16_usable(n: u64) -> u64 {
     match n {
         0..=8 => 8,
         9..=128 => n.div_ceil(16) * 16,
@@ -94,8 +111,9 @@ pub fn jemalloc_q16_usable(n: u64) -> u64 {
 /// glibc `malloc_usable_size` on x86-64: chunks are `n + 8` rounded up to 16 (at least 32),
 /// minus the 8-byte size field; mmapped chunks are whole pages minus 16.
 #[inline]
-pub fn libc_usable(n: u64) -> u64 {
-    let chunk = ((n + 8 + 15) & !15).max(32);
+pub const fn libc_usable(n: u64) -> u64 {
+    let chunk = (n + 8 + 15) & !15;
+    let chunk = if chunk < 32 { 32 } else { chunk };
     if chunk >= LIBC_MMAP_THRESHOLD {
         (chunk + 8).div_ceil(PAGE) * PAGE - 16
     } else {
@@ -154,6 +172,16 @@ mod tests {
         assert_eq!(l(100), 104);
         // mmapped: whole pages minus the two size words
         assert_eq!(l(200_000), 200_704 - 16);
+    }
+
+    #[test]
+    fn small_sizes_looked_up_as_computed() {
+        for n in 0..4096 {
+            assert_eq!(Allocator::Jemalloc.usable(n), jemalloc_usable(n), "{n}");
+            let q16 = Allocator::JemallocQuantum16.usable(n);
+            assert_eq!(q16, jemalloc_q16_usable(n), "{n}");
+            assert_eq!(Allocator::Libc.usable(n), libc_usable(n), "{n}");
+        }
     }
 
     #[test]

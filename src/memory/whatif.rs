@@ -15,8 +15,8 @@
 //!   without one). The thresholds (`Limits`) are not applied: the caller decides whether a
 //!   conversion is admissible.
 //! - a JSON string as a hash of its fields: `Collection::hash(model, key_len, .., pairs)`.
-//! - N small string keys as one hash: Σ `string_cost` against `cost` of one hash holding
-//!   them as fields ([`Collection::push_repeated`]).
+//! - N small string keys as one hash: Σ `string_cost` against
+//!   [`Model::repeated_field_cost`] of one hash holding them as fields.
 //! - a hash with shorter field names: [`Collection::with_short_fields`].
 //! - a numeric text string as an integer: `string_cost(.., Encoding::Int)`.
 //! - a shorter key name: `key_name_cost(old_len) - key_name_cost(new_len)` per key
@@ -29,6 +29,7 @@ use super::valkey;
 use super::version::{DICT_ENTRY, QUICKLIST, ROBJ, ZSET, ZSKIPLIST};
 use super::{Allocator, Certainty, Estimate, Generation, Model, Origin, generation_of};
 use crate::rdb::inspect::{Context, Scratch, ValueItem, walk_value};
+use crate::rdb::primitives::decimal_len;
 use crate::rdb::score::ScoreText;
 use crate::rdb::{Element, Encoding, KeyType, RdbStr, Record, Result, ValueStats};
 
@@ -65,27 +66,6 @@ impl Scalar {
         Scalar { len, int: None }
     }
 }
-
-fn decimal_len(v: i64) -> usize {
-    // the digit count is floor(bits * log10 2) or one more (1233 / 4096 ~ log10 2 is close
-    // enough below 2^64), which one comparison tells; 0 counts as 1, and `| 1` never crosses
-    // a power of ten
-    let u = v.unsigned_abs() | 1;
-    let guess = (((64 - u.leading_zeros()) * 1233) >> 12) as usize;
-    let digits = guess + usize::from(u >= POW10_U64[guess]);
-    digits + usize::from(v < 0)
-}
-
-/// 10^0 ..= 10^19.
-const POW10_U64: [u64; 20] = {
-    let mut t = [1u64; 20];
-    let mut i = 1;
-    while i < t.len() {
-        t[i] = t[i - 1] * 10;
-        i += 1;
-    }
-    t
-};
 
 /// One element of a collection.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -193,18 +173,6 @@ struct Sizes {
 }
 
 impl Sizes {
-    /// Adds `times` more of what the sums grew by since `before`.
-    fn repeat_last(&mut self, before: &Sizes, times: u64) {
-        for (now, then) in [
-            (&mut self.compact, before.compact),
-            (&mut self.elements, before.elements),
-            (&mut self.value_sds, before.value_sds),
-        ] {
-            *now += (*now - then) * times;
-        }
-        self.valkey9_nodes += (self.valkey9_nodes - before.valkey9_nodes) * times as f64;
-    }
-
     /// One string as a compact encoding stores it.
     #[inline]
     fn packed(&mut self, g: Generation, s: Scalar) {
@@ -291,14 +259,6 @@ impl Collection {
         }
     }
 
-    /// An empty collection to be priced in the compact encoding only ([`Model::cost`] gives
-    /// `None` for another): the advisor prices one for every tiny string key.
-    pub fn compact(model: &Model, kind: KeyType, key_len: usize, has_expire: bool) -> Collection {
-        let mut c = Collection::new(model, kind, key_len, has_expire);
-        c.sums = Sums::Compact;
-        c
-    }
-
     /// An empty collection for `record`'s elements, keeping `sums`.
     pub(super) fn of_record(model: &Model, record: &Record<'_>, sums: Sums) -> Collection {
         let kind = record.value_type.key_type();
@@ -324,34 +284,6 @@ impl Collection {
             });
         }
         c
-    }
-
-    /// Adds `times` copies of `m` at the cost of one (a listpack entry's size does not depend
-    /// on its neighbours) or two (a ziplist entry's `prevlen` depends on the entry before, so
-    /// from the second copy on each adds the same sizes).
-    /// Inlined: the advisor calls it for every tiny string key, on a collection whose sums
-    /// it knows.
-    #[inline]
-    pub fn push_repeated(&mut self, m: Member, times: u64) {
-        if times == 0 {
-            return;
-        }
-        let ziplist = self.generation <= Generation::Redis62;
-        if ziplist {
-            self.push(m);
-            if times == 1 {
-                return;
-            }
-        }
-        let (ttl_fields, sizes, short_fields) = (self.ttl_fields, self.sizes, self.short_fields);
-        self.push(m);
-        let more = times - 1 - u64::from(ziplist);
-        self.len += more;
-        self.ttl_fields += (self.ttl_fields - ttl_fields) * more;
-        self.sizes.repeat_last(&sizes, more);
-        if matches!(self.sums, Sums::All | Sums::ShortFields) {
-            self.short_fields.repeat_last(&short_fields, more);
-        }
     }
 
     /// Adds an element to the sums kept (a counted collection only counts it). Inlined: the
@@ -731,6 +663,39 @@ impl Model {
         Some(self.finish(c.key_len, c.has_expire, value, certainty, encoding))
     }
 
+    /// `memory_bytes` of [`Model::cost`] in the compact encoding of a hash of `times` copies
+    /// of one field and value (no TTLs), in closed form: the advisor prices one for every
+    /// tiny string key, and building the collection and pricing it generically was most of
+    /// that.
+    pub fn repeated_field_cost(
+        &self,
+        key_len: usize,
+        field: Scalar,
+        value: Scalar,
+        times: u64,
+    ) -> u64 {
+        let g = self.generation;
+        let blob = if g <= Generation::Redis62 {
+            // a ziplist: from the second pair on, each adds the same (the field's prevlen is
+            // that of the value before it)
+            let mut t = Sizes::default();
+            t.entry(g, field);
+            t.entry(g, value);
+            let first = t.compact;
+            t.entry(g, field);
+            t.entry(g, value);
+            let entries = match times {
+                0 => 0,
+                _ => first + (t.compact - first) * (times - 1),
+            };
+            self.blob(10 + entries + 1)
+        } else {
+            let pair = listpack_entry(field) + listpack_entry(value);
+            self.usable(collections::listpack_bytes(pair * times))
+        };
+        self.value_object(key_len, false) + blob + self.key_memory(key_len)
+    }
+
     /// What a string key would cost with a `len`-byte value held as `encoding` (`Int`,
     /// `Embstr`, `Raw`).
     pub fn string_cost(
@@ -817,13 +782,7 @@ impl Model {
         let mut certainty = Certainty::Exact;
         let kind = c.kind;
         let valkey = g.is_valkey_hashtable();
-        let obj = || {
-            if valkey {
-                valkey::object(self.allocator, c.key_len, c.has_expire, None, 16)
-            } else {
-                ROBJ
-            }
-        };
+        let obj = || self.value_object(c.key_len, c.has_expire);
         let value = match (kind, encoding) {
             (KeyType::Set, Encoding::Intset) => {
                 let bytes = blob.or_else(|| c.intset_bytes())?;
@@ -913,6 +872,15 @@ impl Model {
         Some((value, certainty))
     }
 
+    /// The object of a collection value (Valkey 8.1+: with the key embedded).
+    fn value_object(&self, key_len: usize, has_expire: bool) -> u64 {
+        if self.generation.is_valkey_hashtable() {
+            valkey::object(self.allocator, key_len, has_expire, None, 16)
+        } else {
+            ROBJ
+        }
+    }
+
     /// `hashtableMemUsage` of a Valkey 8.1+ value table.
     fn valkey_table(&self, g: Generation, n: u64, steps: u64, hash_metadata: bool) -> u64 {
         let mut header = if g == Generation::Valkey9 {
@@ -963,11 +931,7 @@ impl Model {
         has_expire: bool,
         nodes: &[QuicklistNode],
     ) -> u64 {
-        let obj = if self.generation.is_valkey_hashtable() {
-            valkey::object(self.allocator, key_len, has_expire, None, 16)
-        } else {
-            ROBJ
-        };
+        let obj = self.value_object(key_len, has_expire);
         let node_struct = self.generation.structs().quicklist_node;
         let old = self.generation.counts_blob_lengths();
         let nodes: u64 = nodes
@@ -999,6 +963,15 @@ impl Model {
             .collect()
     }
 
+    /// The key's part of `memory_bytes` (none on Valkey 8.1+: embedded in the value object).
+    fn key_memory(&self, key_len: usize) -> u64 {
+        if self.generation.is_valkey_hashtable() {
+            0
+        } else {
+            self.key_part(key_len)
+        }
+    }
+
     /// Adds the key part and the per-key overhead to a value part.
     pub(super) fn finish(
         &self,
@@ -1008,13 +981,8 @@ impl Model {
         certainty: Certainty,
         encoding: Encoding,
     ) -> Estimate {
-        let key = if self.generation.is_valkey_hashtable() {
-            0
-        } else {
-            self.key_part(key_len)
-        };
         Estimate {
-            memory_bytes: value + key,
+            memory_bytes: value + self.key_memory(key_len),
             overhead_bytes: self.overhead(has_expire),
             certainty: self.certainty(certainty),
             encoding: Some(encoding),
@@ -1188,26 +1156,6 @@ mod tests {
     }
 
     #[test]
-    fn decimal_lengths() {
-        let mut values = vec![0, 1, -1, i64::MAX, i64::MIN, i64::MIN + 1];
-        for k in 0..19 {
-            let p = 10i64.pow(k);
-            values.extend([p - 1, p, p + 1, -p, -(p - 1), -(p + 1), 2 * p, p / 2 + 3]);
-        }
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..100_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            values.push((x >> (x % 64)) as i64);
-            values.push(x as i64);
-        }
-        for v in values {
-            assert_eq!(decimal_len(v), v.to_string().len(), "{v}");
-        }
-    }
-
-    #[test]
     fn key_name_savings_are_differences_of_costs() {
         let generations = [
             Generation::Redis60,
@@ -1287,8 +1235,7 @@ mod tests {
     }
 
     #[test]
-    fn repeated_members_sum_as_pushed_one_by_one() {
-        let field = |field, value, ttl| Member::Field { field, value, ttl };
+    fn repeated_fields_priced_as_pushed_one_by_one() {
         let text = Scalar::text;
         let int = |v: i64| Scalar::of(Element::Int(v));
         let generations = [
@@ -1307,55 +1254,45 @@ mod tests {
             Allocator::JemallocQuantum16,
             Allocator::Libc,
         ];
+        let mut checked = 0;
         for g in generations {
             for a in allocators {
-                let m = Model::new(g, a);
-                // short entries, integers, and entries past the ziplist's 254-byte prevlen step
-                for member in [
-                    field(text(3), text(10), false),
-                    field(text(300), text(5), true),
-                    field(text(2), text(600), false),
-                    field(int(7), int(-70_000), false),
-                    field(int(1 << 40), text(250), false),
-                    field(text(1), int(12), true),
-                ] {
-                    // onto an empty hash and onto one holding an entry of another size
-                    for first in [None, Some(field(text(251), int(3), false))] {
-                        for times in [0, 1, 2, 3, 7, 100, 512] {
-                            let new = |c: fn(&Model, KeyType, usize, bool) -> Collection| {
-                                let mut c = c(&m, KeyType::Hash, 5, false);
-                                if let Some(first) = first {
-                                    c.push(first);
-                                }
-                                c
-                            };
-                            let mut one_by_one = new(Collection::new);
-                            for _ in 0..times {
-                                one_by_one.push(member);
+                for cluster in [false, true] {
+                    let mut m = Model::new(g, a);
+                    m.cluster = cluster;
+                    // short entries, integers, and entries past the ziplist's 254-byte
+                    // prevlen step
+                    for (field, value) in [
+                        (text(3), text(10)),
+                        (text(300), text(5)),
+                        (text(2), text(600)),
+                        (int(7), int(-70_000)),
+                        (int(1 << 40), text(250)),
+                        (text(1), int(12)),
+                        (text(0), text(64)),
+                    ] {
+                        for key_len in [1, 17, 44, 300] {
+                            let mut hash = Collection::new(&m, KeyType::Hash, key_len, false);
+                            for times in 0..=600 {
+                                let cost = m.cost(&hash, m.compact_encoding()).unwrap();
+                                assert_eq!(
+                                    m.repeated_field_cost(key_len, field, value, times),
+                                    cost.memory_bytes,
+                                    "{g:?} {a:?} {cluster} {field:?} {value:?} {key_len} x{times}"
+                                );
+                                hash.push(Member::Field {
+                                    field,
+                                    value,
+                                    ttl: false,
+                                });
+                                checked += 1;
                             }
-                            let mut repeated = new(Collection::new);
-                            repeated.push_repeated(member, times);
-                            let case = format!("{g:?} {a:?} {member:?} {first:?} x{times}");
-                            assert_eq!(repeated, one_by_one, "{case}");
-                            // a compact-only collection prices the compact encoding alike, no
-                            // other
-                            let mut compact = new(Collection::compact);
-                            compact.push_repeated(member, times);
-                            let encoding = m.compact_encoding();
-                            assert_eq!(compact.len(), one_by_one.len(), "{case}");
-                            assert_eq!(
-                                m.cost(&compact, encoding),
-                                m.cost(&one_by_one, encoding),
-                                "{case}"
-                            );
-                            assert!(m.cost(&compact, Encoding::Hashtable).is_none());
-                            // it sums no shorter field names
-                            assert!(m.cost(&compact.with_short_fields(), encoding).is_none());
                         }
                     }
                 }
             }
         }
+        assert_eq!(checked, 9 * 3 * 2 * 7 * 4 * 601);
     }
 
     #[test]

@@ -324,15 +324,25 @@ impl Element<'_> {
 /// Number of characters of `v` in decimal, sign included.
 #[inline]
 pub fn decimal_len(v: i64) -> usize {
-    let sign = usize::from(v < 0);
-    let mut u = v.unsigned_abs();
-    let mut n = 1;
-    while u >= 10 {
-        u /= 10;
-        n += 1;
-    }
-    n + sign
+    // the digit count is floor(bits * log10 2) or one more (1233 / 4096 ~ log10 2 is close
+    // enough below 2^64), which one comparison tells; 0 counts as 1, and `| 1` never crosses
+    // a power of ten
+    let u = v.unsigned_abs() | 1;
+    let guess = (((64 - u.leading_zeros()) * 1233) >> 12) as usize;
+    let digits = guess + usize::from(u >= POW10_U64[guess]);
+    digits + usize::from(v < 0)
 }
+
+/// 10^0 ..= 10^19.
+const POW10_U64: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < t.len() {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
@@ -415,8 +425,21 @@ mod tests {
     }
 
     #[test]
-    fn decimal_len_matches_to_string() {
-        for v in [0, 9, 10, -1, -10, 99999, i64::MAX, i64::MIN] {
+    fn decimal_lengths() {
+        let mut values = vec![0, 1, -1, i64::MAX, i64::MIN, i64::MIN + 1];
+        for k in 0..19 {
+            let p = 10i64.pow(k);
+            values.extend([p - 1, p, p + 1, -p, -(p - 1), -(p + 1), 2 * p, p / 2 + 3]);
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push((x >> (x % 64)) as i64);
+            values.push(x as i64);
+        }
+        for v in values {
             assert_eq!(decimal_len(v), v.to_string().len(), "{v}");
         }
     }
