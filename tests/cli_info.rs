@@ -254,9 +254,9 @@ fn target_overrides_the_writers_release() {
     );
 }
 
-/// The CRC-64 the splitter folds stretch by stretch as it cuts batches agrees with the
-/// writer's whatever the thread count (one thread folds it between batches it works itself):
-/// a dump of several batches, intact, then with its trailer changed.
+/// The CRC-64 the workers fold stretch by stretch, joined in file order, agrees with the
+/// writer's whatever the thread count: a dump of several batches, intact, then with its
+/// trailer changed.
 #[test]
 fn checksum_of_many_batches_whatever_the_thread_count() {
     let (mut data, _) = dump_of_several_batches(Shape::Strings, 3, 6 << 20);

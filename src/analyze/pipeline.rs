@@ -31,9 +31,10 @@ pub enum PipelineError<E> {
 /// Runs `work` on batches of records in a pool of `threads` workers and hands each batch's
 /// result to `sink` in file order; non-key items go to `on_item` as the splitter meets them.
 /// `work` also gets the stretch of the file its batch was split from: from where the batch
-/// before ended to the end of its last record, non-key entries between them included, so the
-/// stretches of the batches follow one another. On a splitter error every batch before the
-/// damage is still delivered, then the error is returned.
+/// before ended to where the splitter stopped after it, non-key entries included, so the
+/// stretches follow one another. The bytes after the last stretch (read in a last batch
+/// without records, which goes to no one) are the caller's. On a splitter error every batch
+/// before the damage is still delivered, then the error is returned.
 pub fn run<'a, T, E, W, S, I>(
     mut records: Records<'a>,
     threads: usize,

@@ -203,8 +203,8 @@ pub fn scan<'a, A: Default + Send>(
         clamp(stretch.start)..clamp(stretch.end)
     };
     // Each worker folds the CRC of the stretch its batch came from, and the sink joins them
-    // in file order: the splitter's thread only splits, and the bytes are read on the core
-    // that parses them (folded by the splitter, each crossed cores twice at 2 threads).
+    // in file order: the splitter's thread only splits, and each byte is read into the cache
+    // of the core that parses it alone (folded by the splitter, it went into two cores').
     let work = |batch: &[Record<'a>], stretch: Range<u64>| -> rdb::Result<Batch<A>> {
         let crc = header.has_checksum().then(|| {
             let bytes = checksummed(stretch);
@@ -227,8 +227,8 @@ pub fn scan<'a, A: Default + Send>(
         SCRATCH.with_borrow_mut(|kept| *kept = scratch);
         Ok(Batch { acc, skipped, crc })
     };
-    // The CRC of the file up to `.1`.
-    let mut crc = (0u64, 0usize);
+    // The CRC of the file's first `crc_upto` bytes.
+    let (mut crc, mut crc_upto) = (0u64, 0usize);
     let outcome = pipeline::run(
         records,
         threads(options.threads),
@@ -236,13 +236,10 @@ pub fn scan<'a, A: Default + Send>(
         |batch| {
             let batch = batch.map_err(rdb_error)?;
             if let Some((part, bytes)) = batch.crc {
-                // the bytes before the first stretch (the header) are the splitter's
-                let (sum, done) = crc;
-                let sum = rdb::crc64::crc64(sum, &data[done..bytes.start]);
-                crc = (
-                    rdb::crc64::crc64_combine(sum, part, bytes.len() as u64),
-                    bytes.end,
-                );
+                // bytes no stretch covers: the header, before the first
+                let before = rdb::crc64::crc64(crc, &data[crc_upto..bytes.start]);
+                crc = rdb::crc64::crc64_combine(before, part, bytes.len() as u64);
+                crc_upto = bytes.end;
             }
             skipped.merge(batch.skipped);
             sink(batch.acc)
@@ -270,7 +267,7 @@ pub fn scan<'a, A: Default + Send>(
             ..
         }) => {
             let computed = (header.has_checksum() && offset as usize + 1 == guess_len)
-                .then(|| rdb::crc64::crc64(crc.0, &data[crc.1..guess_len]));
+                .then(|| rdb::crc64::crc64(crc, &data[crc_upto..guess_len]));
             match rdb::records::verify_checksum(data, offset, stored, computed) {
                 Ok(checksum) => Some(checksum),
                 Err(error) if options.keep_going => {

@@ -79,15 +79,9 @@ pub fn crc64_combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
 
 /// `a(x) · b(x) mod P(x)` with both in the normal bit order (coefficient of `x^i` in bit `i`).
 fn mul_mod(a: u64, b: u64) -> u64 {
-    let poly = POLY.reverse_bits();
     let mut product = 0u64;
     for i in (0..64).rev() {
-        // product · x, reduced
-        let carry = product >> 63;
-        product <<= 1;
-        if carry == 1 {
-            product ^= poly;
-        }
+        product = times_x(product);
         if (b >> i) & 1 == 1 {
             product ^= a;
         }
@@ -95,12 +89,20 @@ fn mul_mod(a: u64, b: u64) -> u64 {
     product
 }
 
+/// `r(x) · x mod P(x)`, in the normal bit order.
+const fn times_x(r: u64) -> u64 {
+    // P without its x^64 term
+    let poly = POLY.reverse_bits();
+    let carry = r >> 63;
+    let r = r << 1;
+    if carry == 1 { r ^ poly } else { r }
+}
+
 /// `x^(8n) mod P(x)` in the normal bit order, by squaring.
-fn x_pow_bytes(n: u64) -> u64 {
+fn x_pow_bytes(mut n: u64) -> u64 {
     // x^8, then x^16, x^32, ...: one square per bit of n
     let mut power = 1u64 << 8;
     let mut result = 1u64;
-    let mut n = n;
     while n != 0 {
         if n & 1 == 1 {
             result = mul_mod(result, power);
@@ -157,16 +159,10 @@ pub fn crc64_table(mut crc: u64, data: &[u8]) -> u64 {
 /// product has 127 coefficients, the register 128), so each constant is taken one power
 /// lower: `x^(d+63)` and `x^(d-1)`.
 const fn xpow_mod_reflected(n: u32) -> u64 {
-    // The normal (unreflected) form of the polynomial, without its x^64 term.
-    let poly = POLY.reverse_bits();
     let mut r: u64 = 1; // x^0
     let mut i = 0;
     while i < n {
-        let carry = r >> 63;
-        r <<= 1;
-        if carry == 1 {
-            r ^= poly;
-        }
+        r = times_x(r);
         i += 1;
     }
     r.reverse_bits()
@@ -361,6 +357,20 @@ mod tests {
         // against the bitwise reference too: a part of zeros moves the CRC by itself
         let zeros = vec![0u8; 1234];
         assert_eq!(crc64_combine(whole, 0, 1234), reference(whole, &zeros));
+        // lengths far past any test data: moving by a + b is moving by a, then by b
+        for (a, b) in [
+            (1u64 << 32, 5),
+            (1 << 40, 12_345),
+            (1 << 62, 1 << 62),
+            (u64::MAX - 7, 7),
+        ] {
+            let once = crc64_combine(whole, 0, a + b);
+            assert_eq!(
+                crc64_combine(crc64_combine(whole, 0, a), 0, b),
+                once,
+                "{a} + {b}"
+            );
+        }
     }
 
     #[test]
