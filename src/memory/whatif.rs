@@ -1155,8 +1155,8 @@ mod tests {
         assert!(as_listpack < as_table / 2, "{as_listpack} vs {as_table}");
     }
 
-    #[test]
-    fn key_name_savings_are_differences_of_costs() {
+    /// Every release and allocator, in and out of cluster mode.
+    fn every_model() -> impl Iterator<Item = Model> {
         let generations = [
             Generation::Redis60,
             Generation::Redis62,
@@ -1173,23 +1173,30 @@ mod tests {
             Allocator::JemallocQuantum16,
             Allocator::Libc,
         ];
+        generations.into_iter().flat_map(move |g| {
+            allocators.into_iter().flat_map(move |a| {
+                [false, true].map(|cluster| Model {
+                    cluster,
+                    ..Model::new(g, a)
+                })
+            })
+        })
+    }
+
+    #[test]
+    fn key_name_savings_are_differences_of_costs() {
         let lengths: Vec<usize> = (0..300).chain([1000, 65_535, 65_536, 70_000]).collect();
         let mut saved = 0;
-        for g in generations {
-            for a in allocators {
-                for cluster in [false, true] {
-                    let mut m = Model::new(g, a);
-                    m.cluster = cluster;
-                    for has_expire in [false, true] {
-                        for &len in &lengths {
-                            for &shorter in &lengths {
-                                let cost = |len| m.key_name_cost(len, has_expire);
-                                let expected = cost(len).saturating_sub(cost(shorter));
-                                let saving = m.key_name_saving(len, shorter, has_expire);
-                                assert_eq!(saving, expected, "{g:?} {a:?} {len} {shorter}");
-                                saved += usize::from(saving > 0);
-                            }
-                        }
+        for m in every_model() {
+            let model = (m.generation, m.allocator, m.cluster);
+            for has_expire in [false, true] {
+                for &len in &lengths {
+                    for &shorter in &lengths {
+                        let cost = |len| m.key_name_cost(len, has_expire);
+                        let expected = cost(len).saturating_sub(cost(shorter));
+                        let saving = m.key_name_saving(len, shorter, has_expire);
+                        assert_eq!(saving, expected, "{model:?} {len} {shorter}");
+                        saved += usize::from(saving > 0);
                     }
                 }
             }
@@ -1238,56 +1245,34 @@ mod tests {
     fn repeated_fields_priced_as_pushed_one_by_one() {
         let text = Scalar::text;
         let int = |v: i64| Scalar::of(Element::Int(v));
-        let generations = [
-            Generation::Redis60,
-            Generation::Redis62,
-            Generation::Redis70,
-            Generation::Redis72,
-            Generation::Redis74,
-            Generation::Redis8,
-            Generation::Valkey80,
-            Generation::Valkey81,
-            Generation::Valkey9,
-        ];
-        let allocators = [
-            Allocator::Jemalloc,
-            Allocator::JemallocQuantum16,
-            Allocator::Libc,
-        ];
         let mut checked = 0;
-        for g in generations {
-            for a in allocators {
-                for cluster in [false, true] {
-                    let mut m = Model::new(g, a);
-                    m.cluster = cluster;
-                    // short entries, integers, and entries past the ziplist's 254-byte
-                    // prevlen step
-                    for (field, value) in [
-                        (text(3), text(10)),
-                        (text(300), text(5)),
-                        (text(2), text(600)),
-                        (int(7), int(-70_000)),
-                        (int(1 << 40), text(250)),
-                        (text(1), int(12)),
-                        (text(0), text(64)),
-                    ] {
-                        for key_len in [1, 17, 44, 300] {
-                            let mut hash = Collection::new(&m, KeyType::Hash, key_len, false);
-                            for times in 0..=600 {
-                                let cost = m.cost(&hash, m.compact_encoding()).unwrap();
-                                assert_eq!(
-                                    m.repeated_field_cost(key_len, field, value, times),
-                                    cost.memory_bytes,
-                                    "{g:?} {a:?} {cluster} {field:?} {value:?} {key_len} x{times}"
-                                );
-                                hash.push(Member::Field {
-                                    field,
-                                    value,
-                                    ttl: false,
-                                });
-                                checked += 1;
-                            }
-                        }
+        for m in every_model() {
+            let model = (m.generation, m.allocator, m.cluster);
+            // short entries, integers, and entries past the ziplist's 254-byte prevlen step
+            for (field, value) in [
+                (text(3), text(10)),
+                (text(300), text(5)),
+                (text(2), text(600)),
+                (int(7), int(-70_000)),
+                (int(1 << 40), text(250)),
+                (text(1), int(12)),
+                (text(0), text(64)),
+            ] {
+                for key_len in [1, 17, 44, 300] {
+                    let mut hash = Collection::new(&m, KeyType::Hash, key_len, false);
+                    for times in 0..=600 {
+                        let cost = m.cost(&hash, m.compact_encoding()).unwrap();
+                        assert_eq!(
+                            m.repeated_field_cost(key_len, field, value, times),
+                            cost.memory_bytes,
+                            "{model:?} {field:?} {value:?} {key_len} x{times}"
+                        );
+                        hash.push(Member::Field {
+                            field,
+                            value,
+                            ttl: false,
+                        });
+                        checked += 1;
                     }
                 }
             }
