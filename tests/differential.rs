@@ -197,7 +197,9 @@ fn parse_ours(bytes: &[u8]) -> Result<Ours, String> {
         walk_value(&record, &ctx, &mut scratch, &mut |item| match item {
             ValueItem::Member(e) => members.push(e.to_vec()),
             ValueItem::Field { field, value, .. } => fields.push((field.to_vec(), value.to_vec())),
-            ValueItem::Scored { member, score } => scored.push((member.to_vec(), score.value())),
+            ValueItem::Scored { member, score } => {
+                scored.push((member.to_vec(), score.value().expect("checked by the walk")))
+            }
         })
         .map_err(|e| {
             format!(

@@ -538,13 +538,21 @@ impl MemberReader {
                 value: Scalar::of(value),
                 ttl: expire_at_ms.is_some(),
             },
-            ValueItem::Scored { member, score } => match score.stored() {
-                Some(text) if self.same_text => Member::Scored {
-                    member: Scalar::of(member),
-                    score: Scalar::of(text),
-                },
-                _ => Member::scored(Scalar::of(member), score.value(), self.generation),
-            },
+            ValueItem::Scored { member, score } => {
+                let member = Scalar::of(member);
+                match (score.stored(), score.value()) {
+                    (Some(text), _) if self.same_text => Member::Scored {
+                        member,
+                        score: Scalar::of(text),
+                    },
+                    (_, Some(v)) => Member::scored(member, v, self.generation),
+                    // a text that is no number, let through on the checksum's word: as stored
+                    (text, None) => Member::Scored {
+                        member,
+                        score: text.map_or(Scalar::text(0), Scalar::of),
+                    },
+                }
+            }
         }
     }
 }

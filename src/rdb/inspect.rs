@@ -160,9 +160,9 @@ pub enum ValueItem<'b> {
 }
 
 /// A sorted-set score as the dump holds it: a double, or the entry a listpack or ziplist
-/// stores (the writer's text or integer form), checked to be a number by the walk and read
-/// as a double only when asked (pricing a compact sorted set, or spelling the score as the
-/// writer did, never needs the double).
+/// stores (the writer's text or integer form), checked to be a number by the walk unless the
+/// checksum vouches for the bytes, and read as a double only when asked (pricing a compact
+/// sorted set, or spelling the score as the writer did, never needs the double).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Score<'b>(ScoreForm<'b>);
 
@@ -173,13 +173,13 @@ enum ScoreForm<'b> {
 }
 
 impl<'b> Score<'b> {
-    pub fn value(&self) -> f64 {
+    /// The score; `None` only for a stored text that is not a number, which the walk lets
+    /// through when the checksum vouches for the bytes.
+    pub fn value(&self) -> Option<f64> {
         match self.0 {
-            ScoreForm::Double(v) => v,
-            ScoreForm::Stored(Element::Int(v)) => v as f64,
-            ScoreForm::Stored(Element::Bytes(b)) => {
-                score_text(b).expect("the walk checked the score")
-            }
+            ScoreForm::Double(v) => Some(v),
+            ScoreForm::Stored(Element::Int(v)) => Some(v as f64),
+            ScoreForm::Stored(Element::Bytes(b)) => score_text(b),
         }
     }
 
@@ -258,6 +258,10 @@ fn walk(
     use ValueType::*;
     let mut c = Cursor::new(record.payload, record.payload_offset);
     let c = &mut c;
+    // A compact sorted set's score texts are checked to be numbers unless the checksum
+    // vouches for the bytes (as a server loading a dump does not check them either): that
+    // check was a fiftieth of `analyze` on a real dump.
+    let check_scores = !ctx.checksum_vouches;
     let mut shape = Shape::default();
     let Scratch { outer, inner } = scratch;
     let encoding = match record.value_type {
@@ -404,20 +408,20 @@ fn walk(
             let (blob, origin) = read_blob(c, "ziplist", outer)?;
             shape.blob_bytes = blob.len() as u64;
             let key_type = record.value_type.key_type();
-            shape.elements = origin.locate(
-                Ziplist::new(blob, origin.base)
-                    .and_then(|z| visit_flat(key_type, z.iter(), origin.base, visit)),
-            )?;
+            shape.elements = origin
+                .locate(Ziplist::new(blob, origin.base).and_then(|z| {
+                    visit_flat(key_type, z.iter(), origin.base, check_scores, visit)
+                }))?;
             Encoding::Ziplist
         }
         HashListpack | ZsetListpack | SetListpack => {
             let (blob, origin) = read_blob(c, "listpack", outer)?;
             shape.blob_bytes = blob.len() as u64;
             let key_type = record.value_type.key_type();
-            shape.elements = origin.locate(
-                Listpack::new(blob, origin.base)
-                    .and_then(|l| visit_flat(key_type, l.iter(), origin.base, visit)),
-            )?;
+            shape.elements = origin
+                .locate(Listpack::new(blob, origin.base).and_then(|l| {
+                    visit_flat(key_type, l.iter(), origin.base, check_scores, visit)
+                }))?;
             Encoding::Listpack
         }
         HashListpackEx | HashListpackExPreGa => {
@@ -470,10 +474,10 @@ fn walk(
                         packed_nodes += 1;
                         shape.elements += origin.locate(if record.value_type == ListQuicklist {
                             Ziplist::new(node, at)
-                                .and_then(|z| visit_flat(KeyType::List, z.iter(), at, visit))
+                                .and_then(|z| visit_flat(KeyType::List, z.iter(), at, true, visit))
                         } else {
                             Listpack::new(node, at)
-                                .and_then(|l| visit_flat(KeyType::List, l.iter(), at, visit))
+                                .and_then(|l| visit_flat(KeyType::List, l.iter(), at, true, visit))
                         })?;
                     }
                     other => {
@@ -736,6 +740,7 @@ fn visit_flat<'b>(
     key_type: KeyType,
     mut items: impl Iterator<Item = Result<Element<'b>>>,
     at: u64,
+    check_scores: bool,
     visit: &mut dyn FnMut(ValueItem<'_>),
 ) -> Result<u64> {
     let mut n = 0;
@@ -753,6 +758,7 @@ fn visit_flat<'b>(
             KeyType::Zset => {
                 let stored = items.next().ok_or_else(|| odd_tuple(at))??;
                 if let Element::Bytes(b) = stored
+                    && check_scores
                     && !is_score_text(b)
                 {
                     return Err(Error::corrupt(at, "sorted set score is not a number"));
@@ -1048,6 +1054,59 @@ mod tests {
             let stats = inspect(&record, &ctx, &mut Scratch::default()).unwrap();
             assert_eq!(stats.largest_element, plain.len() as u64, "{v}");
         }
+    }
+
+    /// A compact sorted set's score text that is no number is refused by a walk that checks,
+    /// and let through, read as `None` and priced as stored, while the checksum vouches.
+    #[test]
+    fn score_texts_are_checked_unless_the_checksum_vouches() {
+        use crate::memory::{Allocator, Generation, Model};
+        use crate::synth::blob::{CompactBuilder, ListpackBuilder};
+        let blob = ListpackBuilder::new()
+            .string(b"alice")
+            .string(b"1.5")
+            .string(b"bob")
+            .string(b"fast")
+            .finish();
+        let mut payload = Vec::new();
+        crate::synth::writer::put_raw_string(&mut payload, &blob);
+        let record = Record {
+            db: 0,
+            key: b"board".as_slice().into(),
+            value_type: ValueType::ZsetListpack,
+            type_byte: 17,
+            payload: &payload,
+            payload_offset: 100,
+            offset: 90,
+            rdb_bytes: 0,
+            expire_at_ms: None,
+            idle_s: None,
+            freq: None,
+            compression_seen: false,
+        };
+        let mut ctx = Context::new(Header::parse(b"REDIS0011").unwrap(), None);
+        let strict = walk_value(&record, &ctx, &mut Scratch::default(), &mut |_| {});
+        let error = strict.unwrap_err().to_string();
+        assert!(error.contains("score is not a number"), "{error}");
+        ctx.checksum_vouches = true;
+        let mut scores = Vec::new();
+        // a release that spells scores otherwise reads the doubles (Redis 7.0 wrote these)
+        let reader = Model::new(Generation::Redis62, Allocator::Jemalloc).member_reader(&ctx);
+        let mut members = Vec::new();
+        let shape = walk_value(&record, &ctx, &mut Scratch::default(), &mut |item| {
+            if let ValueItem::Scored { score, .. } = item {
+                scores.push(score.value());
+            }
+            members.push(reader(item));
+        })
+        .unwrap();
+        assert_eq!(shape.elements, 2);
+        assert_eq!(scores, [Some(1.5), None]);
+        let score_len = |m: &crate::memory::whatif::Member| match m {
+            crate::memory::whatif::Member::Scored { score, .. } => score.len,
+            _ => 0,
+        };
+        assert_eq!(members.iter().map(score_len).collect::<Vec<_>>(), [3, 4]);
     }
 
     /// A string read by `string_stats` has the statistics and the bytes the walk gives it (an

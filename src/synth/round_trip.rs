@@ -253,7 +253,7 @@ fn read_back(dump: &[u8]) -> Vec<ReadBack> {
                             expire_at_ms,
                         } => Got::Field(field.to_vec(), value.to_vec(), expire_at_ms),
                         ValueItem::Scored { member, score, .. } => {
-                            Got::Scored(member.to_vec(), score.value().to_bits())
+                            Got::Scored(member.to_vec(), score.value().expect("checked").to_bits())
                         }
                     })
                 })
