@@ -1003,6 +1003,24 @@ mod tests {
         }
     }
 
+    /// A record of db 0 without expiry holding `payload` (at offset 0).
+    fn record_of<'a>(key: &'a [u8], value_type: ValueType, payload: &'a [u8]) -> Record<'a> {
+        Record {
+            db: 0,
+            key: key.into(),
+            value_type,
+            type_byte: 0,
+            payload,
+            payload_offset: 0,
+            offset: 0,
+            rdb_bytes: 0,
+            expire_at_ms: None,
+            idle_s: None,
+            freq: None,
+            compression_seen: false,
+        }
+    }
+
     /// An integer-encoded string value is visited as its integer: the text `decode` makes of
     /// it, and the encoding that text gets.
     #[test]
@@ -1020,20 +1038,7 @@ mod tests {
                 -32_768..=32_767 => [&[0xC1][..], &(v as i16).to_le_bytes()].concat(),
                 _ => [&[0xC2][..], &(v as i32).to_le_bytes()].concat(),
             };
-            let record = Record {
-                db: 0,
-                key: b"counter:1".as_slice().into(),
-                value_type: ValueType::String,
-                type_byte: 0,
-                payload: &payload,
-                payload_offset: 0,
-                offset: 0,
-                rdb_bytes: 0,
-                expire_at_ms: None,
-                idle_s: None,
-                freq: None,
-                compression_seen: false,
-            };
+            let record = record_of(b"counter:1", ValueType::String, &payload);
             let value = Cursor::new(&payload, 0).rdb_string("value").unwrap();
             assert_eq!(value, RdbStr::Int(v));
             let plain = value.decode(&mut Vec::new()).unwrap().to_vec();
@@ -1070,20 +1075,7 @@ mod tests {
             .finish();
         let mut payload = Vec::new();
         crate::synth::writer::put_raw_string(&mut payload, &blob);
-        let record = Record {
-            db: 0,
-            key: b"board".as_slice().into(),
-            value_type: ValueType::ZsetListpack,
-            type_byte: 17,
-            payload: &payload,
-            payload_offset: 100,
-            offset: 90,
-            rdb_bytes: 0,
-            expire_at_ms: None,
-            idle_s: None,
-            freq: None,
-            compression_seen: false,
-        };
+        let record = record_of(b"board", ValueType::ZsetListpack, &payload);
         let mut ctx = Context::new(Header::parse(b"REDIS0011").unwrap(), None);
         let strict = walk_value(&record, &ctx, &mut Scratch::default(), &mut |_| {});
         let error = strict.unwrap_err().to_string();
