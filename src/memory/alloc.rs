@@ -35,6 +35,13 @@ const PAGE: u64 = 4096;
 pub const LIBC_CHUNK_REUSE: u64 = 16;
 
 impl Allocator {
+    /// Every allocator, in declaration order: `a as usize` indexes tables built from it.
+    pub const ALL: [Allocator; 3] = [
+        Allocator::Jemalloc,
+        Allocator::JemallocQuantum16,
+        Allocator::Libc,
+    ];
+
     /// Parses `mem_allocator` from `INFO memory` (`jemalloc-5.3.0`, `libc`).
     pub fn from_info(name: &str) -> Option<Allocator> {
         let name = name.trim().to_ascii_lowercase();
@@ -72,13 +79,13 @@ impl Allocator {
 
 /// [`Allocator::usable`] of requests below 256 bytes, by allocator (in declaration order):
 /// looked up, as the fold asks for one or two per element.
-static USABLE_SMALL: [[u16; 256]; 3] = {
-    let mut t = [[0u16; 256]; 3];
+static USABLE_SMALL: [[u16; 256]; Allocator::ALL.len()] = {
+    let mut t = [[0u16; 256]; Allocator::ALL.len()];
     let mut n = 0;
     while n < 256 {
-        t[0][n] = jemalloc_usable(n as u64) as u16;
-        t[1][n] = jemalloc_q16_usable(n as u64) as u16;
-        t[2][n] = libc_usable(n as u64) as u16;
+        t[Allocator::Jemalloc as usize][n] = jemalloc_usable(n as u64) as u16;
+        t[Allocator::JemallocQuantum16 as usize][n] = jemalloc_q16_usable(n as u64) as u16;
+        t[Allocator::Libc as usize][n] = libc_usable(n as u64) as u16;
         n += 1;
     }
     t

@@ -134,14 +134,7 @@ fn level_probability(l: u32) -> f64 {
 /// 45.84 bytes with jemalloc. Summed once per allocator: every sorted set in a skiplist asks.
 pub fn skiplist_node_expected(alloc: Allocator) -> f64 {
     static EXPECTED: OnceLock<[f64; 3]> = OnceLock::new();
-    let expected = EXPECTED.get_or_init(|| {
-        [
-            Allocator::Jemalloc,
-            Allocator::JemallocQuantum16,
-            Allocator::Libc,
-        ]
-        .map(node_expected)
-    });
+    let expected = EXPECTED.get_or_init(|| Allocator::ALL.map(node_expected));
     expected[alloc as usize]
 }
 
@@ -362,11 +355,7 @@ mod tests {
     fn skiplist_expectation() {
         let e = skiplist_node_expected(Allocator::Jemalloc);
         assert!((e - 45.84).abs() < 0.01, "{e}");
-        for a in [
-            Allocator::Libc,
-            Allocator::JemallocQuantum16,
-            Allocator::Jemalloc,
-        ] {
+        for a in Allocator::ALL {
             assert_eq!(skiplist_node_expected(a), node_expected(a), "{a:?}");
         }
         assert_ne!(

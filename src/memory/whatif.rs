@@ -1176,13 +1176,8 @@ mod tests {
             Generation::Valkey81,
             Generation::Valkey9,
         ];
-        let allocators = [
-            Allocator::Jemalloc,
-            Allocator::JemallocQuantum16,
-            Allocator::Libc,
-        ];
         generations.into_iter().flat_map(move |g| {
-            allocators.into_iter().flat_map(move |a| {
+            Allocator::ALL.into_iter().flat_map(move |a| {
                 [false, true].map(|cluster| Model {
                     cluster,
                     ..Model::new(g, a)
